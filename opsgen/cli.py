@@ -1,0 +1,107 @@
+"""The ``opsgen`` command line: a thin layer over the Python API.
+
+Each verb lives in its own module under :mod:`opsgen.commands` and registers itself through a
+``register(app)`` function, so adding a verb never edits this file. This module's one job is
+the mapping from errors to text and exit codes (pip's ``base_command``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import signal
+import sys
+from types import FrameType
+
+import click
+import typer
+
+from opsgen import commands
+from opsgen.errors import OpsError
+from opsgen.ui import err_console, render_error, safe
+
+EXIT_CODES_HELP = """Exit codes: 0 success; 1 the check found errors (lint errors, a failed or
+stopped dry-run) or an unexpected error; 2 usage error; 3 bad input or configuration
+(missing, empty, binary, non-UTF-8 or too large file); 4 sandbox unavailable (no Docker
+engine, image missing, policy violation); 5 generation failed; 6 export refused; 130
+cancelled (Ctrl-C or SIGTERM)."""
+
+app = typer.Typer(
+    name="opsgen",
+    help=(
+        "Write ops automation you can trust: generate a bash script or Ansible playbook, lint "
+        "it, dry-run it in a locked-down disposable container, review what it changed, "
+        "approve and export it. Nothing ever runs on this host."
+    ),
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+def _load_commands() -> None:
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(app)
+
+
+_load_commands()
+
+
+def _sigterm_to_interrupt(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM must unwind the stack like Ctrl-C so `finally` blocks remove containers.
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns (and exits with) the exit code."""
+    signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    debug = bool(os.environ.get("OPSGEN_DEBUG"))
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--debug" in args:
+        args.remove("--debug")
+        debug = True
+    command = typer.main.get_command(app)
+    try:
+        rv = command.main(args, prog_name="opsgen", standalone_mode=False)
+        code = rv if isinstance(rv, int) else 0
+    except click.exceptions.Abort:
+        err_console.print("Operation cancelled by user")
+        code = 130
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except OpsError as exc:
+        render_error(exc)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        err_console.print("Operation cancelled by user")
+        code = 130
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        if debug:
+            raise
+        err_console.print(
+            f"[bold red]error[/][internal]: {safe(type(exc).__name__)}: {safe(str(exc))}",
+            soft_wrap=True,
+        )
+        err_console.print("  [cyan]hint:[/] re-run with --debug for a traceback")
+        code = 1
+    return code
+
+
+def run() -> None:
+    """Console-script wrapper: exit with :func:`main`'s code."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

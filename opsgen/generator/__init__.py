@@ -1,0 +1,1 @@
+"""opsgen.generator (see the package docstring of opsgen)."""

@@ -1,0 +1,1 @@
+"""The Docker sandbox: hardened, disposable dry-runs that report what a script changed."""

@@ -1,0 +1,198 @@
+"""Values the sandbox produces: what a dry-run observed, as plain frozen dataclasses.
+
+Outcomes are values, not exceptions (style.md §8): a script that times out, is OOM-killed
+or floods its output comes back as a :class:`RunResult` with ``status="killed"`` and a
+``stop_reason``; :mod:`opsgen.errors` is only for "the sandbox could not run it at all".
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from opsgen.findings import Finding
+
+__all__ = [
+    "AccountChange",
+    "CronChange",
+    "DryRunReport",
+    "FileChange",
+    "FileMeta",
+    "PackageChange",
+    "RunResult",
+    "ServiceIntent",
+    "StopReason",
+    "SystemDiff",
+]
+
+Lang = Literal["bash", "ansible"]
+StopReason = Literal["timeout", "oom", "pids", "disk", "output", "sandbox-crashed"]
+RunStatus = Literal["passed", "failed", "killed"]
+
+
+@dataclass(frozen=True, slots=True)
+class FileMeta:
+    """A file's identity as read from the container's tar stream (never from the host)."""
+
+    ftype: Literal["file", "dir", "symlink", "hardlink", "fifo", "device", "other"]
+    mode: int
+    uid: int
+    gid: int
+    size: int = 0
+    sha256: str = ""
+    link_target: str = ""
+
+    def same_content(self, other: FileMeta) -> bool:
+        """Equal for idempotence: type, mode, owner, content and link; mtime ignored."""
+        return (self.ftype, self.mode, self.uid, self.gid, self.sha256, self.link_target) == (
+            other.ftype,
+            other.mode,
+            other.uid,
+            other.gid,
+            other.sha256,
+            other.link_target,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FileChange:
+    """One path the script added, modified or deleted."""
+
+    path: str
+    change: Literal["added", "modified", "deleted"]
+    before: FileMeta | None = None
+    after: FileMeta | None = None
+    diff: str = ""  # unified diff for text files, "" otherwise
+    binary: bool = False
+    notes: tuple[str, ...] = ()  # e.g. "mode 0644 -> 0755", "owner 0:0 -> 1000:1000"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountChange:
+    """A user or group added, removed or changed (from /etc/passwd and /etc/group)."""
+
+    kind: Literal["user", "group"]
+    name: str
+    change: Literal["added", "removed", "changed"]
+    details: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PackageChange:
+    """A Debian package installed, removed or changed version (from dpkg's status file)."""
+
+    name: str
+    change: Literal["installed", "removed", "upgraded"]
+    before: str = ""
+    after: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CronChange:
+    """Cron lines added or removed in one crontab file."""
+
+    path: str
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceIntent:
+    """What a service-manager shim was asked to do ("would enable nginx.service")."""
+
+    tool: str  # systemctl, service, reboot...
+    action: str  # enable, start, restart, reboot...
+    unit: str = ""
+    argv: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """Human wording for the review: ``would restart ssh.service``."""
+        return f"would {self.action} {self.unit}".rstrip()
+
+
+@dataclass(frozen=True, slots=True)
+class SystemDiff:
+    """Everything one run changed in the container, grouped the way an operator reads it."""
+
+    files: tuple[FileChange, ...] = ()
+    users: tuple[AccountChange, ...] = ()
+    groups: tuple[AccountChange, ...] = ()
+    packages: tuple[PackageChange, ...] = ()
+    cron: tuple[CronChange, ...] = ()
+    services: tuple[ServiceIntent, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """True when the run changed nothing we observe."""
+        return not (
+            self.files or self.users or self.groups or self.packages or self.cron or self.services
+        )
+
+    def paths(self) -> list[str]:
+        """Changed file paths, for messages such as "not idempotent: /etc/f"."""
+        return [f.path for f in self.files]
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """One execution of the script inside the container."""
+
+    exit_code: int
+    status: RunStatus
+    duration_s: float
+    stdout: str
+    stderr: str
+    stop_reason: StopReason | None = None
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    limits_hit: tuple[str, ...] = ()
+    ansible_tasks: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def ansible_changed(self) -> int:
+        """How many Ansible task results reported ``changed``."""
+        return sum(1 for t in self.ansible_tasks if t.get("status") == "changed")
+
+
+@dataclass(frozen=True, slots=True)
+class DryRunReport:
+    """The evidence of a dry-run: what ran, where, and what it changed."""
+
+    lang: Lang
+    image: str
+    image_id: str
+    script_sha256: str
+    runs: tuple[RunResult, ...]
+    diff: SystemDiff
+    second_diff: SystemDiff | None = None
+    findings: tuple[Finding, ...] = ()
+    network: str = "none"
+    policy: dict[str, Any] = field(default_factory=dict)
+    engine_warnings: tuple[str, ...] = ()
+    dropped: tuple[tuple[str, str], ...] = ()  # (path, why) of entries we refused to read
+
+    @property
+    def first(self) -> RunResult:
+        """The first run, the one whose diff is :attr:`diff`."""
+        return self.runs[0]
+
+    @property
+    def idempotent(self) -> bool | None:
+        """None unless run twice; then True when the second run changed nothing."""
+        if self.second_diff is None:
+            return None
+        return self.second_diff.empty and (self.runs[1].ansible_changed == 0)
+
+    @property
+    def ok(self) -> bool:
+        """Every run passed and, when run twice, the second changed nothing."""
+        return all(r.status == "passed" for r in self.runs) and self.idempotent is not False
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (derived properties included, for consumers without our code)."""
+        data = asdict(self)
+        data["idempotent"] = self.idempotent
+        data["ok"] = self.ok
+        for f in data["findings"]:
+            f["severity"] = str(f["severity"])
+        return data

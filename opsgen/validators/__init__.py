@@ -1,0 +1,1 @@
+"""opsgen.validators (see the package docstring of opsgen)."""
