@@ -14,8 +14,9 @@ import signal
 import sys
 from types import FrameType
 
-import click
 import typer
+
+from typer._click import exceptions as click_exc  # typer vendors click since 0.2x
 
 from opsgen import commands
 from opsgen.errors import OpsError
@@ -40,6 +41,11 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
+
+
+@app.callback()
+def _root() -> None:
+    """Write ops automation you can trust."""
 
 
 def _load_commands() -> None:
@@ -72,13 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rv = command.main(args, prog_name="opsgen", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
-    except click.exceptions.Abort:
+    except typer.Abort:
         err_console.print("Operation cancelled by user")
         code = 130
-    except click.ClickException as exc:
+    except click_exc.ClickException as exc:
         exc.show()
         code = exc.exit_code
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         code = exc.exit_code
     except OpsError as exc:
         render_error(exc)
