@@ -1,0 +1,162 @@
+"""The evidence seam: lint a script and dry-run it, as one value the store can hash.
+
+Review, approval and export never call the linters or the sandbox themselves; they take an
+:class:`Evidence`. That keeps the trust boundary testable without Docker (tests build
+Evidence directly) and gives the approval one thing to bind to: :attr:`Evidence.sha256`,
+the sha256 of the canonical JSON of findings + dry-run report + image id.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any, Literal
+
+from opsgen.errors import SandboxError
+from opsgen.findings import Finding, Severity
+from opsgen.store.canonical import canonical_json, normalise, sha256_text
+
+__all__ = ["LANGS", "Evidence", "Lang", "detect_lang", "evaluate"]
+
+Lang = Literal["bash", "ansible"]
+LANGS: tuple[str, ...] = ("bash", "ansible")
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What was observed about one revision: lint findings and the dry-run report.
+
+    Attributes:
+        findings: lint findings (the dry-run's own OPS4xx findings live in ``dryrun``).
+        dryrun: ``DryRunReport.to_dict()``, JSON-normalised; None when no dry-run ran.
+        image_id: the sandbox image digest the dry-run used ("" without a dry-run).
+        dryrun_skipped: why there is no dry-run ("" when there is one).
+    """
+
+    findings: tuple[Finding, ...] = ()
+    dryrun: dict[str, Any] | None = None
+    image_id: str = ""
+    dryrun_skipped: str = ""
+
+    def __post_init__(self) -> None:
+        # Normalise once so the value in memory hashes exactly like the stored JSON.
+        object.__setattr__(self, "dryrun", normalise(self.dryrun))
+        if self.dryrun is None and not self.dryrun_skipped:
+            object.__setattr__(self, "dryrun_skipped", "no dry-run recorded")
+
+    @property
+    def dryrun_findings(self) -> tuple[Finding, ...]:
+        """Findings the sandbox reported (timeouts, failures, not idempotent...)."""
+        if not self.dryrun:
+            return ()
+        return tuple(Finding.from_dict(f) for f in self.dryrun.get("findings", ()))
+
+    @property
+    def all_findings(self) -> tuple[Finding, ...]:
+        """Lint and dry-run findings together, for display next to the script lines."""
+        return self.findings + self.dryrun_findings
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        """Unsuppressed error-level findings: each one blocks sign-off."""
+        return tuple(
+            f for f in self.all_findings if f.severity is Severity.ERROR and not f.suppressed
+        )
+
+    @property
+    def dryrun_ok(self) -> bool | None:
+        """None when no dry-run ran, else whether every run passed (and was idempotent)."""
+        if self.dryrun is None:
+            return None
+        return bool(self.dryrun.get("ok"))
+
+    def blockers(self) -> list[str]:
+        """Reasons this evidence cannot be approved without ``--override``; empty when clean."""
+        reasons: list[str] = []
+        if self.errors:
+            codes = ", ".join(sorted({f.code for f in self.errors}))
+            reasons.append(f"{len(self.errors)} error-level finding(s): {codes}")
+        if self.dryrun is None:
+            reasons.append(f"no dry-run evidence ({self.dryrun_skipped})")
+        elif not self.dryrun_ok:
+            reasons.append("the dry-run failed or was not idempotent")
+        return reasons
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form that is stored and hashed (sorted keys when serialised)."""
+        value = {
+            "findings": [f.to_dict() for f in self.findings],
+            "dryrun": self.dryrun,
+            "image_id": self.image_id,
+            "dryrun_skipped": self.dryrun_skipped,
+        }
+        result: dict[str, Any] = normalise(value)
+        return result
+
+    @property
+    def canonical(self) -> str:
+        """Canonical JSON text of :meth:`to_dict`; the store keeps exactly this text."""
+        return canonical_json(self.to_dict())
+
+    @property
+    def sha256(self) -> str:
+        """The evidence hash an approval binds to."""
+        return sha256_text(self.canonical)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Evidence:
+        """Inverse of :meth:`to_dict`, used when evidence is read back from the store."""
+        return cls(
+            findings=tuple(Finding.from_dict(f) for f in data.get("findings", ())),
+            dryrun=data.get("dryrun"),
+            image_id=str(data.get("image_id", "")),
+            dryrun_skipped=str(data.get("dryrun_skipped", "")),
+        )
+
+
+def evaluate(
+    text: str,
+    lang: str,
+    *,
+    dryrun: bool = True,
+    options: Any = None,
+    path: str = "<script>",
+) -> Evidence:
+    """Lint ``text`` and (unless ``dryrun`` is False) dry-run it in the sandbox.
+
+    A sandbox that cannot run at all (no Docker engine, image missing) is recorded as
+    missing evidence rather than raised, so a change can still be imported and reviewed;
+    its approval then needs ``--override``. The imports are local so that importing the
+    review code never loads Docker or the linters (``importlib`` keeps the seam untyped
+    until those packages land).
+
+    Args:
+        text: the script or playbook.
+        lang: ``bash`` or ``ansible``.
+        dryrun: run the sandbox too.
+        options: passed to :func:`opsgen.sandbox.dryrun` unchanged.
+        path: the name findings point at.
+    """
+    validators = importlib.import_module("opsgen.validators")
+    findings = tuple(validators.lint_text(text, lang=lang, path=path).findings)
+    if not dryrun:
+        return Evidence(findings, None, "", "dry-run not requested")
+    sandbox = importlib.import_module("opsgen.sandbox")
+    try:
+        report = sandbox.dryrun(text, lang, options)
+    except SandboxError as exc:
+        return Evidence(findings, None, "", f"dry-run could not run: {exc.message}")
+    return Evidence(findings, report.to_dict(), str(report.image_id), "")
+
+
+def detect_lang(text: str, path: str) -> str:
+    """``bash`` or ``ansible`` for an imported file, using the validators when present."""
+    detect = getattr(importlib.import_module("opsgen.validators"), "detect_lang", None)
+    if detect is not None:
+        found = str(detect(text, path))
+        if found in LANGS:
+            return found
+    if PurePath(path).suffix.lower() in {".yml", ".yaml"}:
+        return "ansible"
+    return "bash"
