@@ -170,15 +170,21 @@ class Store:
     def add_decision(
         self,
         revision: Revision,
-        record: EvidenceRecord,
+        record: EvidenceRecord | None,
         *,
         kind: str,
         by: str,
         comment: str,
         override: str = "",
     ) -> Decision:
-        """Record an approval or rejection bound to the revision's and evidence's hashes."""
+        """Record an approval or rejection bound to the revision's and evidence's hashes.
+
+        A rejection may have no evidence (a script rejected on sight); an approval always has.
+        """
         by = check_person(by, "--by")
+        if kind not in {"approve", "reject"} or (kind == "approve" and record is None):
+            raise ValueError(f"bad decision {kind!r} (approvals need evidence)")
+        evidence_sha = record.sha256 if record else ""
         with self.write():
             cur = self.conn.execute(
                 "INSERT INTO decisions (change_id, revision_id, kind, by, comment, override,"
@@ -192,7 +198,7 @@ class Store:
                     comment,
                     override,
                     revision.sha256,
-                    record.sha256,
+                    evidence_sha,
                     audit.now(),
                 ),
             )
@@ -206,8 +212,8 @@ class Store:
                     "decision_id": decision_id,
                     "revision_id": revision.id,
                     "revision_sha256": revision.sha256,
-                    "evidence_sha256": record.sha256,
-                    "evidence_id": record.id,
+                    "evidence_sha256": evidence_sha,
+                    "evidence_id": record.id if record else None,
                     "comment": comment,
                     "override": override,
                 },

@@ -1,0 +1,122 @@
+"""``opsgen new "REQUEST"``: generate a script with the model, then lint, dry-run, repair."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from enum import Enum
+from typing import Annotated
+
+import typer
+from rich.status import Status
+
+from opsgen.errors import InputError
+from opsgen.generator.loop import Attempt, Events
+from opsgen.ui import console, err_console, safe
+
+_AUTO_ANSIBLE = re.compile(r"\b(ansible|playbook)\b", re.I)
+
+
+class Lang(str, Enum):
+    """Output language; ``auto`` picks Ansible when the request names it, else bash."""
+
+    auto = "auto"
+    bash = "bash"
+    ansible = "ansible"
+
+
+class _Progress(Events):
+    """Spinner on stderr: attempt, stage, tokens and speed (stdout stays clean for --json)."""
+
+    def __init__(self, status: Status) -> None:
+        self.status = status
+        self.label = ""
+        self.tokens = 0
+        self.started = time.perf_counter()
+        self.shown = 0.0
+
+    def stage(self, name: str, attempt: int, total: int) -> None:
+        words = {"generate": "generating", "lint": "linting", "dryrun": "dry-running twice"}
+        self.label = f"attempt {attempt}/{total} · {words.get(name, name)}"
+        self.tokens, self.started = 0, time.perf_counter()
+        self.status.update(self.label)
+
+    def token(self, piece: str) -> None:
+        self.tokens += 1
+        now = time.perf_counter()
+        if now - self.shown > 0.2:  # redraw at most 5 times a second
+            rate = self.tokens / max(now - self.started, 1e-6)
+            self.status.update(f"{self.label} · {self.tokens} tokens ({rate:.1f}/s)")
+            self.shown = now
+
+    def finished(self, attempt: Attempt) -> None:
+        verdict = "passed" if attempt.passed else f"{len(attempt.problems)} problem(s)"
+        err_console.print(f"attempt {attempt.number}: {verdict}")
+        for problem in attempt.problems[:5]:
+            err_console.print(f"  - {safe(problem.describe(attempt.script or ''))}", soft_wrap=True)
+
+
+def pick_lang(request: str, lang: Lang) -> str:
+    """Resolve ``--lang auto`` from the request's words."""
+    if lang is not Lang.auto:
+        return lang.value
+    return "ansible" if _AUTO_ANSIBLE.search(request) else "bash"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``new`` verb."""
+
+    @app.command()
+    def new(
+        request: Annotated[str, typer.Argument(help="What the script should do, in words.")],
+        lang: Annotated[Lang, typer.Option(help="Output language.")] = Lang.auto,
+        model: Annotated[
+            str | None, typer.Option(help="Catalogue name, GGUF file or HF folder.")
+        ] = None,
+        runtime: Annotated[
+            str | None, typer.Option(help="auto, llama or hf (default: OPSGEN_RUNTIME or auto).")
+        ] = None,
+        attempts: Annotated[
+            int, typer.Option(min=1, max=10, help="Most generations (repairs + 1).")
+        ] = 3,
+        no_dryrun: Annotated[
+            bool, typer.Option("--no-dryrun", help="Lint only; the result is 'unverified'.")
+        ] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+        image: Annotated[
+            str | None, typer.Option(help="Sandbox image for the dry-run.", hidden=False)
+        ] = None,
+        max_tokens: Annotated[int, typer.Option(min=64, max=4096)] = 768,
+    ) -> int:
+        """Generate a script for REQUEST; lint it, dry-run it twice, repair, show the review.
+
+        Exit 0 when the chosen script passed every check that ran, 1 when it still has
+        problems after all attempts, 5 when the model gave nothing usable.
+        """
+        from opsgen.generator.backends import load_client
+        from opsgen.generator.checks import lint_script, make_dryrun
+        from opsgen.generator.loop import run_loop
+        from opsgen.generator.report import print_review, result_to_dict
+
+        if not request.strip():
+            raise InputError("the request is empty", reference="empty-input")
+        chosen = pick_lang(request, lang)
+        dryrun = None if no_dryrun else make_dryrun(image=image)
+        with err_console.status("loading the model") as status:
+            llm = load_client(model, runtime)
+            result = run_loop(
+                request,
+                chosen,
+                llm,
+                lint=lint_script,
+                dryrun=dryrun,
+                attempts=attempts,
+                max_tokens=max_tokens,
+                events=_Progress(status),
+            )
+        if as_json:
+            print(json.dumps(result_to_dict(result), indent=2, default=str))
+        else:
+            print_review(result, console)
+        return 0 if result.status != "failed-checks" else 1

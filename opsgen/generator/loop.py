@@ -1,0 +1,219 @@
+"""The repair loop: generate, lint, dry-run twice, feed back what failed, try again.
+
+The stages are injected callables (a lint function, a dry-run function) so the loop is
+tested with :class:`~opsgen.generator.llm.FakeLLM` and small fakes, no Docker; the CLI
+passes the real :func:`opsgen.validators.lint_text` and :func:`opsgen.sandbox.dryrun`.
+Whether checks run is decided here, by the caller's options, and never by anything the
+model or the request says: an answer that claims "checks skipped" is linted and run like
+any other. Every attempt is kept, so the review shows the whole history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from opsgen.errors import UnparseableOutput
+from opsgen.generator.extract import extract_script
+from opsgen.generator.llm import Completion, LLMClient, Message
+from opsgen.generator.problems import (
+    LintLike,
+    Problem,
+    dryrun_problems,
+    lint_problems,
+)
+from opsgen.generator.prompts import Target, generation_messages, repair_messages
+from opsgen.sandbox.models import DryRunReport
+
+__all__ = ["Attempt", "Events", "LoopResult", "Status", "run_loop"]
+
+LintFn = Callable[[str, str], LintLike]
+DryRunFn = Callable[[str, str], DryRunReport]
+Status = Literal["vetted", "unverified", "failed-checks"]
+
+
+class Events:
+    """Progress hooks; the CLI overrides them to drive its display. No-ops by default."""
+
+    def stage(self, name: str, attempt: int, total: int) -> None:
+        """A stage starts: ``generate``, ``lint`` or ``dryrun``."""
+
+    def token(self, piece: str) -> None:
+        """The model produced a piece of text."""
+
+    def finished(self, attempt: Attempt) -> None:
+        """An attempt has been generated and checked."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One generation and what the checks said about it.
+
+    Attributes:
+        number: 1-based attempt number.
+        completion: the raw model answer, kept verbatim for honesty.
+        script: the extracted, normalised script (None when nothing usable came back).
+        fixes: deterministic corrections opsgen made to the model's text.
+        lint: the lint report (None when not linted).
+        dryrun: the dry-run report (None when not run).
+        problems: everything that blocks acceptance, in the order found.
+    """
+
+    number: int
+    completion: Completion
+    script: str | None
+    fixes: tuple[str, ...] = ()
+    lint: LintLike | None = None
+    dryrun: DryRunReport | None = None
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        """A script came back and no check found a blocking problem."""
+        return self.script is not None and not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, model statistics included."""
+        c = self.completion
+        return {
+            "number": self.number,
+            "raw": c.text,
+            "script": self.script,
+            "fixes": list(self.fixes),
+            "problems": [p.to_dict() for p in self.problems],
+            "lint": self.lint.to_dict() if self.lint is not None else None,
+            "dryrun_ok": self.dryrun.ok if self.dryrun is not None else None,
+            "model": {
+                "name": c.model,
+                "runtime": c.runtime,
+                "tokens": c.completion_tokens,
+                "seconds": round(c.seconds, 2),
+                "tokens_per_s": round(c.tokens_per_s, 2),
+                "finish_reason": c.finish_reason,
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LoopResult:
+    """All attempts for one request, and the one chosen for review."""
+
+    request: str
+    lang: str
+    attempts: tuple[Attempt, ...]
+    dryrun_enabled: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def final(self) -> Attempt:
+        """The first attempt that passed, else the usable one with fewest problems (latest wins
+        ties, since it has seen the most feedback)."""
+        for attempt in self.attempts:
+            if attempt.passed:
+                return attempt
+        usable = [a for a in self.attempts if a.script is not None]
+        return min(reversed(usable), key=lambda a: len(a.problems))
+
+    @property
+    def status(self) -> Status:
+        """``vetted`` (lint and dry-run clean), ``unverified`` (lint clean, dry-run skipped
+        by the user) or ``failed-checks``."""
+        if not self.final.passed:
+            return "failed-checks"
+        return "vetted" if self.dryrun_enabled else "unverified"
+
+    @property
+    def change_id(self) -> str:
+        """A short, stable id for the chosen script: sha256 over language and bytes."""
+        script = self.final.script or ""
+        return hashlib.sha256(f"{self.lang}\0{script}".encode()).hexdigest()[:12]
+
+
+def _check(
+    script: str,
+    lang: str,
+    lint: LintFn,
+    dryrun: DryRunFn | None,
+    last: bool,
+    events: Events,
+    number: int,
+    total: int,
+) -> tuple[LintLike, DryRunReport | None, list[Problem]]:
+    events.stage("lint", number, total)
+    report = lint(script, lang)
+    problems = lint_problems(report)
+    run_report = None
+    # A script with lint errors is fixed before it is run, except on the last attempt,
+    # where the operator still deserves the evidence of what it would do.
+    if dryrun is not None and (not problems or last):
+        events.stage("dryrun", number, total)
+        run_report = dryrun(script, lang)
+        problems += dryrun_problems(run_report, lang)
+    return report, run_report, problems
+
+
+def run_loop(
+    request: str,
+    lang: str,
+    llm: LLMClient,
+    *,
+    lint: LintFn,
+    dryrun: DryRunFn | None,
+    attempts: int = 3,
+    max_tokens: int = 768,
+    target: Target | None = None,
+    events: Events | None = None,
+) -> LoopResult:
+    """Generate a script for ``request`` and repair it until the checks pass.
+
+    Args:
+        request: the operator's words; framed as data in the prompt.
+        lang: ``bash`` or ``ansible``.
+        llm: the model client.
+        lint: ``(script, lang) -> report``; always called on every usable attempt.
+        dryrun: ``(script, lang) -> DryRunReport`` or None when the user chose --no-dryrun.
+        attempts: the most generations to make (at least 1).
+        max_tokens: the token budget of each generation.
+        target: facts about the target machine for the system prompt.
+        events: progress hooks.
+
+    Raises:
+        UnparseableOutput: no attempt produced a usable script.
+    """
+    events = events or Events()
+    total = max(1, attempts)
+    base = generation_messages(request, lang, target)
+    messages: Sequence[Message] = base
+    done: list[Attempt] = []
+    for number in range(1, total + 1):
+        events.stage("generate", number, total)
+        completion = llm.complete(messages, max_tokens=max_tokens, on_token=events.token)
+        try:
+            extracted = extract_script(completion.text, lang)
+        except UnparseableOutput as exc:
+            problem = Problem("unparseable", "no-script", exc.message)
+            done.append(Attempt(number, completion, None, problems=(problem,)))
+            events.finished(done[-1])
+            continue
+        script = extracted.script
+        report, run_report, problems = _check(
+            script, lang, lint, dryrun, number == total, events, number, total
+        )
+        attempt = Attempt(
+            number, completion, script, extracted.fixes, report, run_report, tuple(problems)
+        )
+        done.append(attempt)
+        events.finished(attempt)
+        if attempt.passed:
+            break
+        # Repair from the original request each time: the context stays small and the
+        # model sees its latest script with exactly the problems that script has.
+        messages = repair_messages(base, script, [p.describe(script) for p in problems], lang)
+    if all(a.script is None for a in done):
+        raise UnparseableOutput(
+            f"the model returned no usable script in {len(done)} attempt(s)",
+            hint="rephrase the request, or choose another --model",
+        )
+    return LoopResult(request, lang, tuple(done), dryrun is not None)

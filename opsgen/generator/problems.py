@@ -1,0 +1,124 @@
+"""What the checks found, as a compact account a small model can act on.
+
+Each :class:`Problem` is one line in the repair prompt: a code, where, and the evidence
+(the offending line's text, a stderr tail, the paths a second run changed). Small models do
+not count lines reliably, so a lint problem quotes the line it points at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from opsgen.findings import Finding, Severity
+from opsgen.sandbox.models import DryRunReport, RunResult
+
+__all__ = ["LintLike", "Problem", "dryrun_problems", "lint_problems", "tail"]
+
+_TAIL_LINES = 12
+_TAIL_CHARS = 900
+_MAX_PATHS = 8
+
+
+class LintLike(Protocol):
+    """What the loop needs from a lint report (``opsgen.validators.LintReport``)."""
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """Every finding, suppressed ones included."""
+        ...
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing that keeps an attempt from being accepted.
+
+    Attributes:
+        kind: ``lint``, ``run``, ``stopped``, ``idempotence`` or ``unparseable``.
+        code: a stable code (``SC2086``, ``OPS404``, ``exit-1``).
+        message: one line, already compact.
+        line: 1-based line in the script, 0 when not tied to a line.
+    """
+
+    kind: str
+    code: str
+    message: str
+    line: int = 0
+
+    def describe(self, script: str = "") -> str:
+        """The line shown to the model (and in the review): code, place, evidence."""
+        where = ""
+        if self.line:
+            lines = script.splitlines()
+            text = lines[self.line - 1].strip() if 0 < self.line <= len(lines) else ""
+            where = f" at line {self.line}" + (f" `{text[:120]}`" if text else "")
+        return f"{self.code}{where}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return asdict(self)
+
+
+def tail(text: str, lines: int = _TAIL_LINES, chars: int = _TAIL_CHARS) -> str:
+    """The last few lines of output, joined with `` | `` so the problem stays one line."""
+    kept = [ln.rstrip() for ln in text.strip().splitlines() if ln.strip()][-lines:]
+    joined = " | ".join(kept)
+    return joined if len(joined) <= chars else "..." + joined[-chars:]
+
+
+def lint_problems(report: LintLike) -> list[Problem]:
+    """Error-level, unsuppressed findings; warnings are shown to the operator, not repaired."""
+    return [
+        Problem("lint", f.code, f.message, f.location.line)
+        for f in report.findings
+        if f.severity is Severity.ERROR and not f.suppressed
+    ]
+
+
+def _run_problem(run: RunResult, which: str, lang: str) -> Problem | None:
+    if run.status == "passed":
+        return None
+    output = run.stderr
+    if lang == "ansible" or not output.strip():
+        output = f"{run.stdout}\n{run.stderr}"
+    if run.status == "killed":
+        reason = run.stop_reason or "unknown"
+        return Problem("stopped", f"stopped-{reason}", f"the {which} run was stopped: {reason}")
+    evidence = tail(output) or "(no output)"
+    return Problem("run", f"exit-{run.exit_code}", f"the {which} run failed: {evidence}")
+
+
+def _paths(paths: Iterable[str]) -> str:
+    items = list(paths)
+    more = f" and {len(items) - _MAX_PATHS} more" if len(items) > _MAX_PATHS else ""
+    return ", ".join(items[:_MAX_PATHS]) + more
+
+
+def dryrun_problems(report: DryRunReport, lang: str) -> list[Problem]:
+    """Failed or stopped runs, OPS4xx outcomes and a non-idempotent second run."""
+    problems: list[Problem] = []
+    for index, run in enumerate(report.runs):
+        found = _run_problem(run, "first" if index == 0 else "second", lang)
+        if found is not None:
+            problems.append(found)
+    if report.idempotent is False and report.second_diff is not None:
+        second = report.second_diff
+        changed = _paths(second.paths())
+        detail = f"it changed {changed}" if changed else "it changed the system again"
+        if report.runs[1].ansible_changed:
+            detail = f"{report.runs[1].ansible_changed} task(s) reported changed"
+        problems.append(
+            Problem("idempotence", "OPS404", f"not idempotent: on the second run {detail}")
+        )
+    seen = {p.code for p in problems}
+    for finding in report.findings:
+        if finding.code in seen or finding.suppressed:
+            continue
+        if finding.severity is Severity.ERROR and finding.code != "OPS404":
+            problems.append(Problem("stopped", finding.code, finding.message))
+    return problems

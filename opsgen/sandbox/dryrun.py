@@ -1,0 +1,221 @@
+"""The dry-run stage: one fresh, hardened container per call, removed whatever happens.
+
+Sequence (Molecule-style, as data in :func:`dryrun`): reap orphans → create → copy the
+bundle in → run → read the diff → (run again → read the second diff) → remove.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from docker.errors import APIError, DockerException
+
+from opsgen.errors import InputError, SandboxError
+from opsgen.findings import Finding
+from opsgen.sandbox.bundle import make_bundle
+from opsgen.sandbox.compare import diff_states
+from opsgen.sandbox.engine import DEFAULT_IMAGE, connect, engine_warnings, resolve_image
+from opsgen.sandbox.execute import execute
+from opsgen.sandbox.models import DryRunReport, RunResult, ServiceIntent, SystemDiff
+from opsgen.sandbox.observe import State, changed_paths, observe_paths, pristine_paths
+from opsgen.sandbox.outcomes import outcome_finding
+from opsgen.sandbox.policy import OPS, SandboxPolicy, to_docker_kwargs
+from opsgen.sandbox.reaper import reap_orphans
+from opsgen.sandbox.tarstream import read_tree
+
+__all__ = ["DryRunOptions", "dryrun"]
+
+MAX_SCRIPT_BYTES = 1 << 20
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class DryRunOptions:
+    """How to dry-run: which image, how long, which network, once or twice."""
+
+    image: str = DEFAULT_IMAGE
+    timeout: float = 120.0
+    network: Literal["none", "bridge"] = "none"
+    twice: bool = False
+    policy: SandboxPolicy = field(default_factory=lambda: OPS)
+    require_userns: bool = False
+
+    def effective_policy(self) -> SandboxPolicy:
+        """The policy with this call's timeout and network applied."""
+        return replace(self.policy, timeout_s=self.timeout, network=self.network)
+
+
+def dryrun(
+    script: str,
+    lang: str = "bash",
+    options: DryRunOptions | None = None,
+    *,
+    client: Any = None,
+    progress: Progress = lambda stage: None,
+) -> DryRunReport:
+    """Run ``script`` in a fresh sandbox container and report what it changed.
+
+    Raises:
+        InputError: empty or oversized script, unknown language.
+        SandboxUnavailable, ImageMissing, PolicyViolation: the run could not happen.
+    """
+    opts = options or DryRunOptions()
+    _check_input(script, lang)
+    policy = opts.effective_policy()
+    client = client or connect()
+    reap_orphans(client)
+    image = resolve_image(client, opts.image)
+    warnings = engine_warnings(client.info(), require_userns=opts.require_userns,
+                               runtime=policy.runtime)
+    run_id = uuid.uuid4().hex[:12]
+    kwargs = to_docker_kwargs(policy, run_id=run_id)
+    progress("create")
+    try:
+        container = client.containers.create(
+            image.id, entrypoint=["/bin/bash", "/.opsgen/run"], command=[lang], **kwargs
+        )
+    except DockerException as exc:
+        raise SandboxError(f"could not create the sandbox container: {exc}") from None
+    try:
+        return _run(client, container, image, script, lang, opts, policy, warnings, progress)
+    except APIError as exc:
+        raise SandboxError(f"the Docker engine failed during the dry-run: {exc}") from None
+    finally:
+        try:
+            container.remove(force=True)
+        except DockerException:
+            pass  # the reaper removes it at the next start
+
+
+def _check_input(script: str, lang: str) -> None:
+    if lang not in ("bash", "ansible"):
+        raise InputError(f"unknown language {lang!r}: use bash or ansible")
+    if not script.strip():
+        raise InputError("the script is empty", reference="empty-input")
+    if "\x00" in script:
+        raise InputError("the script contains NUL bytes (binary?)", reference="binary-input")
+    if len(script.encode("utf-8", "surrogatepass")) > MAX_SCRIPT_BYTES:
+        raise InputError(f"the script is over {MAX_SCRIPT_BYTES:,} bytes",
+                         reference="input-too-large")
+
+
+def _run(client: Any, container: Any, image: Any, script: str, lang: str, opts: DryRunOptions,
+         policy: SandboxPolicy, warnings: list[str], progress: Progress) -> DryRunReport:
+    if not container.put_archive("/", make_bundle(script, lang)):
+        raise SandboxError("could not copy the script into the sandbox container")
+
+    def make_pristine() -> Any:
+        kw = to_docker_kwargs(policy, run_id="pristine")
+        return client.containers.create(image.id, entrypoint=["/bin/true"], **kw)
+
+    progress("run")
+    run1 = execute(client, container, policy)
+    progress("collect")
+    changes1 = changed_paths(container, lang)
+    after1 = observe_paths(container, changes1)
+    records = _records(container)
+    pristine = pristine_paths(client, image.id, [p for p, k in changes1.items() if k != "A"],
+                              make_pristine)
+    before1: State = {p: (None if k == "A" else pristine.get(p)) for p, k in changes1.items()}
+    intents1 = _intents(records, 0)
+    seen_lines = len(records.get("intents.tsv", b"").splitlines())
+    diff1 = diff_states(before1, after1, tuple(intents1))
+    runs = [_with_tasks(run1, records, 1)]
+    second: SystemDiff | None = None
+    if opts.twice and run1.status == "passed":
+        progress("run again")
+        run2 = execute(client, container, policy)
+        progress("collect")
+        changes2 = changed_paths(container, lang)
+        after2_obs = observe_paths(container, changes2)
+        records2 = _records(container)
+        need = [p for p in set(changes1) | set(changes2)
+                if (p not in changes1 or p not in changes2) and changes2.get(p) != "A"
+                and changes1.get(p) != "A"]
+        pristine.update(pristine_paths(client, image.id, need, make_pristine))
+        paths = set(changes1) | set(changes2)
+        state1 = {p: (after1[p] if p in changes1 else pristine.get(p)) for p in paths}
+        state2 = {p: (after2_obs[p] if p in changes2 else pristine.get(p)) for p in paths}
+        second = diff_states(state1, state2, tuple(_intents(records2, seen_lines)))
+        runs.append(_with_tasks(run2, records2, 2))
+    report = DryRunReport(
+        lang=lang,  # type: ignore[arg-type]
+        image=opts.image,
+        image_id=str(image.id),
+        script_sha256=hashlib.sha256(script.encode()).hexdigest(),
+        runs=tuple(runs),
+        diff=diff1,
+        second_diff=second,
+        network=policy.network,
+        policy=policy.summary(),
+        engine_warnings=tuple(warnings),
+    )
+    return replace(report, findings=tuple(outcome_findings(report)))
+
+
+def _records(container: Any) -> dict[str, bytes]:
+    found = read_tree(container, "/var/lib/opsgen", content_limit=1 << 20)
+    return {p.rsplit("/", 1)[-1]: o.content for p, o in found.items() if o.content is not None}
+
+
+def _intents(records: dict[str, bytes], skip: int) -> list[ServiceIntent]:
+    lines = records.get("intents.tsv", b"").decode("utf-8", "replace").splitlines()
+    out: list[ServiceIntent] = []
+    for line in lines[skip:]:
+        parts = line.split("\t")
+        if len(parts) < 2 or (len(parts) > 3 and parts[3] == "noop"):
+            continue  # already in that state: nothing would change on a real host
+        unit = parts[2] if len(parts) > 2 else ""
+        out.append(ServiceIntent(tool=parts[0], action=parts[1], unit=unit))
+    return out
+
+
+def _with_tasks(run: RunResult, records: dict[str, bytes], n: int) -> RunResult:
+    raw = records.get(f"ansible-tasks.{n}.jsonl", b"").decode("utf-8", "replace")
+    tasks = []
+    for line in raw.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            tasks.append({k: str(v) for k, v in entry.items()})
+    return replace(run, ansible_tasks=tuple(tasks))
+
+
+_REASON_CODES = {"timeout": "OPS401", "oom": "OPS402", "output": "OPS403", "disk": "OPS405",
+                 "sandbox-crashed": "OPS406", "pids": "OPS407"}
+
+
+def outcome_findings(report: DryRunReport) -> list[Finding]:
+    """OPS4xx findings for how the runs ended and whether the second changed anything."""
+    findings: list[Finding] = []
+    for i, run in enumerate(report.runs, 1):
+        label = "first run" if i == 1 else "second run"
+        if run.stop_reason:
+            findings.append(outcome_finding(_REASON_CODES[run.stop_reason],
+                                            f"{label}: stopped ({run.stop_reason}) after "
+                                            f"{run.duration_s:.1f}s"))
+        elif "disk" in run.limits_hit:
+            findings.append(outcome_finding("OPS405", f"{label}: hit a file-size or disk limit"))
+        if run.status == "failed":
+            tail = run.stderr.strip().splitlines()[-1:] or [""]
+            findings.append(outcome_finding("OPS408", f"{label}: exit status {run.exit_code}"
+                                            + (f": {tail[0][:200]}" if tail[0] else "")))
+        if run.stdout_truncated or run.stderr_truncated:
+            if run.stop_reason != "output":
+                findings.append(outcome_finding("OPS403", f"{label}: output truncated"))
+    if report.idempotent is False and report.second_diff is not None:
+        sd = report.second_diff
+        items = sd.paths() + [s.describe() for s in sd.services]
+        items += [f"{a.kind} {a.name}" for a in (*sd.users, *sd.groups)]
+        if report.runs[1].ansible_changed:
+            items.append(f"{report.runs[1].ansible_changed} Ansible task(s) changed")
+        what = ", ".join(items[:10]) + (f" and {len(items) - 10} more" if len(items) > 10 else "")
+        findings.append(outcome_finding("OPS404", f"second run changed: {what}"))
+    return findings

@@ -1,0 +1,149 @@
+"""Reading files out of a container as tar streams, in memory, never onto the host disk.
+
+Everything here comes from a container that ran untrusted code, so nothing is extracted:
+names are kept as strings (rendered later through the sanitiser), links are recorded with
+their targets and never followed, special files are described, and only regular files'
+bytes are read, with a size bound.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import posixpath
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from docker.errors import APIError, NotFound
+
+from opsgen.sandbox.models import FileMeta
+
+__all__ = ["Observed", "read_tree"]
+
+#: Bytes kept of a file for showing a diff; bigger files are described by size and hash.
+CONTENT_LIMIT = 256 * 1024
+_GO_MODE_DIR = 1 << 31  # os.ModeDir in the engine's path stat
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """One path as read from a container: its metadata and, when small, its bytes."""
+
+    meta: FileMeta
+    content: bytes | None = None
+
+
+class _StreamReader(io.RawIOBase):
+    """A file object over the chunk generator that ``get_archive`` returns."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks = chunks
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while not self._buf:
+            try:
+                self._buf = next(self._chunks)
+            except StopIteration:
+                return 0
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+
+def _ftype(info: tarfile.TarInfo) -> str:
+    if info.isreg():
+        return "file"
+    if info.isdir():
+        return "dir"
+    if info.issym():
+        return "symlink"
+    if info.islnk():
+        return "hardlink"
+    if info.isfifo():
+        return "fifo"
+    if info.ischr() or info.isblk():
+        return "device"
+    return "other"
+
+
+def read_tree(
+    container: Any,
+    path: str,
+    *,
+    header_only: bool = False,
+    dir_header_only: bool = False,
+    content_limit: int = CONTENT_LIMIT,
+) -> dict[str, Observed]:
+    """Read ``path`` (and, for a directory, everything below it) from ``container``.
+
+    Args:
+        container: a docker container object (stopped, or never started).
+        path: absolute path in the container.
+        header_only: read only the first member and stop.
+        dir_header_only: the same, but only when ``path`` is a directory, so a changed
+            directory costs one header, not its whole subtree.
+        content_limit: keep the bytes of regular files up to this size; all are hashed.
+
+    Returns:
+        absolute path → :class:`Observed`; empty when the path does not exist.
+    """
+    try:
+        chunks, stat = container.get_archive(path, chunk_size=64 * 1024)
+    except NotFound:
+        return {}
+    except APIError as exc:
+        if exc.status_code == 404:
+            return {}
+        raise
+    if dir_header_only and int((stat or {}).get("mode", 0)) & _GO_MODE_DIR:
+        header_only = True
+    parent = posixpath.dirname(path.rstrip("/")) or "/"
+    out: dict[str, Observed] = {}
+    reader = io.BufferedReader(_StreamReader(iter(chunks)), buffer_size=64 * 1024)
+    try:
+        with tarfile.open(fileobj=reader, mode="r|") as tar:
+            for info in tar:
+                abspath = posixpath.normpath(posixpath.join(parent, info.name))
+                out[abspath] = _observe(tar, info, content_limit)
+                if header_only:
+                    break
+    except tarfile.ReadError:
+        pass  # an empty or truncated stream: report what we got
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    return out
+
+
+def _observe(tar: tarfile.TarFile, info: tarfile.TarInfo, limit: int) -> Observed:
+    ftype = _ftype(info)
+    digest, content = "", None
+    if info.isreg():
+        f = tar.extractfile(info)
+        h = hashlib.sha256()
+        kept = bytearray()
+        if f is not None:
+            while chunk := f.read(64 * 1024):
+                h.update(chunk)
+                if len(kept) <= limit:
+                    kept += chunk
+        digest = h.hexdigest()
+        content = bytes(kept) if len(kept) <= limit else None
+    meta = FileMeta(
+        ftype=ftype,  # type: ignore[arg-type]
+        mode=info.mode & 0o7777,
+        uid=info.uid,
+        gid=info.gid,
+        size=info.size if info.isreg() else 0,
+        sha256=digest,
+        link_target=info.linkname if (info.issym() or info.islnk()) else "",
+    )
+    return Observed(meta, content)
