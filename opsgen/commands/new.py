@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -18,7 +18,7 @@ from opsgen.ui import console, err_console, safe
 _AUTO_ANSIBLE = re.compile(r"\b(ansible|playbook)\b", re.I)
 
 
-class Lang(str, Enum):
+class Lang(StrEnum):
     """Output language; ``auto`` picks Ansible when the request names it, else bash."""
 
     auto = "auto"
