@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         err_console.print(
-            f"[bold red]error[/][internal]: {safe(type(exc).__name__)}: {safe(str(exc))}",
+            f"[bold red]error[/]\\[internal]: {safe(type(exc).__name__)}: {safe(str(exc))}",
             soft_wrap=True,
         )
         err_console.print("  [cyan]hint:[/] re-run with --debug for a traceback")

@@ -1,7 +1,9 @@
 """Rendering a dry-run report for a terminal: the observed system diff, escaped.
 
 Every string that came out of the sandbox (paths, diff text, output, unit names) is
-untrusted and goes through :func:`opsgen.ui.safe` (security.md §3.13, ADV-19).
+untrusted and goes through :func:`opsgen.ui.safe` (security.md §3.13, ADV-19). Pass a
+console made with ``emoji=False`` (as :data:`opsgen.ui.console` is): rich otherwise turns
+``:x:`` in ``/etc/group`` lines into an emoji.
 """
 
 from __future__ import annotations
@@ -99,7 +101,8 @@ def render_system_diff(diff: SystemDiff, console: Console, *, show_diffs: bool =
 
 def render_dryrun(report: DryRunReport, console: Console, *, show_diffs: bool = True) -> None:
     """The whole report: header, runs, system diff, idempotence verdict, findings."""
-    console.print(f"[bold]Dry-run[/] of a {report.lang} script in {safe(report.image)} "
+    what = "an Ansible playbook" if report.lang == "ansible" else "a bash script"
+    console.print(f"[bold]Dry-run[/] of {what} in {safe(report.image)} "
                   f"[dim]({safe(report.image_id[:19])}, network {report.network})[/]")
     for w in report.engine_warnings:
         console.print(f"  [yellow]engine: {safe(w)}[/]", soft_wrap=True)

@@ -17,8 +17,8 @@ from opsgen.errors import OpsError
 
 __all__ = ["console", "err_console", "redact", "render_error", "safe", "sanitize"]
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, emoji=False)
 
 # C0 and C1 controls, DEL, and the bidi overrides that reorder what a reviewer reads.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -78,7 +78,7 @@ def safe(text: str, *, keep_newlines: bool = False) -> str:
 def render_error(exc: OpsError, *, stream: Console | None = None) -> None:
     """Print an error as pip does: ``error[reference]: message`` then the hint, escaped."""
     out = stream or err_console
-    out.print(f"[bold red]error[/][{escape(exc.reference)}]: {safe(exc.message)}", soft_wrap=True)
+    out.print(f"[bold red]error[/]{escape(f'[{exc.reference}]')}: {safe(exc.message)}", soft_wrap=True)
     if exc.hint:
         out.print(f"  [cyan]hint:[/] {safe(exc.hint)}", soft_wrap=True)
     sys.stderr.flush()

@@ -1,0 +1,55 @@
+"""Shared fixtures. Docker tests talk to a real engine; in CI a missing engine fails them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+IN_CI = bool(os.environ.get("CI"))
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"CI needs this, but: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[Any]:
+    """A client of a live engine that has the sandbox image; fails (CI) or skips (locally)."""
+    from opsgen.errors import OpsError
+    from opsgen.sandbox.engine import DEFAULT_IMAGE, connect, resolve_image
+
+    try:
+        client = connect(timeout=60)
+        resolve_image(client, DEFAULT_IMAGE)
+    except OpsError as exc:
+        _unavailable(f"sandbox not available: {exc.message}")
+    yield client
+    client.close()
+
+
+@pytest.fixture()
+def no_leaks(docker_client: Any) -> Iterator[None]:
+    """Assert that a test leaves no sandbox container of this process behind."""
+    yield
+    mine = [
+        c
+        for c in docker_client.containers.list(all=True, filters={"label": "opsgen.sandbox=1"})
+        if c.labels.get("opsgen.sandbox.owner_pid") == str(os.getpid())
+    ]
+    assert mine == [], f"leaked containers: {[c.short_id for c in mine]}"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """``../shared`` beside the repository (read-only public data)."""
+    if not SHARED.is_dir():
+        _unavailable(f"{SHARED} is missing")
+    return SHARED
