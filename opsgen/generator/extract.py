@@ -118,8 +118,8 @@ def extract_script(text: str, lang: str) -> Extracted:
     if lang not in _TAGS:
         raise ValueError(f"unknown language {lang!r}")
     body, fenced = _pick_block(text, lang)
-    if not fenced:
-        body = "\n".join(ln for ln in body.splitlines() if not re.match(r"^\s*(`{3,}|~{3,})", ln))
+    if not fenced and _BLOCK.search(text):
+        body = ""  # it fenced only empty blocks: what is left is prose, not a script
     if not body.strip() or body.strip() in ("#!/bin/bash", _SHEBANG):
         raise UnparseableOutput(
             "the model returned no script",

@@ -52,9 +52,9 @@ def _env() -> jinja2.Environment:
     )
 
 
-def render(name: str, **values: object) -> str:
-    """Render template ``name`` (relative to ``opsgen/templates``) without trailing space."""
-    return _env().get_template(name).render(**values).strip()
+def render(template: str, **values: object) -> str:
+    """Render ``template`` (relative to ``opsgen/templates``) without trailing space."""
+    return _env().get_template(template).render(**values).strip()
 
 
 def frame_data(text: str, limit: int = MAX_REQUEST_CHARS) -> str:

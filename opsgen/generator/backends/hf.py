@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -140,9 +141,11 @@ class TransformersClient:
         except (OSError, ValueError) as exc:
             raise ModelUnavailable(f"transformers could not load {folder}: {exc}") from None
         if int8 and device == "cpu":
-            model = torch.ao.quantization.quantize_dynamic(
-                model, {torch.nn.Linear}, dtype=torch.qint8
-            )
+            with warnings.catch_warnings():  # deprecated in favour of torchao, not installed
+                warnings.simplefilter("ignore")
+                model = torch.ao.quantization.quantize_dynamic(
+                    model, {torch.nn.Linear}, dtype=torch.qint8
+                )
         self.model = model.to(device).eval()
         self.device = device
 

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from conftest import FakeLint, finding, report, run
+
+from opsgen.findings import Severity
+from opsgen.generator.problems import Problem, dryrun_problems, lint_problems, tail
+
+
+def test_problem_quotes_the_line_it_points_at():
+    p = Problem("lint", "SC2086", "Double quote to prevent globbing.", 2)
+    assert p.describe("a\nrm $x\n") == "SC2086 at line 2 `rm $x`: Double quote to prevent globbing."
+    assert Problem("run", "exit-1", "boom").describe("") == "exit-1: boom"
+
+
+def test_only_unsuppressed_errors_are_lint_problems():
+    from dataclasses import replace
+
+    err = finding("SC1", 1)
+    lint = FakeLint(
+        (err, finding("SC2", 2, Severity.WARNING), replace(err, code="OPS1", suppressed=True))
+    )
+    assert [p.code for p in lint_problems(lint)] == ["SC1"]
+
+
+def test_tail_keeps_the_end_on_one_line():
+    text = "\n".join(f"line {i}" for i in range(100))
+    out = tail(text, lines=3)
+    assert out == "line 97 | line 98 | line 99"
+    assert len(tail("x" * 5000)) <= 903
+
+
+def test_second_run_failure_is_named():
+    rep = report(runs=(run(), run("failed", 9, "useradd: user 'deploy' already exists")))
+    (problem,) = dryrun_problems(rep, "bash")
+    assert problem.code == "exit-9"
+    assert "second run failed" in problem.message and "already exists" in problem.message
+
+
+def test_long_path_lists_are_cut():
+    rep = report(second_paths=tuple(f"/p{i}" for i in range(20)))
+    (problem,) = dryrun_problems(rep, "bash")
+    assert "/p7 and 12 more" in problem.message
+
+
+def test_outcome_findings_are_added_once():
+    rep = report(
+        runs=(run("killed", 137, stop="oom"), run()),
+        findings=(finding("OPS402", 0), finding("OPS404", 0, Severity.WARNING)),
+    )
+    codes = [p.code for p in dryrun_problems(rep, "bash")]
+    assert codes == ["stopped-oom", "OPS402"]
