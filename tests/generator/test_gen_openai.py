@@ -61,3 +61,20 @@ def test_base_url_must_be_http(monkeypatch):
     monkeypatch.setenv("OPSGEN_OPENAI_BASE_URL", "file:///etc/passwd")
     with pytest.raises(ConfigError):
         OpenAIConfig.from_env()
+
+
+def test_defaults_without_environment(monkeypatch):
+    for var in (
+        "OPSGEN_OPENAI_BASE_URL",
+        "OPSGEN_OPENAI_MODEL",
+        "OPSGEN_OPENAI_API_KEY",
+        "OPENAI_API_KEY",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    config = OpenAIConfig.from_env()
+    assert (config.base_url, config.model, config.api_key) == (
+        "http://127.0.0.1:11434/v1",
+        "qwen2.5-coder:1.5b",
+        "",
+    )
+    assert OpenAIConfig.from_env("llama3").model == "llama3"

@@ -22,6 +22,7 @@ from opsgen.generator.llm import Completion, Message, TokenCallback, collect_str
 __all__ = ["OpenAIClient", "OpenAIConfig"]
 
 DEFAULT_BASE_URL = "http://127.0.0.1:11434/v1"
+DEFAULT_MODEL = "qwen2.5-coder:1.5b"  # Ollama's name for the same model
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +30,7 @@ class OpenAIConfig:
     """Where the server is and which model to ask for."""
 
     base_url: str = DEFAULT_BASE_URL
-    model: str = "qwen2.5-coder:1.5b"
+    model: str = DEFAULT_MODEL
     api_key: str = ""
     timeout: float = 300.0
 
@@ -40,7 +41,7 @@ class OpenAIConfig:
         if not base.startswith(("http://", "https://")):
             raise ConfigError(f"OPSGEN_OPENAI_BASE_URL must be an http(s) URL, not {base!r}")
         key = os.environ.get("OPSGEN_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY", "")
-        name = model or os.environ.get("OPSGEN_OPENAI_MODEL") or cls.model
+        name = model or os.environ.get("OPSGEN_OPENAI_MODEL") or DEFAULT_MODEL
         return cls(base_url=base.rstrip("/"), model=name, api_key=key)
 
 
