@@ -9,20 +9,41 @@ Public API::
 
 from __future__ import annotations
 
-from opsgen.sandbox.dryrun import DryRunOptions, dryrun, outcome_findings
-from opsgen.sandbox.engine import DEFAULT_IMAGE, connect
-from opsgen.sandbox.models import (
-    AccountChange,
-    CronChange,
-    DryRunReport,
-    FileChange,
-    FileMeta,
-    PackageChange,
-    RunResult,
-    ServiceIntent,
-    SystemDiff,
-)
-from opsgen.sandbox.policy import OPS, SandboxPolicy
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from opsgen.sandbox.stage import DryRunOptions, dryrun, outcome_findings
+    from opsgen.sandbox.engine import DEFAULT_IMAGE, connect
+    from opsgen.sandbox.models import (
+        AccountChange,
+        CronChange,
+        DryRunReport,
+        FileChange,
+        FileMeta,
+        PackageChange,
+        RunResult,
+        ServiceIntent,
+        SystemDiff,
+    )
+    from opsgen.sandbox.policy import OPS, SandboxPolicy
+
+# Lazy re-exports (PEP 562): reading a stored report needs the models, not the docker SDK,
+# and every CLI start imports this package.
+_WHERE = {
+    "DryRunOptions": "stage", "dryrun": "stage", "outcome_findings": "stage",
+    "DEFAULT_IMAGE": "engine", "connect": "engine", "OPS": "policy", "SandboxPolicy": "policy",
+    **{name: "models" for name in ("AccountChange", "CronChange", "DryRunReport", "FileChange",
+                                   "FileMeta", "PackageChange", "RunResult", "ServiceIntent",
+                                   "SystemDiff")},
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(import_module(f"opsgen.sandbox.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'opsgen.sandbox' has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_IMAGE",

@@ -70,7 +70,10 @@ def engine_warnings(
             "no userns-remap or rootless mode: root in the sandbox is root on the host if the "
             "container runtime is ever escaped"
         )
-    if "name=seccomp" not in options:
+    # A daemon started with --seccomp-profile=unconfined still lists seccomp, as
+    # "name=seccomp,profile=unconfined", and then filters nothing by default.
+    seccomp = [o for o in info.get("SecurityOptions") or [] if o.startswith("name=seccomp")]
+    if not seccomp or any("profile=unconfined" in o for o in seccomp):
         warnings.append("seccomp is not enabled on this engine: the kernel surface is wider")
     if runtime is not None and runtime not in (info.get("Runtimes") or {}):
         raise PolicyViolation(

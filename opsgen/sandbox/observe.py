@@ -21,7 +21,7 @@ from typing import Any
 from opsgen.sandbox.models import FileMeta
 from opsgen.sandbox.tarstream import Observed, read_tree
 
-__all__ = ["State", "changed_paths", "observe_paths", "pristine_paths"]
+__all__ = ["ApiObserver", "State", "changed_paths", "is_noise", "observe_paths", "pristine_paths"]
 
 #: path -> what is there now (None: absent).
 State = dict[str, Observed | None]
@@ -45,15 +45,19 @@ def _under(path: str, roots: Iterable[str]) -> bool:
     return any(path == r or path.startswith(r + "/") for r in roots)
 
 
+def is_noise(path: str, lang: str) -> bool:
+    """Paths that are ours (bundle, shim records) or the engine's, not the script's doing."""
+    noise = _OURS + (_ANSIBLE_NOISE if lang == "ansible" else ())
+    return path in _ENGINE or _under(path, noise)
+
+
 def changed_paths(container: Any, lang: str) -> dict[str, str]:
     """Changed paths with their kind (``A`` added, ``C`` changed, ``D`` deleted)."""
-    noise = _OURS + (_ANSIBLE_NOISE if lang == "ansible" else ())
     out: dict[str, str] = {}
     for entry in container.diff() or []:
         path = str(entry["Path"])
-        if path in _ENGINE or _under(path, noise):
-            continue
-        out[path] = _KINDS.get(int(entry["Kind"]), "C")
+        if not is_noise(path, lang):
+            out[path] = _KINDS.get(int(entry["Kind"]), "C")
     return out
 
 
@@ -131,6 +135,31 @@ def pristine_paths(client: Any, image_id: str, paths: Iterable[str], make_contai
 
 
 _MISS = object()
+
+
+class ApiObserver:
+    """The reference observer: everything through the engine API, works with any engine."""
+
+    def __init__(self, client: Any, container: Any, image_id: str, make_pristine: Any):
+        self.client, self.container = client, container
+        self.image_id, self.make_pristine = image_id, make_pristine
+
+    def changes(self, lang: str) -> dict[str, str]:
+        """Changed paths, from ``container.diff()``."""
+        return changed_paths(self.container, lang)
+
+    def after(self, changes: dict[str, str]) -> State:
+        """The state after the run, via ``get_archive``."""
+        return observe_paths(self.container, changes)
+
+    def before(self, paths: list[str]) -> State:
+        """The image's state, via a never-started container (cached per image)."""
+        return pristine_paths(self.client, self.image_id, paths, self.make_pristine)
+
+    def records(self) -> dict[str, bytes]:
+        """Our shims' records from ``/var/lib/opsgen``."""
+        found = read_tree(self.container, "/var/lib/opsgen", content_limit=1 << 20)
+        return {p.rsplit("/", 1)[-1]: o.content for p, o in found.items() if o.content is not None}
 
 
 def _cache_dir(image_id: str) -> Path | None:

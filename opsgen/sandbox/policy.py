@@ -75,7 +75,14 @@ _FORBIDDEN_PRESENT = (
     "sysctls",
     "cgroup_parent",
     "userns_mode",
+    # docker-py's ``network`` overrides ``network_mode`` in the HostConfig it builds.
+    "network",
+    "networking_config",
 )
+# The only security options we send. The daemon applies them in order, so an allow-list, not
+# a deny-list: ["no-new-privileges", "no-new-privileges=false"] ends with NNP off, and
+# "label:disable" or a permissive "seccomp=<json>" profile would pass a substring check.
+_SECURITY_OPTS = {"no-new-privileges", "no-new-privileges=true", "no-new-privileges:true"}
 _FORBIDDEN_CAPS = {
     "ALL",
     "SYS_ADMIN",
@@ -134,6 +141,8 @@ def to_docker_kwargs(policy: SandboxPolicy, *, run_id: str) -> dict[str, Any]:
             "HOME": "/root",
             "LANG": "C.UTF-8",
         },
+        # docker-py would otherwise copy proxies from ~/.docker/config.json into the env.
+        "use_config_proxy": False,
         "tty": False,
         "stdin_open": False,
         "read_only": False,
@@ -176,17 +185,17 @@ def check_kwargs(kwargs: dict[str, Any]) -> None:
     if bad_caps:
         raise PolicyViolation(f"sandbox policy forbids capabilities {sorted(bad_caps)}")
     sec = [str(s) for s in kwargs.get("security_opt") or []]
-    if "no-new-privileges" not in sec and "no-new-privileges:true" not in sec:
+    if not sec:
         raise PolicyViolation("sandbox policy requires no-new-privileges")
-    if any(
-        "unconfined" in s or s.startswith(("apparmor=unconfined", "label=disable")) for s in sec
-    ):
-        raise PolicyViolation(f"sandbox policy forbids {sec}")
+    if any(s not in _SECURITY_OPTS for s in sec):
+        raise PolicyViolation(f"sandbox policy forbids security options {sec}")
     for key in ("pids_limit", "mem_limit", "memswap_limit", "nano_cpus"):
         if not kwargs.get(key) or int(kwargs[key]) <= 0:
             raise PolicyViolation(f"sandbox policy requires a positive {key}")
     if kwargs.get("memswap_limit") != kwargs.get("mem_limit"):
         raise PolicyViolation("sandbox policy requires memswap_limit == mem_limit (no swap)")
+    if kwargs.get("use_config_proxy") is not False:
+        raise PolicyViolation("sandbox policy requires use_config_proxy=False (no host env)")
     if not kwargs.get("init"):
         raise PolicyViolation("sandbox policy requires init=True (signals and zombies)")
     if any("docker.sock" in str(v) for v in kwargs.values()):

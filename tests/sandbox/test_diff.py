@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
+from dataclasses import asdict
 from typing import Any
 
 import pytest
@@ -35,9 +37,41 @@ def _by_path(report: DryRunReport) -> dict[str, Any]:
     return {f.path: f for f in report.diff.files}
 
 
-@pytest.fixture(scope="module")
-def known(docker_client: Any) -> DryRunReport:
-    return dryrun(KNOWN, "bash", DryRunOptions(timeout=60), client=docker_client)
+def _dryrun_with(observer: str, *args: Any, **kwargs: Any) -> DryRunReport:
+    """Dry-run with the overlay observer allowed ("auto") or the engine-API one forced."""
+    old = os.environ.get("OPSGEN_OBSERVE")
+    os.environ["OPSGEN_OBSERVE"] = observer
+    try:
+        return dryrun(*args, **kwargs)
+    finally:
+        if old is None:
+            del os.environ["OPSGEN_OBSERVE"]
+        else:
+            os.environ["OPSGEN_OBSERVE"] = old
+
+
+@pytest.fixture(scope="module", params=["auto", "api"])
+def known(request: pytest.FixtureRequest, docker_client: Any) -> DryRunReport:
+    return _dryrun_with(request.param, KNOWN, "bash", DryRunOptions(timeout=60),
+                        client=docker_client)
+
+
+def test_both_observers_see_the_same_diff(docker_client: Any, no_leaks: None) -> None:
+    """The fast overlay reader must agree with the engine API, path for path."""
+    from opsgen.sandbox.overlay import overlay_observer
+
+    fast = _dryrun_with("auto", KNOWN, "bash", DryRunOptions(twice=True), client=docker_client)
+    ref = _dryrun_with("api", KNOWN, "bash", DryRunOptions(twice=True), client=docker_client)
+    assert asdict(fast.diff) == asdict(ref.diff)
+    assert asdict(fast.second_diff) == asdict(ref.second_diff)
+    probe = docker_client.containers.create("opsgen-sandbox:bookworm", "true",
+                                            labels={"opsgen.test": "1"})
+    try:
+        local = overlay_observer(probe) is not None
+    finally:
+        probe.remove(force=True)
+    if not local:
+        pytest.skip("engine layers not readable here: only the API observer was exercised")
 
 
 def test_run_passes_and_output_is_captured(known: DryRunReport) -> None:

@@ -22,11 +22,11 @@ from opsgen.sandbox.compare import diff_states
 from opsgen.sandbox.engine import DEFAULT_IMAGE, connect, engine_warnings, resolve_image
 from opsgen.sandbox.execute import execute
 from opsgen.sandbox.models import DryRunReport, RunResult, ServiceIntent, SystemDiff
-from opsgen.sandbox.observe import State, changed_paths, observe_paths, pristine_paths
+from opsgen.sandbox.observe import ApiObserver, State
+from opsgen.sandbox.overlay import overlay_observer
 from opsgen.sandbox.outcomes import outcome_finding
 from opsgen.sandbox.policy import OPS, SandboxPolicy, to_docker_kwargs
 from opsgen.sandbox.reaper import reap_orphans
-from opsgen.sandbox.tarstream import read_tree
 
 __all__ = ["DryRunOptions", "dryrun"]
 
@@ -116,11 +116,11 @@ def _run(client: Any, container: Any, image: Any, script: str, lang: str, opts: 
     progress("run")
     run1 = execute(client, container, policy)
     progress("collect")
-    changes1 = changed_paths(container, lang)
-    after1 = observe_paths(container, changes1)
-    records = _records(container)
-    pristine = pristine_paths(client, image.id, [p for p, k in changes1.items() if k != "A"],
-                              make_pristine)
+    obs = overlay_observer(container) or ApiObserver(client, container, image.id, make_pristine)
+    changes1 = obs.changes(lang)
+    after1 = obs.after(changes1)
+    records = obs.records()
+    pristine = obs.before([p for p, k in changes1.items() if k != "A"])
     before1: State = {p: (None if k == "A" else pristine.get(p)) for p, k in changes1.items()}
     intents1 = _intents(records, 0)
     seen_lines = len(records.get("intents.tsv", b"").splitlines())
@@ -131,16 +131,14 @@ def _run(client: Any, container: Any, image: Any, script: str, lang: str, opts: 
         progress("run again")
         run2 = execute(client, container, policy)
         progress("collect")
-        changes2 = changed_paths(container, lang)
-        after2_obs = observe_paths(container, changes2)
-        records2 = _records(container)
-        need = [p for p in set(changes1) | set(changes2)
-                if (p not in changes1 or p not in changes2) and changes2.get(p) != "A"
-                and changes1.get(p) != "A"]
-        pristine.update(pristine_paths(client, image.id, need, make_pristine))
+        changes2 = obs.changes(lang)
+        after2 = obs.after(changes2)
+        records2 = obs.records()
         paths = set(changes1) | set(changes2)
+        need = [p for p in paths if p not in pristine and "A" not in (changes1.get(p), changes2.get(p))]
+        pristine.update(obs.before(need))
         state1 = {p: (after1[p] if p in changes1 else pristine.get(p)) for p in paths}
-        state2 = {p: (after2_obs[p] if p in changes2 else pristine.get(p)) for p in paths}
+        state2 = {p: (after2[p] if p in changes2 else pristine.get(p)) for p in paths}
         second = diff_states(state1, state2, tuple(_intents(records2, seen_lines)))
         runs.append(_with_tasks(run2, records2, 2))
     report = DryRunReport(
@@ -156,11 +154,6 @@ def _run(client: Any, container: Any, image: Any, script: str, lang: str, opts: 
         engine_warnings=tuple(warnings),
     )
     return replace(report, findings=tuple(outcome_findings(report)))
-
-
-def _records(container: Any) -> dict[str, bytes]:
-    found = read_tree(container, "/var/lib/opsgen", content_limit=1 << 20)
-    return {p.rsplit("/", 1)[-1]: o.content for p, o in found.items() if o.content is not None}
 
 
 def _intents(records: dict[str, bytes], skip: int) -> list[ServiceIntent]:

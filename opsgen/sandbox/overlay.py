@@ -1,0 +1,184 @@
+"""A fast observer for a local overlay2 engine: read the container's layers on the host.
+
+Asking the engine for each changed path (``get_archive``) costs a chrooted helper process
+per call, and ``container.diff()`` costs a walk of its own: together several times the
+price of the run itself. When the engine is on this host, uses overlay2 and we may read its
+directories (root), the same facts are on disk: the upper directory holds exactly what the
+run changed (whiteouts for deletions), the lower directories hold the image.
+
+Read only after the container has stopped, so no process of the script can race us; links
+are never followed (``lstat``, ``O_NOFOLLOW``); only regular files are opened. The engine
+API observer (:mod:`opsgen.sandbox.observe`) stays the reference and the fallback, and a test
+checks that both give the same report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from opsgen.sandbox.models import FileMeta
+from opsgen.sandbox.observe import BIG_CONTENT, State, is_noise
+from opsgen.sandbox.tarstream import CONTENT_LIMIT, Observed
+
+__all__ = ["OverlayObserver", "overlay_observer"]
+
+_OPAQUE = ("trusted.overlay.opaque", "user.overlay.opaque")
+
+
+def overlay_observer(container: Any) -> OverlayObserver | None:
+    """An observer for ``container`` when its layers are readable here, else None."""
+    if os.environ.get("OPSGEN_OBSERVE", "auto") == "api":
+        return None
+    driver = (container.attrs or {}).get("GraphDriver") or {}
+    data = driver.get("Data") or {}
+    if driver.get("Name") != "overlay2" or not data.get("UpperDir") or not data.get("LowerDir"):
+        return None
+    upper = Path(data["UpperDir"])
+    lowers = [Path(p) for p in str(data["LowerDir"]).split(":") if p]
+    if not all(os.access(p, os.R_OK | os.X_OK) for p in (upper, *lowers)):
+        return None
+    return OverlayObserver(upper, lowers)
+
+
+def _is_whiteout(st: os.stat_result) -> bool:
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
+
+
+def _is_opaque(path: Path) -> bool:
+    for name in _OPAQUE:
+        try:
+            if os.getxattr(path, name, follow_symlinks=False) == b"y":
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None
+
+
+def _ftype(mode: int) -> str:
+    for test, name in ((stat.S_ISREG, "file"), (stat.S_ISDIR, "dir"), (stat.S_ISLNK, "symlink"),
+                       (stat.S_ISFIFO, "fifo"), (stat.S_ISCHR, "device"), (stat.S_ISBLK, "device")):
+        if test(mode):
+            return name
+    return "other"
+
+
+def read_host_path(path: Path, limit: int = CONTENT_LIMIT) -> Observed | None:
+    """Describe one path of a layer without following links; read regular files only."""
+    st = _lstat(path)
+    if st is None or _is_whiteout(st):
+        return None
+    ftype = _ftype(st.st_mode)
+    digest, content, link = "", None, ""
+    if ftype == "file":
+        h, kept = hashlib.sha256(), bytearray()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as f:
+            while chunk := f.read(64 * 1024):
+                h.update(chunk)
+                if len(kept) <= limit:
+                    kept += chunk
+        digest = h.hexdigest()
+        content = bytes(kept) if len(kept) <= limit else None
+    elif ftype == "symlink":
+        link = os.readlink(path)
+    meta = FileMeta(ftype=ftype, mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid,  # type: ignore[arg-type]
+                    size=st.st_size if ftype == "file" else 0, sha256=digest, link_target=link)
+    return Observed(meta, content)
+
+
+class OverlayObserver:
+    """Changed paths and both sides of each, from an overlay2 upper dir and its lowers."""
+
+    def __init__(self, upper: Path, lowers: list[Path]):
+        self.upper, self.lowers = upper, lowers
+
+    def _host(self, root: Path, path: str) -> Path:
+        return root / path.lstrip("/")
+
+    def lower_path(self, path: str) -> Path | None:
+        """Where the image's version of ``path`` lives on the host, or None if absent."""
+        parts = path.strip("/").split("/")
+        for layer in self.lowers:
+            hidden_below = False
+            for depth in range(1, len(parts) + 1):
+                here = layer.joinpath(*parts[:depth])
+                st = _lstat(here)
+                if st is None:
+                    continue
+                if _is_whiteout(st):
+                    return None
+                if depth < len(parts) and stat.S_ISDIR(st.st_mode) and _is_opaque(here):
+                    hidden_below = True
+            candidate = layer.joinpath(*parts)
+            st = _lstat(candidate)
+            if st is not None:
+                return None if _is_whiteout(st) else candidate
+            if hidden_below:
+                return None
+        return None
+
+    def changes(self, lang: str) -> dict[str, str]:
+        """Like ``container.diff()``: path → ``A`` / ``C`` / ``D``."""
+        out: dict[str, str] = {}
+        for dirpath, dirnames, filenames in os.walk(self.upper, followlinks=False):
+            rel = "/" + os.path.relpath(dirpath, self.upper) if dirpath != str(self.upper) else ""
+            for name in (*dirnames, *filenames):
+                path = f"{rel}/{name}"
+                if is_noise(path, lang):
+                    continue
+                st = _lstat(Path(dirpath) / name)
+                if st is None:
+                    continue
+                if _is_whiteout(st):
+                    out[path] = "D"
+                    continue
+                out[path] = "C" if self.lower_path(path) is not None else "A"
+                if stat.S_ISDIR(st.st_mode) and out[path] == "C" and _is_opaque(Path(dirpath) / name):
+                    self._opaque_deletions(path, out, lang)
+        return out
+
+    def _opaque_deletions(self, path: str, out: dict[str, str], lang: str) -> None:
+        lower = self.lower_path(path)
+        if lower is None or not lower.is_dir():
+            return
+        present = set(os.listdir(self._host(self.upper, path)))
+        for name in os.listdir(lower):
+            if name not in present and not is_noise(f"{path}/{name}", lang):
+                out[f"{path}/{name}"] = "D"
+
+    def after(self, changes: dict[str, str]) -> State:
+        """The state after the run of every changed path."""
+        return {p: (None if k == "D" else read_host_path(self._host(self.upper, p),
+                                                         BIG_CONTENT.get(p, CONTENT_LIMIT)))
+                for p, k in changes.items()}
+
+    def before(self, paths: list[str]) -> State:
+        """The image's version of ``paths``."""
+        state: State = {}
+        for p in paths:
+            lower = self.lower_path(p)
+            state[p] = read_host_path(lower, BIG_CONTENT.get(p, CONTENT_LIMIT)) if lower else None
+        return state
+
+    def records(self) -> dict[str, bytes]:
+        """Our shims' records from ``/var/lib/opsgen`` (upper layer only: the run wrote them)."""
+        base = self._host(self.upper, "/var/lib/opsgen")
+        out: dict[str, bytes] = {}
+        if not base.is_dir() or base.is_symlink():
+            return out
+        for entry in base.iterdir():
+            obs = read_host_path(entry, 1 << 20)
+            if obs is not None and obs.content is not None:
+                out[entry.name] = obs.content
+        return out
