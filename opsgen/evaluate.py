@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Literal
 
-from opsgen.errors import SandboxError
+from opsgen.errors import OpsError, SandboxError
 from opsgen.findings import Finding, Severity
 from opsgen.store.canonical import canonical_json, normalise, sha256_text
 
-__all__ = ["LANGS", "Evidence", "Lang", "detect_lang", "evaluate"]
+__all__ = ["LANGS", "Evidence", "Lang", "detect_lang", "dryrun_options", "evaluate"]
 
 Lang = Literal["bash", "ansible"]
 LANGS: tuple[str, ...] = ("bash", "ansible")
@@ -66,10 +66,20 @@ class Evidence:
 
     @property
     def dryrun_ok(self) -> bool | None:
-        """None when no dry-run ran, else whether every run passed (and was idempotent)."""
+        """None when no dry-run ran, else whether every run passed.
+
+        Not being idempotent is the OPS404 *warning*, shown but not blocking (the sandbox's
+        severity, not ours to raise); a run that failed or was killed blocks.
+        """
         if self.dryrun is None:
             return None
-        return bool(self.dryrun.get("ok"))
+        runs = self.dryrun.get("runs") or []
+        return bool(runs) and all(r.get("status") == "passed" for r in runs)
+
+    @property
+    def idempotent(self) -> bool | None:
+        """The dry-run's idempotence verdict; None when it ran once or not at all."""
+        return None if self.dryrun is None else self.dryrun.get("idempotent")
 
     def blockers(self) -> list[str]:
         """Reasons this evidence cannot be approved without ``--override``; empty when clean."""
@@ -80,7 +90,7 @@ class Evidence:
         if self.dryrun is None:
             reasons.append(f"no dry-run evidence ({self.dryrun_skipped})")
         elif not self.dryrun_ok:
-            reasons.append("the dry-run failed or was not idempotent")
+            reasons.append("the dry-run failed (a run exited non-zero or was killed)")
         return reasons
 
     def to_dict(self) -> dict[str, Any]:
@@ -139,6 +149,11 @@ def evaluate(
         path: the name findings point at.
     """
     validators = importlib.import_module("opsgen.validators")
+    if not hasattr(validators, "lint_text"):
+        raise OpsError(
+            "the linters are not available in this installation (opsgen.validators.lint_text)",
+            reference="linters-missing",
+        )
     findings = tuple(validators.lint_text(text, lang=lang, path=path).findings)
     if not dryrun:
         return Evidence(findings, None, "", "dry-run not requested")
@@ -148,6 +163,18 @@ def evaluate(
     except SandboxError as exc:
         return Evidence(findings, None, "", f"dry-run could not run: {exc.message}")
     return Evidence(findings, report.to_dict(), str(report.image_id), "")
+
+
+def dryrun_options(image: str | None = None, *, twice: bool = True) -> Any:
+    """``DryRunOptions`` for review evidence: run twice (the idempotence verdict) in ``image``.
+
+    Built lazily so that importing this module never loads the Docker SDK.
+    """
+    sandbox = importlib.import_module("opsgen.sandbox")
+    kwargs: dict[str, Any] = {"twice": twice}
+    if image:
+        kwargs["image"] = image
+    return sandbox.DryRunOptions(**kwargs)
 
 
 def detect_lang(text: str, path: str) -> str:

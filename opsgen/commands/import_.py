@@ -1,0 +1,75 @@
+"""``opsgen import FILE``: make a reviewable change from a hand-written script or playbook."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from opsgen.approval import sign_off
+from opsgen.evaluate import LANGS, detect_lang
+from opsgen.inputs import read_text_file
+from opsgen.review.cliutil import JsonOpt, WorkspaceOpt, current_user, open_store, print_json
+from opsgen.review.sysdiff import report_summary
+from opsgen.review.workflow import import_script
+from opsgen.store.repo import check_person
+from opsgen.ui import console, safe
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``import`` verb."""
+
+    @app.command("import")
+    def import_(
+        file: Annotated[Path, typer.Argument(help="The bash script or Ansible playbook.")],
+        lang: Annotated[
+            str | None, typer.Option(help="bash or ansible (default: detected).")
+        ] = None,
+        name: Annotated[
+            str | None, typer.Option(help="Change name, used for exported files.")
+        ] = None,
+        request: Annotated[
+            str | None, typer.Option(help="What the change is for (shown to reviewers).")
+        ] = None,
+        image: Annotated[str, typer.Option(help="Sandbox image for the dry-run.")] = "",
+        dryrun: Annotated[
+            bool, typer.Option("--dryrun/--no-dryrun", help="Dry-run it in the sandbox now.")
+        ] = True,
+        author: Annotated[str | None, typer.Option(help="Author (default: $OPSGEN_USER).")] = None,
+        workspace: WorkspaceOpt = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Import FILE as a new change: lint it, dry-run it, and store it for review."""
+        text = read_text_file(file)
+        if lang is not None and lang not in LANGS:
+            raise typer.BadParameter(f"use one of {', '.join(LANGS)}", param_hint="--lang")
+        lang = lang or detect_lang(text, str(file))
+        who = check_person(author or current_user(), "--author")
+        with open_store(workspace, create=True) as store:
+            change, revision, record = import_script(
+                store,
+                text,
+                path=str(file),
+                lang=lang,
+                name=name,
+                request=request or f"Imported from {file.name}",
+                image=image,
+                author=who,
+                dryrun=dryrun,
+            )
+            state = sign_off(store, change.id)
+        ev = record.evidence
+        if json_out:
+            print_json({"id": change.id, "name": change.name, "lang": lang, **state.to_dict()})
+            return
+        console.print(
+            f"Created change [bold]{change.id}[/] ({safe(change.name)}, {lang}), revision 1, "
+            f"sha256 {revision.sha256[:12]}: [bold]{state.status}[/]"
+        )
+        console.print(
+            f"  {len(ev.errors)} error(s), {len(ev.all_findings)} finding(s) in all; "
+            f"dry-run {safe(report_summary(ev.dryrun, ev.dryrun_skipped))}",
+            soft_wrap=True,
+        )
+        console.print(f"  next: opsgen show {change.id}")
