@@ -15,7 +15,7 @@ from typing import Any, Literal
 from opsgen.errors import OpsError, SignOffMissing
 from opsgen.store.integrity import verify_store
 from opsgen.store.models import Change, Decision, EvidenceRecord, Revision
-from opsgen.store.repo import Store
+from opsgen.store.repo import Store, check_person
 from opsgen.store.workspace import ReviewPolicy
 
 __all__ = [
@@ -151,6 +151,7 @@ def approve(
             while the approver was reading cannot be approved unseen.
     """
     override = override.strip()
+    by = check_person(by, "--by")
     with store.write():
         state = sign_off(store, change_id)
         if expect_revision is not None and expect_revision != state.revision.number:
@@ -169,14 +170,12 @@ def approve(
                 f"{state.rejection.comment}",
                 hint=f"edit the change to make a new revision (opsgen edit {change_id})",
             )
-        if by.strip() in state.approvers:
+        if by in state.approvers:
             raise ApprovalRefused(
                 f"{by} already approved revision {state.revision.number}",
                 reference="already-approved",
             )
-        if state.policy.forbid_self_approval and _is_author(
-            by.strip(), state.change, state.revision
-        ):
+        if state.policy.forbid_self_approval and _is_author(by, state.change, state.revision):
             raise ApprovalRefused(
                 f"{by} wrote this change and may not approve it (four-eyes policy)",
                 reference="self-approval",
