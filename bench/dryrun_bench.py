@@ -2,7 +2,7 @@
 
 Prints medians and the ratio for three ways in: the `opsgen dryrun` CLI (whole process,
 Python start-up included), the Python API `opsgen.sandbox.dryrun()` in a warm process, and
-the bare `docker run`. Goal (issue 2): opsgen dryrun ≤ 1.3× a bare docker run.
+the bare `docker run`. Goal (issue 2): opsgen dryrun <= 1.3x a bare docker run.
 
     .venv/bin/python bench/dryrun_bench.py [--runs 9]
 """
@@ -64,14 +64,28 @@ def main() -> None:
         bare, cli, api = [], [], []
         for _ in range(args.runs):
             bare.append(timed(["docker", "run", "--rm", args.image, "true"]))
-            cli.append(timed([sys.executable, "-m", "opsgen.cli", "dryrun", "--json",
-                              "--image", args.image, str(script)]))
+            cli.append(
+                timed(
+                    [
+                        sys.executable,
+                        "-m",
+                        "opsgen.cli",
+                        "dryrun",
+                        "--json",
+                        "--image",
+                        args.image,
+                        str(script),
+                    ]
+                )
+            )
             t0 = time.perf_counter()
             dryrun(SCRIPT, "bash", DryRunOptions(image=args.image), client=client)
             api.append(time.perf_counter() - t0)
     b, c, a = (statistics.median(x) for x in (bare, cli, api))
-    print(f"files in the diff: {len(report.diff.files)}, users {len(report.diff.users)}, "
-          f"cron {len(report.diff.cron)}, services {len(report.diff.services)}")
+    print(
+        f"files in the diff: {len(report.diff.files)}, users {len(report.diff.users)}, "
+        f"cron {len(report.diff.cron)}, services {len(report.diff.services)}"
+    )
     print(f"bare `docker run --rm {args.image} true`  median {b:.3f}s")
     print(f"opsgen.sandbox.dryrun() (warm process)     median {a:.3f}s  ratio {a / b:.2f}x")
     print(f"`opsgen dryrun` CLI (new process)          median {c:.3f}s  ratio {c / b:.2f}x")

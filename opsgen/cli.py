@@ -15,7 +15,6 @@ import sys
 from types import FrameType
 
 import typer
-
 from typer._click import exceptions as click_exc  # typer vendors click since 0.2x
 
 from opsgen import commands

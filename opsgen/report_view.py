@@ -17,8 +17,12 @@ from opsgen.ui import safe
 
 __all__ = ["render_dryrun", "render_findings", "render_system_diff"]
 
-_SEV_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan",
-              Severity.STYLE: "dim"}
+_SEV_STYLE = {
+    Severity.ERROR: "bold red",
+    Severity.WARNING: "yellow",
+    Severity.INFO: "cyan",
+    Severity.STYLE: "dim",
+}
 _CHANGE_STYLE = {"added": "green", "modified": "yellow", "deleted": "red"}
 _TAIL_LINES = 15
 
@@ -28,8 +32,10 @@ def render_findings(findings: tuple[Finding, ...] | list[Finding], console: Cons
     for f in findings:
         style = _SEV_STYLE.get(f.severity, "")
         where = f"{safe(f.location.path)}:{f.location.line}: " if f.location.line else ""
-        console.print(f"  {where}[{style}]{f.severity.value}[/] {safe(f.code)} {safe(f.message)}",
-                      soft_wrap=True)
+        console.print(
+            f"  {where}[{style}]{f.severity.value}[/] {safe(f.code)} {safe(f.message)}",
+            soft_wrap=True,
+        )
         if f.hint:
             console.print(f"      [dim]hint: {safe(f.hint)}[/]", soft_wrap=True)
 
@@ -37,11 +43,15 @@ def render_findings(findings: tuple[Finding, ...] | list[Finding], console: Cons
 def _render_run(i: int, run: RunResult, console: Console) -> None:
     style = {"passed": "green", "failed": "red", "killed": "bold red"}[run.status]
     why = f" ({run.stop_reason})" if run.stop_reason else ""
-    console.print(f"[bold]Run {i}[/]: [{style}]{run.status}{why}[/], exit {run.exit_code}, "
-                  f"{run.duration_s:.2f}s" + (f", limits hit: {', '.join(run.limits_hit)}"
-                                              if run.limits_hit else ""))
-    for name, text, cut in (("stdout", run.stdout, run.stdout_truncated),
-                            ("stderr", run.stderr, run.stderr_truncated)):
+    console.print(
+        f"[bold]Run {i}[/]: [{style}]{run.status}{why}[/], exit {run.exit_code}, "
+        f"{run.duration_s:.2f}s"
+        + (f", limits hit: {', '.join(run.limits_hit)}" if run.limits_hit else "")
+    )
+    for name, text, cut in (
+        ("stdout", run.stdout, run.stdout_truncated),
+        ("stderr", run.stderr, run.stderr_truncated),
+    ):
         lines = text.rstrip("\n").splitlines()
         if not lines:
             continue
@@ -54,7 +64,9 @@ def _render_run(i: int, run: RunResult, console: Console) -> None:
         counts: dict[str, int] = {}
         for t in run.ansible_tasks:
             counts[t.get("status", "?")] = counts.get(t.get("status", "?"), 0) + 1
-        console.print("  ansible tasks: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+        console.print(
+            "  ansible tasks: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+        )
         for t in run.ansible_tasks:
             if t.get("status") in ("changed", "failed"):
                 console.print(f"    {safe(t.get('status', ''))}: {safe(t.get('task', ''))}")
@@ -78,8 +90,11 @@ def render_system_diff(diff: SystemDiff, console: Console, *, show_diffs: bool =
     for title, items in (("Users", diff.users), ("Groups", diff.groups)):
         for a in items:
             details = ", ".join(f"{k}={v}" for k, v in a.details.items())
-            console.print(f"  {title[:-1].lower()} [bold]{safe(a.name)}[/] {a.change}"
-                          + (f": {safe(details)}" if details else ""), soft_wrap=True)
+            console.print(
+                f"  {title[:-1].lower()} [bold]{safe(a.name)}[/] {a.change}"
+                + (f": {safe(details)}" if details else ""),
+                soft_wrap=True,
+            )
     for p in diff.packages:
         ver = f"{p.before} -> {p.after}" if p.change == "upgraded" else (p.after or p.before)
         console.print(f"  package [bold]{safe(p.name)}[/] {p.change} {safe(ver)}")
@@ -95,15 +110,23 @@ def render_system_diff(diff: SystemDiff, console: Console, *, show_diffs: bool =
             if f.diff:
                 console.print(f"[dim]{safe(f.path)}[/]")
                 for line in f.diff.splitlines():
-                    style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+                    style = (
+                        "green"
+                        if line.startswith("+")
+                        else "red"
+                        if line.startswith("-")
+                        else "dim"
+                    )
                     console.print(f"  [{style}]{safe(line)}[/]", soft_wrap=True)
 
 
 def render_dryrun(report: DryRunReport, console: Console, *, show_diffs: bool = True) -> None:
     """The whole report: header, runs, system diff, idempotence verdict, findings."""
     what = "an Ansible playbook" if report.lang == "ansible" else "a bash script"
-    console.print(f"[bold]Dry-run[/] of {what} in {safe(report.image)} "
-                  f"[dim]({safe(report.image_id[:19])}, network {report.network})[/]")
+    console.print(
+        f"[bold]Dry-run[/] of {what} in {safe(report.image)} "
+        f"[dim]({safe(report.image_id[:19])}, network {report.network})[/]"
+    )
     for w in report.engine_warnings:
         console.print(f"  [yellow]engine: {safe(w)}[/]", soft_wrap=True)
     for i, run in enumerate(report.runs, 1):

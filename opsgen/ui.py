@@ -65,7 +65,9 @@ def sanitize(text: str, *, keep_newlines: bool = False) -> str:
         char = match.group(0)
         if keep_newlines and char == "\n":
             return char
-        return _NAMED.get(char, f"\\u{ord(char):04x}" if ord(char) > 0xFF else f"\\x{ord(char):02x}")
+        return _NAMED.get(
+            char, f"\\u{ord(char):04x}" if ord(char) > 0xFF else f"\\x{ord(char):02x}"
+        )
 
     return _CONTROL.sub(_sub, redact(text))
 
@@ -78,7 +80,9 @@ def safe(text: str, *, keep_newlines: bool = False) -> str:
 def render_error(exc: OpsError, *, stream: Console | None = None) -> None:
     """Print an error as pip does: ``error[reference]: message`` then the hint, escaped."""
     out = stream or err_console
-    out.print(f"[bold red]error[/]{escape(f'[{exc.reference}]')}: {safe(exc.message)}", soft_wrap=True)
+    out.print(
+        f"[bold red]error[/]{escape(f'[{exc.reference}]')}: {safe(exc.message)}", soft_wrap=True
+    )
     if exc.hint:
         out.print(f"  [cyan]hint:[/] {safe(exc.hint)}", soft_wrap=True)
     sys.stderr.flush()

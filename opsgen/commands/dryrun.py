@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -12,14 +12,14 @@ from opsgen.inputs import read_text_file
 from opsgen.ui import console, err_console
 
 
-class Network(str, Enum):
+class Network(StrEnum):
     """Networks a dry-run may use; there is no host network."""
 
     none = "none"
     bridge = "bridge"
 
 
-class Lang(str, Enum):
+class Lang(StrEnum):
     """Script languages."""
 
     auto = "auto"
@@ -46,7 +46,9 @@ def register(app: typer.Typer) -> None:
     @app.command("dryrun")
     def dryrun_cmd(
         script: Path = typer.Argument(..., help="Bash script or Ansible playbook to dry-run."),
-        image: str = typer.Option("opsgen-sandbox:bookworm", help="Image to run in (never pulled)."),
+        image: str = typer.Option(
+            "opsgen-sandbox:bookworm", help="Image to run in (never pulled)."
+        ),
         timeout: float = typer.Option(120.0, min=1, max=3600, help="Wall-clock limit in seconds."),
         network: Network = typer.Option(Network.none, help="Network of the container."),
         lang: Lang = typer.Option(Lang.auto, help="Force the language instead of detecting it."),
@@ -67,14 +69,23 @@ def register(app: typer.Typer) -> None:
 
         text = read_text_file(script)
         language = _detect(text, script) if lang is Lang.auto else lang.value
-        options = DryRunOptions(image=image, timeout=timeout, network=network.value, twice=twice,
-                                require_userns=require_userns)
+        options = DryRunOptions(
+            image=image,
+            timeout=timeout,
+            network=network.value,
+            twice=twice,
+            require_userns=require_userns,
+        )
         if as_json:
             report = dryrun(text, language, options)
             print(json.dumps(report.to_dict(), indent=2))
         else:
             with err_console.status("dry-run: starting") as status:
-                report = dryrun(text, language, options,
-                                progress=lambda stage: status.update(f"dry-run: {stage}"))
+                report = dryrun(
+                    text,
+                    language,
+                    options,
+                    progress=lambda stage: status.update(f"dry-run: {stage}"),
+                )
             render_dryrun(report, console)
         raise typer.Exit(0 if report.ok else 1)

@@ -13,7 +13,6 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from opsgen.sandbox.stage import DryRunOptions, dryrun, outcome_findings
     from opsgen.sandbox.engine import DEFAULT_IMAGE, connect
     from opsgen.sandbox.models import (
         AccountChange,
@@ -27,15 +26,32 @@ if TYPE_CHECKING:
         SystemDiff,
     )
     from opsgen.sandbox.policy import OPS, SandboxPolicy
+    from opsgen.sandbox.stage import DryRunOptions, dryrun, outcome_findings
 
 # Lazy re-exports (PEP 562): reading a stored report needs the models, not the docker SDK,
 # and every CLI start imports this package.
 _WHERE = {
-    "DryRunOptions": "stage", "dryrun": "stage", "outcome_findings": "stage",
-    "DEFAULT_IMAGE": "engine", "connect": "engine", "OPS": "policy", "SandboxPolicy": "policy",
-    **{name: "models" for name in ("AccountChange", "CronChange", "DryRunReport", "FileChange",
-                                   "FileMeta", "PackageChange", "RunResult", "ServiceIntent",
-                                   "SystemDiff")},
+    "DryRunOptions": "stage",
+    "dryrun": "stage",
+    "outcome_findings": "stage",
+    "DEFAULT_IMAGE": "engine",
+    "connect": "engine",
+    "OPS": "policy",
+    "SandboxPolicy": "policy",
+    **{
+        name: "models"
+        for name in (
+            "AccountChange",
+            "CronChange",
+            "DryRunReport",
+            "FileChange",
+            "FileMeta",
+            "PackageChange",
+            "RunResult",
+            "ServiceIntent",
+            "SystemDiff",
+        )
+    },
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 
 from opsgen.sandbox.accounts import account_changes, cron_changes, package_changes
-from opsgen.sandbox.models import FileChange, FileMeta, ServiceIntent, SystemDiff
+from opsgen.sandbox.models import ChangeKind, FileChange, FileMeta, ServiceIntent, SystemDiff
 from opsgen.sandbox.observe import State
 
 __all__ = ["diff_states"]
@@ -69,6 +69,7 @@ def _file_change(
         return None
     if before is not None and after is not None and before.same_content(after):
         return None
+    change: ChangeKind
     if before is None:
         change = "added"
     elif after is None:
@@ -88,7 +89,7 @@ def _file_change(
         path=path,
         change=change,
         before=before,
-        after=after,  # type: ignore[arg-type]
+        after=after,
         diff=text,
         binary=binary,
         notes=tuple(notes),

@@ -117,7 +117,7 @@ def _import_base(client: docker.DockerClient, progress: Progress) -> None:
 
 def _scratch() -> str | None:
     # /tmp may be a small tmpfs; the rootfs is about 200 MB.
-    for cand in (os.environ.get("OPSGEN_SCRATCH"), "/var/tmp"):
+    for cand in (os.environ.get("OPSGEN_SCRATCH"), "/var/tmp"):  # noqa: S108 - a private mkdtemp inside
         if cand and os.path.isdir(cand) and os.access(cand, os.W_OK):
             return cand
     return None

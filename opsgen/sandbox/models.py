@@ -26,6 +26,8 @@ __all__ = [
 ]
 
 Lang = Literal["bash", "ansible"]
+FileType = Literal["file", "dir", "symlink", "hardlink", "fifo", "device", "other"]
+ChangeKind = Literal["added", "modified", "deleted"]
 StopReason = Literal["timeout", "oom", "pids", "disk", "output", "sandbox-crashed"]
 RunStatus = Literal["passed", "failed", "killed"]
 
@@ -34,7 +36,7 @@ RunStatus = Literal["passed", "failed", "killed"]
 class FileMeta:
     """A file's identity as read from the container's tar stream (never from the host)."""
 
-    ftype: Literal["file", "dir", "symlink", "hardlink", "fifo", "device", "other"]
+    ftype: FileType
     mode: int
     uid: int
     gid: int
@@ -59,7 +61,7 @@ class FileChange:
     """One path the script added, modified or deleted."""
 
     path: str
-    change: Literal["added", "modified", "deleted"]
+    change: ChangeKind
     before: FileMeta | None = None
     after: FileMeta | None = None
     diff: str = ""  # unified diff for text files, "" otherwise

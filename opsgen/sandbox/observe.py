@@ -15,6 +15,7 @@ import os
 import posixpath
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -178,7 +179,7 @@ def _key(path: str) -> str:
     return hashlib.sha256(path.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def _cache_get(cache: Path | None, path: str) -> Observed | None | object:
+def _cache_get(cache: Path | None, path: str) -> Observed | object | None:
     if cache is None:
         return _MISS
     f = cache / _key(path)
@@ -202,7 +203,7 @@ def _cache_put(cache: Path | None, path: str, obs: Observed | None) -> None:
     else:
         data = {
             "path": path,
-            "meta": {s: getattr(obs.meta, s) for s in FileMeta.__slots__},  # type: ignore[attr-defined]
+            "meta": asdict(obs.meta),
             "content": base64.b64encode(obs.content).decode() if obs.content is not None else None,
         }
     tmp = cache / (_key(path) + f".{os.getpid()}.tmp")

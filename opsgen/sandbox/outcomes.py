@@ -25,33 +25,64 @@ class Outcome:
 
 
 OUTCOMES: tuple[Outcome, ...] = (
-    Outcome("OPS401", "dryrun-timeout", Severity.ERROR,
-            "The script ran past the dry-run deadline and was killed.",
-            "Look for loops or commands that wait for input or the network; raise --timeout "
-            "only if the work is really that long."),
-    Outcome("OPS402", "dryrun-oom", Severity.ERROR,
-            "The script exceeded the sandbox memory limit and was killed.",
-            "Stream data instead of loading it whole; check for runaway processes."),
-    Outcome("OPS403", "dryrun-output-flood", Severity.ERROR,
-            "The script's output passed the cap and the run was stopped.",
-            "Quiet noisy commands (-q), or send bulk output to a file."),
-    Outcome("OPS404", "not-idempotent", Severity.WARNING,
-            "A second run of the script changed the system again.",
-            "Guard each change (test before you append, create or restart) so a re-run is "
-            "a no-op."),
-    Outcome("OPS405", "dryrun-disk-quota", Severity.ERROR,
-            "The script wrote more than the sandbox disk quota allows.",
-            "Check for files that grow without bound; clean up temporary files."),
-    Outcome("OPS406", "sandbox-crashed", Severity.ERROR,
-            "The sandbox died without a result (runtime failure).",
-            "Re-run; if it persists, check the Docker engine and runtime logs."),
-    Outcome("OPS407", "dryrun-pids-limit", Severity.ERROR,
-            "The script hit the process limit (fork bomb or runaway forking) and was killed.",
-            "Do not start processes in unbounded loops."),
-    Outcome("OPS408", "dryrun-failed", Severity.ERROR,
-            "The script exited with a non-zero status in the dry-run.",
-            "Read the stderr tail in the report; in the sandbox there is no network and no "
-            "systemd, which some steps may need."),
+    Outcome(
+        "OPS401",
+        "dryrun-timeout",
+        Severity.ERROR,
+        "The script ran past the dry-run deadline and was killed.",
+        "Look for loops or commands that wait for input or the network; raise --timeout "
+        "only if the work is really that long.",
+    ),
+    Outcome(
+        "OPS402",
+        "dryrun-oom",
+        Severity.ERROR,
+        "The script exceeded the sandbox memory limit and was killed.",
+        "Stream data instead of loading it whole; check for runaway processes.",
+    ),
+    Outcome(
+        "OPS403",
+        "dryrun-output-flood",
+        Severity.ERROR,
+        "The script's output passed the cap and the run was stopped.",
+        "Quiet noisy commands (-q), or send bulk output to a file.",
+    ),
+    Outcome(
+        "OPS404",
+        "not-idempotent",
+        Severity.WARNING,
+        "A second run of the script changed the system again.",
+        "Guard each change (test before you append, create or restart) so a re-run is a no-op.",
+    ),
+    Outcome(
+        "OPS405",
+        "dryrun-disk-quota",
+        Severity.ERROR,
+        "The script wrote more than the sandbox disk quota allows.",
+        "Check for files that grow without bound; clean up temporary files.",
+    ),
+    Outcome(
+        "OPS406",
+        "sandbox-crashed",
+        Severity.ERROR,
+        "The sandbox died without a result (runtime failure).",
+        "Re-run; if it persists, check the Docker engine and runtime logs.",
+    ),
+    Outcome(
+        "OPS407",
+        "dryrun-pids-limit",
+        Severity.ERROR,
+        "The script hit the process limit (fork bomb or runaway forking) and was killed.",
+        "Do not start processes in unbounded loops.",
+    ),
+    Outcome(
+        "OPS408",
+        "dryrun-failed",
+        Severity.ERROR,
+        "The script exited with a non-zero status in the dry-run.",
+        "Read the stderr tail in the report; in the sandbox there is no network and no "
+        "systemd, which some steps may need.",
+    ),
 )
 
 _BY_CODE = {o.code: o for o in OUTCOMES}

@@ -17,10 +17,11 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from opsgen.sandbox.models import FileMeta
+from opsgen.sandbox.models import FileMeta, FileType
 from opsgen.sandbox.observe import BIG_CONTENT, State, is_noise
 from opsgen.sandbox.tarstream import CONTENT_LIMIT, Observed
 
@@ -65,9 +66,18 @@ def _lstat(path: Path) -> os.stat_result | None:
         return None
 
 
-def _ftype(mode: int) -> str:
-    for test, name in ((stat.S_ISREG, "file"), (stat.S_ISDIR, "dir"), (stat.S_ISLNK, "symlink"),
-                       (stat.S_ISFIFO, "fifo"), (stat.S_ISCHR, "device"), (stat.S_ISBLK, "device")):
+_TYPES: tuple[tuple[Callable[[int], bool], FileType], ...] = (
+    (stat.S_ISREG, "file"),
+    (stat.S_ISDIR, "dir"),
+    (stat.S_ISLNK, "symlink"),
+    (stat.S_ISFIFO, "fifo"),
+    (stat.S_ISCHR, "device"),
+    (stat.S_ISBLK, "device"),
+)
+
+
+def _ftype(mode: int) -> FileType:
+    for test, name in _TYPES:
         if test(mode):
             return name
     return "other"
@@ -92,8 +102,15 @@ def read_host_path(path: Path, limit: int = CONTENT_LIMIT) -> Observed | None:
         content = bytes(kept) if len(kept) <= limit else None
     elif ftype == "symlink":
         link = os.readlink(path)
-    meta = FileMeta(ftype=ftype, mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid,  # type: ignore[arg-type]
-                    size=st.st_size if ftype == "file" else 0, sha256=digest, link_target=link)
+    meta = FileMeta(
+        ftype=ftype,
+        mode=stat.S_IMODE(st.st_mode),
+        uid=st.st_uid,
+        gid=st.st_gid,
+        size=st.st_size if ftype == "file" else 0,
+        sha256=digest,
+        link_target=link,
+    )
     return Observed(meta, content)
 
 
@@ -144,7 +161,11 @@ class OverlayObserver:
                     out[path] = "D"
                     continue
                 out[path] = "C" if self.lower_path(path) is not None else "A"
-                if stat.S_ISDIR(st.st_mode) and out[path] == "C" and _is_opaque(Path(dirpath) / name):
+                if (
+                    stat.S_ISDIR(st.st_mode)
+                    and out[path] == "C"
+                    and _is_opaque(Path(dirpath) / name)
+                ):
                     self._opaque_deletions(path, out, lang)
         return out
 
@@ -159,9 +180,14 @@ class OverlayObserver:
 
     def after(self, changes: dict[str, str]) -> State:
         """The state after the run of every changed path."""
-        return {p: (None if k == "D" else read_host_path(self._host(self.upper, p),
-                                                         BIG_CONTENT.get(p, CONTENT_LIMIT)))
-                for p, k in changes.items()}
+        return {
+            p: (
+                None
+                if k == "D"
+                else read_host_path(self._host(self.upper, p), BIG_CONTENT.get(p, CONTENT_LIMIT))
+            )
+            for p, k in changes.items()
+        }
 
     def before(self, paths: list[str]) -> State:
         """The image's version of ``paths``."""

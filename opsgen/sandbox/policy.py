@@ -132,7 +132,10 @@ def to_docker_kwargs(policy: SandboxPolicy, *, run_id: str) -> dict[str, Any]:
             Ulimit(name="nofile", soft=policy.nofile, hard=policy.nofile),
             Ulimit(name="core", soft=0, hard=0),
         ],
-        "tmpfs": {"/tmp": f"rw,noexec,nosuid,nodev,size={policy.tmp_size_bytes},nr_inodes=16384"},
+        # The container's own /tmp, not the host's.
+        "tmpfs": {
+            "/tmp": f"rw,noexec,nosuid,nodev,size={policy.tmp_size_bytes},nr_inodes=16384"  # noqa: S108
+        },
         "init": True,
         "ipc_mode": "private",
         "log_config": LogConfig(type="none"),

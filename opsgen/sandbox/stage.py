@@ -23,8 +23,8 @@ from opsgen.sandbox.engine import DEFAULT_IMAGE, connect, engine_warnings, resol
 from opsgen.sandbox.execute import execute
 from opsgen.sandbox.models import DryRunReport, RunResult, ServiceIntent, SystemDiff
 from opsgen.sandbox.observe import ApiObserver, State
-from opsgen.sandbox.overlay import overlay_observer
 from opsgen.sandbox.outcomes import outcome_finding
+from opsgen.sandbox.overlay import overlay_observer
 from opsgen.sandbox.policy import OPS, SandboxPolicy, to_docker_kwargs
 from opsgen.sandbox.reaper import reap_orphans
 
@@ -70,8 +70,9 @@ def dryrun(
     client = client or connect()
     reap_orphans(client)
     image = resolve_image(client, opts.image)
-    warnings = engine_warnings(client.info(), require_userns=opts.require_userns,
-                               runtime=policy.runtime)
+    warnings = engine_warnings(
+        client.info(), require_userns=opts.require_userns, runtime=policy.runtime
+    )
     run_id = uuid.uuid4().hex[:12]
     kwargs = to_docker_kwargs(policy, run_id=run_id)
     progress("create")
@@ -100,12 +101,22 @@ def _check_input(script: str, lang: str) -> None:
     if "\x00" in script:
         raise InputError("the script contains NUL bytes (binary?)", reference="binary-input")
     if len(script.encode("utf-8", "surrogatepass")) > MAX_SCRIPT_BYTES:
-        raise InputError(f"the script is over {MAX_SCRIPT_BYTES:,} bytes",
-                         reference="input-too-large")
+        raise InputError(
+            f"the script is over {MAX_SCRIPT_BYTES:,} bytes", reference="input-too-large"
+        )
 
 
-def _run(client: Any, container: Any, image: Any, script: str, lang: str, opts: DryRunOptions,
-         policy: SandboxPolicy, warnings: list[str], progress: Progress) -> DryRunReport:
+def _run(
+    client: Any,
+    container: Any,
+    image: Any,
+    script: str,
+    lang: str,
+    opts: DryRunOptions,
+    policy: SandboxPolicy,
+    warnings: list[str],
+    progress: Progress,
+) -> DryRunReport:
     if not container.put_archive("/", make_bundle(script, lang)):
         raise SandboxError("could not copy the script into the sandbox container")
 
@@ -135,7 +146,9 @@ def _run(client: Any, container: Any, image: Any, script: str, lang: str, opts: 
         after2 = obs.after(changes2)
         records2 = obs.records()
         paths = set(changes1) | set(changes2)
-        need = [p for p in paths if p not in pristine and "A" not in (changes1.get(p), changes2.get(p))]
+        need = [
+            p for p in paths if p not in pristine and "A" not in (changes1.get(p), changes2.get(p))
+        ]
         pristine.update(obs.before(need))
         state1 = {p: (after1[p] if p in changes1 else pristine.get(p)) for p in paths}
         state2 = {p: (after2[p] if p in changes2 else pristine.get(p)) for p in paths}
@@ -181,8 +194,14 @@ def _with_tasks(run: RunResult, records: dict[str, bytes], n: int) -> RunResult:
     return replace(run, ansible_tasks=tuple(tasks))
 
 
-_REASON_CODES = {"timeout": "OPS401", "oom": "OPS402", "output": "OPS403", "disk": "OPS405",
-                 "sandbox-crashed": "OPS406", "pids": "OPS407"}
+_REASON_CODES = {
+    "timeout": "OPS401",
+    "oom": "OPS402",
+    "output": "OPS403",
+    "disk": "OPS405",
+    "sandbox-crashed": "OPS406",
+    "pids": "OPS407",
+}
 
 
 def outcome_findings(report: DryRunReport) -> list[Finding]:
@@ -191,15 +210,23 @@ def outcome_findings(report: DryRunReport) -> list[Finding]:
     for i, run in enumerate(report.runs, 1):
         label = "first run" if i == 1 else "second run"
         if run.stop_reason:
-            findings.append(outcome_finding(_REASON_CODES[run.stop_reason],
-                                            f"{label}: stopped ({run.stop_reason}) after "
-                                            f"{run.duration_s:.1f}s"))
+            findings.append(
+                outcome_finding(
+                    _REASON_CODES[run.stop_reason],
+                    f"{label}: stopped ({run.stop_reason}) after {run.duration_s:.1f}s",
+                )
+            )
         elif "disk" in run.limits_hit:
             findings.append(outcome_finding("OPS405", f"{label}: hit a file-size or disk limit"))
         if run.status == "failed":
             tail = run.stderr.strip().splitlines()[-1:] or [""]
-            findings.append(outcome_finding("OPS408", f"{label}: exit status {run.exit_code}"
-                                            + (f": {tail[0][:200]}" if tail[0] else "")))
+            findings.append(
+                outcome_finding(
+                    "OPS408",
+                    f"{label}: exit status {run.exit_code}"
+                    + (f": {tail[0][:200]}" if tail[0] else ""),
+                )
+            )
         if run.stdout_truncated or run.stderr_truncated:
             if run.stop_reason != "output":
                 findings.append(outcome_finding("OPS403", f"{label}: output truncated"))

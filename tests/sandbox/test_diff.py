@@ -52,8 +52,9 @@ def _dryrun_with(observer: str, *args: Any, **kwargs: Any) -> DryRunReport:
 
 @pytest.fixture(scope="module", params=["auto", "api"])
 def known(request: pytest.FixtureRequest, docker_client: Any) -> DryRunReport:
-    return _dryrun_with(request.param, KNOWN, "bash", DryRunOptions(timeout=60),
-                        client=docker_client)
+    return _dryrun_with(
+        request.param, KNOWN, "bash", DryRunOptions(timeout=60), client=docker_client
+    )
 
 
 def test_both_observers_see_the_same_diff(docker_client: Any, no_leaks: None) -> None:
@@ -64,8 +65,9 @@ def test_both_observers_see_the_same_diff(docker_client: Any, no_leaks: None) ->
     ref = _dryrun_with("api", KNOWN, "bash", DryRunOptions(twice=True), client=docker_client)
     assert asdict(fast.diff) == asdict(ref.diff)
     assert asdict(fast.second_diff) == asdict(ref.second_diff)
-    probe = docker_client.containers.create("opsgen-sandbox:bookworm", "true",
-                                            labels={"opsgen.test": "1"})
+    probe = docker_client.containers.create(
+        "opsgen-sandbox:bookworm", "true", labels={"opsgen.test": "1"}
+    )
     try:
         local = overlay_observer(probe) is not None
     finally:
@@ -92,7 +94,9 @@ def test_added_file_with_unified_diff(known: DryRunReport) -> None:
 def test_modified_file_shows_only_the_appended_line(known: DryRunReport) -> None:
     f = _by_path(known)["/etc/login.defs"]
     assert f.change == "modified"
-    added = [line for line in f.diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    added = [
+        line for line in f.diff.splitlines() if line.startswith("+") and not line.startswith("+++")
+    ]
     assert added == ["+PASS_MAX_DAYS 90"]
 
 
@@ -135,8 +139,11 @@ def test_cron_entry(known: DryRunReport) -> None:
 
 def test_service_intents_from_the_shims(known: DryRunReport) -> None:
     said = [s.describe() for s in known.diff.services]
-    assert said == ["would enable nginx.service", "would start nginx.service",
-                    "would restart ssh.service"]
+    assert said == [
+        "would enable nginx.service",
+        "would start nginx.service",
+        "would restart ssh.service",
+    ]
 
 
 def test_nothing_of_ours_in_the_diff(known: DryRunReport) -> None:
@@ -146,8 +153,9 @@ def test_nothing_of_ours_in_the_diff(known: DryRunReport) -> None:
 
 
 def test_non_idempotent_append_names_the_path(docker_client: Any, no_leaks: None) -> None:
-    report = dryrun("echo x >> /etc/f\n", "bash", DryRunOptions(twice=True, timeout=30),
-                    client=docker_client)
+    report = dryrun(
+        "echo x >> /etc/f\n", "bash", DryRunOptions(twice=True, timeout=30), client=docker_client
+    )
     assert report.idempotent is False
     assert report.second_diff is not None and report.second_diff.paths() == ["/etc/f"]
     assert "+x" in report.second_diff.files[0].diff
@@ -191,8 +199,9 @@ PLAYBOOK = textwrap.dedent(
 
 
 def test_ansible_playbook_runs_locally_with_task_counts(docker_client: Any, no_leaks: None) -> None:
-    report = dryrun(PLAYBOOK, "ansible", DryRunOptions(twice=True, timeout=120),
-                    client=docker_client)
+    report = dryrun(
+        PLAYBOOK, "ansible", DryRunOptions(twice=True, timeout=120), client=docker_client
+    )
     first, second = report.runs
     assert first.status == "passed", first.stdout[-2000:]
     statuses = {t["task"]: t["status"] for t in first.ansible_tasks}

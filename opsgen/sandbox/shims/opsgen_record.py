@@ -1,5 +1,7 @@
 """Ansible callback used inside the opsgen sandbox: one JSON line per task result."""
 
+from __future__ import annotations
+
 import json
 import os
 
@@ -13,7 +15,7 @@ class CallbackModule(CallbackBase):
     CALLBACK_NEEDS_ENABLED = True
 
     def _record(self, result, status):
-        path = "/var/lib/opsgen/ansible-tasks.%s.jsonl" % os.environ.get("OPSGEN_RUN", "0")
+        path = f"/var/lib/opsgen/ansible-tasks.{os.environ.get('OPSGEN_RUN', '0')}.jsonl"
         entry = {
             "task": result._task.get_name(),
             "action": result._task.action,
