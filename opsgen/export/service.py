@@ -58,10 +58,12 @@ def export_change(
         raise ExportError("give exactly one of --to DIR or --repo PATH")
     with store.write():
         state = require_sign_off(store, change_id)
-        name = check_name(name or state.change.name)
+        name = check_name(state.change.name if name is None else name)
         lang = state.change.lang
         default_base = "" if to else ("roles" if as_role else _GIT_DIRS[lang])
-        bundle = build_bundle(store, state, name=name, base=path or default_base, as_role=as_role)
+        bundle = build_bundle(
+            store, state, name=name, base=default_base if path is None else path, as_role=as_role
+        )
         manifest_sha = sha256_hex(bundle.manifest_file.data)
         paths = tuple(f.path for f in bundle.files)
         if to is not None:
