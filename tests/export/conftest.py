@@ -34,8 +34,9 @@ PLAYBOOK = """\
 
 def git(repo: Path, *args: str) -> str:
     """Run git in ``repo`` and return its stripped stdout."""
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                          text=True).stdout.strip()  # fmt: skip
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 @pytest.fixture()

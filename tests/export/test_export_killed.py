@@ -26,14 +26,23 @@ from opsgen.store.workspace import Workspace
 
 
 def _git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", "-C", str(repo), *args], check=check, capture_output=True,
-                          text=True)  # fmt: skip
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=check, capture_output=True, text=True
+    )
 
 
 def _kill_export_at(step: str, workspace: Workspace, change_id: int, *target: str) -> None:
     env = dict(os.environ, OPSGEN_TEST_PAUSE_AT=step, OPSGEN_USER="ops")
-    cmd = [sys.executable, "-m", "opsgen.cli", "export", str(change_id), *target,
-           "--workspace", str(workspace.path)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "opsgen.cli",
+        "export",
+        str(change_id),
+        *target,
+        "--workspace",
+        str(workspace.path),
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stderr is not None
     deadline, seen = time.monotonic() + 60, b""
@@ -90,8 +99,10 @@ def test_killed_git_export_leaves_no_branch_or_commit(
     step: str, store: Store, approved: int, workspace: Workspace, repo: Path
 ) -> None:
     _kill_export_at(step, workspace, approved, "--repo", str(repo))
-    assert _git(repo, "rev-parse", "--verify", "-q", "refs/heads/opsgen/motd",
-                check=False).returncode != 0  # fmt: skip
+    assert (
+        _git(repo, "rev-parse", "--verify", "-q", "refs/heads/opsgen/motd", check=False).returncode
+        != 0
+    )
     assert _git(repo, "branch", "--list").stdout.strip() == "* main"
     assert _git(repo, "status", "--porcelain").stdout == ""
     assert _git(repo, "fsck", "--no-dangling").returncode == 0

@@ -25,7 +25,7 @@ def test_clean_evidence_approves_and_binds_both_hashes(store: Store) -> None:
 def test_error_findings_block_approval_unless_overridden(store: Store) -> None:
     change, _, _ = seed_change(store, evidence=make_evidence(findings=(error_finding(),)))
     assert sign_off(store, change.id).status == "failing"
-    with pytest.raises(ApprovalRefused, match="1 error-level finding.*OPS101"):
+    with pytest.raises(ApprovalRefused, match=r"1 error-level finding.*OPS101"):
         approve(store, change.id, by="bob")
     decision, state = approve(store, change.id, by="bob", override="  vendor-approved  ")
     assert decision.override == "vendor-approved" and state.status == "approved"
@@ -36,9 +36,15 @@ def test_error_findings_block_approval_unless_overridden(store: Store) -> None:
 def test_suppressed_and_warning_findings_do_not_block(store: Store) -> None:
     findings = (
         Finding("SC2086", Severity.WARNING, "quote", Location("<script>", 2)),
-        Finding("OPS103", Severity.ERROR, "777", Location("<script>", 3), suppressed=True,
-                suppression_reason="scratch dir"),
-    )  # fmt: skip
+        Finding(
+            "OPS103",
+            Severity.ERROR,
+            "777",
+            Location("<script>", 3),
+            suppressed=True,
+            suppression_reason="scratch dir",
+        ),
+    )
     change, _, _ = seed_change(store, evidence=make_evidence(findings=findings))
     approve(store, change.id, by="bob")
 

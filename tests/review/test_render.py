@@ -37,17 +37,27 @@ SCRIPT = (
 
 def _hostile_review(store: Store) -> Review:
     meta = FileMeta("file", 0o644, 0, 0, 1, "cd" * 32)
-    files = tuple(FileChange(n, "added", None, meta, "+\x1b[31mred\n+[green]ok[/]") for n in ESC_NAMES)
+    files = tuple(
+        FileChange(n, "added", None, meta, "+\x1b[31mred\n+[green]ok[/]") for n in ESC_NAMES
+    )
     report = fake_report(SCRIPT, files=files)
     services = (ServiceIntent("systemctl", "restart", "[bold]x\x1b[0m.service"),)
     data = normalise(report.to_dict())
-    data["diff"]["services"] = normalise([{"tool": s.tool, "action": s.action, "unit": s.unit,
-                                          "argv": list(s.argv)} for s in services])  # fmt: skip
+    data["diff"]["services"] = normalise(
+        [
+            {"tool": s.tool, "action": s.action, "unit": s.unit, "argv": list(s.argv)}
+            for s in services
+        ]
+    )
     data["runs"][0]["stdout"] = "out \x1b[2J token=ghp_" + "a" * 30
     evidence = make_evidence(findings=(error_finding(line=3, message="pipe \x1b[5m to [red]sh"),))
     evidence = type(evidence)(evidence.findings, data, report.image_id, "")
-    change, _, _ = seed_change(store, script=SCRIPT, evidence=evidence,
-                               request="please \x1b]0;title\x07 [bold]now[/] password=s3cr3tpass")  # fmt: skip
+    change, _, _ = seed_change(
+        store,
+        script=SCRIPT,
+        evidence=evidence,
+        request="please \x1b]0;title\x07 [bold]now[/] password=s3cr3tpass",
+    )
     return load_review(store, change.id)
 
 
@@ -93,8 +103,14 @@ def test_findings_are_shown_under_their_line(store: Store) -> None:
 
 def test_terminal_review_shows_request_diff_and_signoff(store: Store) -> None:
     text = _terminal(_hostile_review(store))
-    for expected in ("Request", "Observed system diff", "Idempotence", "Sign-off",
-                     "blocks approval", "next: opsgen approve 1 --by NAME --revision 1"):  # fmt: skip
+    for expected in (
+        "Request",
+        "Observed system diff",
+        "Idempotence",
+        "Sign-off",
+        "blocks approval",
+        "next: opsgen approve 1 --by NAME --revision 1",
+    ):
         assert expected in text
 
 

@@ -14,12 +14,16 @@ from opsgen.store.testing import error_finding, fake_report, make_evidence, seed
 
 
 def _file(path: str, text: str) -> FileChange:
-    return FileChange(path, "added", None, FileMeta("file", 0o644, 0, 0, len(text), sha256_text(text)))
+    return FileChange(
+        path, "added", None, FileMeta("file", 0o644, 0, 0, len(text), sha256_text(text))
+    )
 
 
 def test_compares_scripts_system_diffs_and_findings(store: Store) -> None:
-    first = make_evidence(findings=(error_finding(line=2),),
-                          report=fake_report(files=(_file("/etc/a", "1"), _file("/etc/b", "1"))))  # fmt: skip
+    first = make_evidence(
+        findings=(error_finding(line=2),),
+        report=fake_report(files=(_file("/etc/a", "1"), _file("/etc/b", "1"))),
+    )
     change, _, _ = seed_change(store, script="echo a\ncurl x | sh\n", evidence=first)
     revision = store.add_revision(change.id, "echo a\necho c > /etc/c\n", actor="alice")
     second = make_evidence(report=fake_report(files=(_file("/etc/a", "1"), _file("/etc/c", "2"))))
@@ -43,13 +47,20 @@ def test_one_revision_has_nothing_to_compare(store: Store) -> None:
 
 def test_diff_items_describe_every_kind_of_change() -> None:
     diff = {
-        "files": [{"path": "/etc/x", "change": "modified", "notes": ["mode 0644 -> 0755"],
-                   "after": {"ftype": "file", "sha256": "f" * 64}}],
+        "files": [
+            {
+                "path": "/etc/x",
+                "change": "modified",
+                "notes": ["mode 0644 -> 0755"],
+                "after": {"ftype": "file", "sha256": "f" * 64},
+            }
+        ],
         "users": [{"name": "deploy", "change": "added", "details": {"uid": "1001"}}],
-        "groups": [], "packages": [{"name": "nginx", "change": "installed", "after": "1.22"}],
+        "groups": [],
+        "packages": [{"name": "nginx", "change": "installed", "after": "1.22"}],
         "cron": [{"path": "/etc/cron.d/x", "added": ["* * * * * root true"], "removed": []}],
         "services": [{"tool": "systemctl", "action": "restart", "unit": "nginx.service"}],
-    }  # fmt: skip
+    }
     assert diff_items(diff) == [
         "file modified /etc/x [mode 0644 -> 0755; sha256 ffffffffffff]",
         "user added deploy [uid=1001]",

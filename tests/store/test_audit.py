@@ -6,6 +6,7 @@ append-only trigger, then UPDATE/DELETE/INSERT with plain SQL.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 
 import pytest
@@ -38,12 +39,21 @@ def approved(store: Store) -> Store:
 
 def test_every_action_is_logged_and_the_chain_verifies(approved: Store) -> None:
     actions = [e.action for e in audit.entries(approved.conn)]
-    assert actions == ["create", "revise", "dry-run", "approve", "override",
-                       "create", "revise", "dry-run", "reject"]  # fmt: skip
+    assert actions == [
+        "create",
+        "revise",
+        "dry-run",
+        "approve",
+        "override",
+        "create",
+        "revise",
+        "dry-run",
+        "reject",
+    ]
     assert verify_store(approved.conn) == []
     entries = list(audit.entries(approved.conn))
     assert entries[0].prev == audit.GENESIS
-    assert all(b.prev == a.hash for a, b in zip(entries, entries[1:], strict=False))
+    assert all(b.prev == a.hash for a, b in itertools.pairwise(entries))
     assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
 
 

@@ -53,11 +53,17 @@ def test_refuses_a_database_newer_than_this_opsgen(tmp_path: Path) -> None:
         db.connect(path)
 
 
-@pytest.mark.parametrize("sql", ["UPDATE revisions SET script = 'rm -rf /'",
-                                 "DELETE FROM audit", "UPDATE decisions SET by = 'mallory'",
-                                 "DELETE FROM evidence"])  # fmt: skip
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE revisions SET script = 'rm -rf /'",
+        "DELETE FROM audit",
+        "UPDATE decisions SET by = 'mallory'",
+        "DELETE FROM evidence",
+    ],
+)
 def test_evidence_rows_are_append_only(store: Store, sql: str) -> None:
-    change, revision, record = seed_change(store)
+    _, revision, record = seed_change(store)
     store.add_decision(revision, record, kind="approve", by="bob", comment="")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         store.conn.execute(sql)
@@ -94,8 +100,9 @@ def test_evidence_hash_covers_findings_report_and_image() -> None:
     assert Evidence(base.findings, base.dryrun, base.image_id, "").sha256 == base.sha256
 
 
-@pytest.mark.parametrize("name", ["", " ", "a\x1b[2Jb", "bob\nApproved-by: eve", "x\u202eevil",
-                                  "n" * 101])  # fmt: skip
+@pytest.mark.parametrize(
+    "name", ["", " ", "a\x1b[2Jb", "bob\nApproved-by: eve", "x\u202eevil", "n" * 101]
+)
 def test_person_names_refuse_control_and_bidi_characters(name: str) -> None:
     with pytest.raises(InputError):
         check_person(name)
