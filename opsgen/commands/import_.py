@@ -9,10 +9,11 @@ import typer
 
 from opsgen.approval import sign_off
 from opsgen.evaluate import LANGS, detect_lang
+from opsgen.export.paths import check_name
 from opsgen.inputs import read_text_file
 from opsgen.review.cliutil import JsonOpt, WorkspaceOpt, current_user, open_store, print_json
 from opsgen.review.sysdiff import report_summary
-from opsgen.review.workflow import import_script
+from opsgen.review.workflow import gather_evidence, record_change, slug
 from opsgen.store.repo import check_person
 from opsgen.ui import console, safe
 
@@ -46,17 +47,20 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter(f"use one of {', '.join(LANGS)}", param_hint="--lang")
         lang = lang or detect_lang(text, str(file))
         who = check_person(author or current_user(), "--author")
+        change_name = check_name(name if name is not None else slug(str(file)))
+        # Evaluate before opening the store: a failed lint or sandbox leaves no workspace.
+        evidence = gather_evidence(text, lang, image, dryrun, file.name)
         with open_store(workspace, create=True) as store:
-            change, revision, record = import_script(
+            change, revision, record = record_change(
                 store,
                 text,
-                path=str(file),
                 lang=lang,
-                name=name,
-                request=request or f"Imported from {file.name}",
+                name=change_name,
                 image=image,
                 author=who,
-                dryrun=dryrun,
+                request=request or f"Imported from {file.name}",
+                evidence=evidence,
+                source="import",
             )
             state = sign_off(store, change.id)
         ev = record.evidence

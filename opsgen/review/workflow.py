@@ -17,7 +17,14 @@ from opsgen.export.paths import check_name
 from opsgen.store.models import Change, EvidenceRecord, Revision
 from opsgen.store.repo import Store
 
-__all__ = ["import_script", "recheck", "revise", "slug"]
+__all__ = [
+    "gather_evidence",
+    "import_script",
+    "recheck",
+    "record_change",
+    "revise",
+    "slug",
+]
 
 
 def slug(path: str) -> str:
@@ -40,8 +47,35 @@ def import_script(
     dryrun: bool = True,
 ) -> tuple[Change, Revision, EvidenceRecord]:
     """Make a change from an existing script or playbook, with its first evidence."""
-    name = check_name(name or slug(path))
-    evidence = _evaluate(text, lang, image, dryrun, PurePath(path).name)
+    evidence = gather_evidence(text, lang, image, dryrun, PurePath(path).name)
+    return record_change(
+        store,
+        text,
+        lang=lang,
+        name=name or slug(path),
+        request=request,
+        image=image,
+        author=author,
+        evidence=evidence,
+        source="import",
+    )
+
+
+def record_change(
+    store: Store,
+    text: str,
+    *,
+    lang: str,
+    name: str,
+    request: str,
+    image: str,
+    author: str,
+    evidence: evaluation.Evidence,
+    source: str = "generate",
+) -> tuple[Change, Revision, EvidenceRecord]:
+    """Store a change whose evidence was already gathered (``opsgen new`` lints and dry-runs
+    while generating; it hands the result over here instead of running it all again)."""
+    name = check_name(name)
     with store.write():
         change, revision = store.create_change(
             name=name,
@@ -50,7 +84,7 @@ def import_script(
             image=image,
             script=text,
             actor=author,
-            source="import",
+            source=source,
         )
         record = store.add_evidence(revision, evidence, actor=author)
     return change, revision, record
@@ -61,7 +95,7 @@ def revise(
 ) -> tuple[Revision, EvidenceRecord]:
     """Store edited text as a new revision and its fresh evidence."""
     change = store.change(change_id)
-    evidence = _evaluate(text, change.lang, change.image, dryrun, change.name)
+    evidence = gather_evidence(text, change.lang, change.image, dryrun, change.name)
     with store.write():
         revision = store.add_revision(change_id, text, actor=author, note=note)
         record = store.add_evidence(revision, evidence, actor=author)
@@ -72,13 +106,15 @@ def recheck(store: Store, change_id: int, *, actor: str, dryrun: bool = True) ->
     """Lint and dry-run the current revision again; approvals of the old evidence lapse."""
     change = store.change(change_id)
     revision = store.revision(change_id)
-    evidence = _evaluate(revision.script, change.lang, change.image, dryrun, change.name)
+    evidence = gather_evidence(revision.script, change.lang, change.image, dryrun, change.name)
     with store.write():
         if store.revision(change_id).id != revision.id:
             raise OpsError("a new revision was stored while re-checking; run the check again")
         return store.add_evidence(revision, evidence, actor=actor)
 
 
-def _evaluate(text: str, lang: str, image: str, dryrun: bool, path: str) -> evaluation.Evidence:
+def gather_evidence(
+    text: str, lang: str, image: str, dryrun: bool, path: str
+) -> evaluation.Evidence:
     options = evaluation.dryrun_options(image or None) if dryrun else None
     return evaluation.evaluate(text, lang, dryrun=dryrun, options=options, path=path)
