@@ -99,7 +99,7 @@ def is_verified(spec: ModelSpec, root: Path | None = None) -> bool:
         st = path.stat()
     except (OSError, ValueError):
         return False
-    return (
+    return bool(
         stamp.get("sha256") == spec.sha256
         and stamp.get("size") == st.st_size == spec.size
         and stamp.get("mtime_ns") == st.st_mtime_ns

@@ -27,7 +27,7 @@ from opsgen.generator.problems import (
 from opsgen.generator.prompts import Target, generation_messages, repair_messages
 from opsgen.sandbox.models import DryRunReport
 
-__all__ = ["Attempt", "Events", "LoopResult", "Status", "run_loop"]
+__all__ = ["Attempt", "DryRunFn", "Events", "LintFn", "LoopResult", "Status", "run_loop"]
 
 LintFn = Callable[[str, str], LintLike]
 DryRunFn = Callable[[str, str], DryRunReport]

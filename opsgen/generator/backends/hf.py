@@ -38,7 +38,8 @@ def _import_hf() -> tuple[Any, Any]:
             "the transformers runtime is not installed",
             hint="run: pip install 'opsgen[hf]'  (torch==2.13.0 CPU, transformers, gguf)",
         ) from None
-    transformers.logging.set_verbosity_error()
+    transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     return torch, transformers
 
 
@@ -82,6 +83,7 @@ class _Streamer:
         self.cond = threading.Condition()
         self.done = False
         self.stop = False
+        self.thread: threading.Thread | None = None
 
     def put(self, value: Any) -> None:
         ids = value.reshape(-1).tolist()
@@ -159,7 +161,7 @@ class TransformersClient:
         inputs = tok(prompt, return_tensors="pt").to(self.device)
         streamer = _Streamer(tok, inputs["input_ids"].shape[1])
 
-        class _StopFlag(tf.StoppingCriteria):  # type: ignore[misc]
+        class _StopFlag(tf.StoppingCriteria):  # type: ignore[misc, name-defined]
             def __call__(self, *args: Any, **kwargs: Any) -> bool:
                 return streamer.stop
 
@@ -177,7 +179,8 @@ class TransformersClient:
             finally:
                 streamer.end()
 
-        threading.Thread(target=work, daemon=True).start()
+        streamer.thread = threading.Thread(target=work, daemon=True)
+        streamer.thread.start()
         return streamer
 
     def complete(
@@ -204,3 +207,6 @@ class TransformersClient:
             streamer.stop = True
             for _ in streamer:  # wait for the thread to finish its current token
                 pass
+            if streamer.thread is not None:
+                # A worker still alive at interpreter exit aborts the process in C++.
+                streamer.thread.join()
