@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
             for p in problems:
                 console.print(f"[bold red]problem:[/] {safe(p)}", soft_wrap=True)
         else:
-            console.print(f"[green]audit log intact[/]: {seq} entries, head {head}")
+            console.print(f"[green]audit log intact[/]: {seq} entries, head {head}", soft_wrap=True)
         if problems:
             raise typer.Exit(1)
 

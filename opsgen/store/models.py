@@ -74,8 +74,12 @@ class EvidenceRecord:
 
     @property
     def intact(self) -> bool:
-        """True when the stored JSON is canonical and hashes to the stored sha256."""
-        return sha256_text(self.body) == self.sha256 and self.evidence.canonical == self.body
+        """True when the stored JSON still hashes to the stored sha256.
+
+        The hash is over the stored text, not a re-serialisation of it, so a later opsgen
+        whose ``Finding`` gains a field does not invalidate approvals made before.
+        """
+        return sha256_text(self.body) == self.sha256
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> EvidenceRecord:
