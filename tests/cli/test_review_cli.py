@@ -17,6 +17,7 @@ import pytest
 
 from opsgen import evaluate as evaluation
 from opsgen.cli import main
+from opsgen.errors import OpsError
 from opsgen.evaluate import Evidence
 from opsgen.store.testing import error_finding, fake_report, make_evidence
 
@@ -249,6 +250,19 @@ def test_bad_input_and_missing_things(capsys: pytest.CaptureFixture[str]) -> Non
     assert code == 3 and "no change 99" in err
     assert run(capsys, "diff", "1")[0] == 3  # one revision only
     assert run(capsys, "approve", "1", "--by", "bob\nApproved-by: eve")[0] == 3
+
+
+def test_a_failed_evaluation_creates_no_workspace(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: Any, **__: Any) -> Evidence:
+        raise OpsError("linters crashed")
+
+    monkeypatch.setattr(evaluation, "evaluate", broken)
+    Path("ok.sh").write_text(SCRIPT)
+    code, _, err = run(capsys, "import", "ok.sh")
+    assert code == 1 and "linters crashed" in err
+    assert not Path("ws").exists()
 
 
 def test_playbook_import_detects_ansible(capsys: pytest.CaptureFixture[str]) -> None:

