@@ -52,8 +52,8 @@ def register(app: typer.Typer) -> None:
             f"[bold]{safe(decision.by)}[/]"
             + (f" [yellow](override: {safe(decision.override)})[/]" if decision.override else "")
         )
-        console.print(f"  script   sha256 {decision.revision_sha256}")
-        console.print(f"  evidence sha256 {decision.evidence_sha256}")
+        console.print(f"  script   sha256 {decision.revision_sha256}", soft_wrap=True)
+        console.print(f"  evidence sha256 {decision.evidence_sha256}", soft_wrap=True)
         have, need = len(state.approvers), state.policy.require
         if have < need:
             console.print(f"  {have} of {need} approvals: needs {need - have} more person(s)")

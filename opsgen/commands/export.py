@@ -69,9 +69,13 @@ def register(app: typer.Typer) -> None:
             verb = "already on" if result.unchanged else "committed to"
             console.print(
                 f"Change {change_id} revision {result.revision} {verb} branch "
-                f"[bold]{safe(result.branch)}[/] of {where} ({result.commit[:12]})"
+                f"[bold]{safe(result.branch)}[/] of {where} ({result.commit[:12]})",
+                soft_wrap=True,
             )
         else:
-            console.print(f"Exported change {change_id} revision {result.revision} to {where}")
+            console.print(
+                f"Exported change {change_id} revision {result.revision} to {where}",
+                soft_wrap=True,
+            )
         for p in result.paths:
             console.print(f"  {safe(p)}")
