@@ -250,6 +250,14 @@ def _check_intact(state: SignOff, error: type[OpsError]) -> None:
             f"change {state.change.id}: the stored evidence no longer matches its sha256",
             reference="store-tampered",
         )
+    dryrun = state.evidence.evidence.dryrun
+    if dryrun is not None and dryrun.get("script_sha256") not in (None, rev.sha256):
+        raise error(
+            f"change {state.change.id} revision {rev.number}: the dry-run evidence is of other "
+            "bytes than the revision",
+            reference="evidence-mismatch",
+            hint=f"re-run lint and dry-run: opsgen edit {state.change.id} --recheck",
+        )
 
 
 def _why_not_approved(state: SignOff) -> str:

@@ -57,11 +57,12 @@ def make_evidence(
     findings: tuple[Finding, ...] = (),
     report: DryRunReport | None = None,
     dryrun: bool = True,
+    script: str = SCRIPT,
 ) -> Evidence:
-    """Evidence from findings and a report (a passing :func:`fake_report` by default)."""
+    """Evidence from findings and a report (a passing :func:`fake_report` of ``script``)."""
     if not dryrun:
         return Evidence(findings, None, "", "dry-run not requested")
-    report = report or fake_report()
+    report = report or fake_report(script)
     return Evidence(findings, report.to_dict(), report.image_id, "")
 
 
@@ -86,5 +87,6 @@ def seed_change(
             actor=author,
             source="import",
         )
-        record = store.add_evidence(revision, evidence or make_evidence(), actor=author)
+        evidence = evidence or make_evidence(report=fake_report(script, lang=lang))
+        record = store.add_evidence(revision, evidence, actor=author)
     return change, revision, record

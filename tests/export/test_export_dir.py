@@ -43,7 +43,7 @@ def test_refused_after_an_edit_following_approval(
     store: Store, approved: int, tmp_path: Path
 ) -> None:
     revision = store.add_revision(approved, "echo edited\n", actor="mallory")
-    store.add_evidence(revision, make_evidence(), actor="mallory")
+    store.add_evidence(revision, make_evidence(script=revision.script), actor="mallory")
     with pytest.raises(SignOffMissing, match=r"revision 2 is not approved.*earlier revision"):
         _export(store, approved, tmp_path / "out")
 

@@ -85,7 +85,7 @@ def test_killed_re_export_keeps_the_previous_export_whole(
     out = tmp_path / "out"
     export_change(store, approved, actor="ops", to=out)
     revision = store.add_revision(approved, "echo two\n" * 500, actor="alice")
-    store.add_evidence(revision, make_evidence(), actor="alice")
+    store.add_evidence(revision, make_evidence(script=revision.script), actor="alice")
     approve(store, approved, by="bob")
     _kill_export_at(step, workspace, approved, "--to", str(out))
     assert _files(out) == ["motd.opsgen.json", "motd.sh"]

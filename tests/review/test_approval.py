@@ -72,7 +72,7 @@ def test_a_new_revision_makes_earlier_approvals_stale(store: Store) -> None:
     change, _, _ = seed_change(store)
     approve(store, change.id, by="bob")
     revision = store.add_revision(change.id, "echo edited\n", actor="alice")
-    store.add_evidence(revision, make_evidence(), actor="alice")
+    store.add_evidence(revision, make_evidence(script=revision.script), actor="alice")
     state = sign_off(store, change.id)
     assert state.status == "ready" and state.approvals == () and len(state.stale) == 1
     with pytest.raises(SignOffMissing, match="approval by bob was for an earlier revision"):
@@ -126,7 +126,7 @@ def test_a_rejected_revision_cannot_be_approved_until_revised(store: Store) -> N
     with pytest.raises(ApprovalRefused, match="needs a --reason"):
         reject(store, change.id, by="carol", reason=" ")
     revision = store.add_revision(change.id, "echo fixed\n", actor="alice")
-    store.add_evidence(revision, make_evidence(), actor="alice")
+    store.add_evidence(revision, make_evidence(script=revision.script), actor="alice")
     approve(store, change.id, by="bob")
 
 
@@ -148,3 +148,9 @@ def test_a_tampered_script_cannot_be_approved(store: Store, workspace: Workspace
     with pytest.raises(ApprovalRefused, match="no longer matches its sha256"):
         approve(store, change.id, by="bob")
     assert store.decisions(change.id) == []
+
+
+def test_evidence_of_other_bytes_is_refused(store: Store) -> None:
+    change, _, _ = seed_change(store, evidence=make_evidence(script="echo something else\n"))
+    with pytest.raises(ApprovalRefused, match="dry-run evidence is of other bytes"):
+        approve(store, change.id, by="bob")
