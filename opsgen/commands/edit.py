@@ -14,7 +14,7 @@ import typer
 from opsgen.approval import sign_off
 from opsgen.errors import InputError
 from opsgen.inputs import read_text_file
-from opsgen.review.cliutil import WorkspaceOpt, current_user, open_store
+from opsgen.review.cliutil import JsonOpt, WorkspaceOpt, current_user, open_store, print_json
 from opsgen.review.sysdiff import report_summary
 from opsgen.review.workflow import recheck, revise
 from opsgen.store.repo import Store, check_person
@@ -39,30 +39,45 @@ def register(app: typer.Typer) -> None:
         ] = True,
         author: Annotated[str | None, typer.Option(help="Author (default: $OPSGEN_USER).")] = None,
         workspace: WorkspaceOpt = None,
+        json_out: JsonOpt = False,
     ) -> None:
         """Edit a change. Any approval of an earlier revision stops applying."""
         who = check_person(author or current_user(), "--author")
         with open_store(workspace) as store:
             if recheck_only:
                 record = recheck(store, change_id, actor=who, dryrun=dryrun)
-                console.print(f"Re-checked change {change_id}: evidence {record.sha256[:12]}")
+                headline = f"Re-checked change {change_id}: evidence {record.sha256[:12]}"
             else:
                 current = store.revision(change_id)
                 text = read_text_file(file) if file else _run_editor(store, change_id)
                 if text == current.script:
-                    console.print(
-                        f"No changes; change {change_id} stays at revision {current.number}."
-                    )
+                    if json_out:
+                        print_json({"id": change_id, "changed": False, "revision": current.number})
+                    else:
+                        console.print(
+                            f"No changes; change {change_id} stays at revision {current.number}."
+                        )
                     return
                 revision, record = revise(
                     store, change_id, text, author=who, note=note, dryrun=dryrun
                 )
-                console.print(
+                headline = (
                     f"Change {change_id}: revision {revision.number} stored, "
                     f"sha256 {revision.sha256[:12]}"
                 )
             state = sign_off(store, change_id)
+        if json_out:
+            print_json(
+                {
+                    "id": change_id,
+                    "changed": not recheck_only,
+                    "evidence_sha256": record.sha256,
+                    **state.to_dict(),
+                }
+            )
+            return
         ev = record.evidence
+        console.print(headline)
         console.print(
             f"  [bold]{state.status}[/]: {len(ev.errors)} error(s); dry-run "
             f"{safe(report_summary(ev.dryrun, ev.dryrun_skipped))}",

@@ -126,6 +126,8 @@ def test_edit_from_a_file_and_no_change(capsys: pytest.CaptureFixture[str]) -> N
     assert code == 0 and "failing" in out
     code, out, _ = run(capsys, "edit", str(change), "--recheck")
     assert code == 0 and "Re-checked change" in out
+    data = run_json(capsys, "edit", str(change), "--file", "motd.sh")
+    assert data["changed"] and data["revision"] == 3 and data["status"] == "ready"
 
 
 def test_edit_without_an_editor_says_how(
