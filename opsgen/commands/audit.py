@@ -44,9 +44,11 @@ def register(app: typer.Typer) -> None:
             )
 
     @group.command("verify")
-    def verify(workspace: WorkspaceOpt = None, json_out: JsonOpt = False) -> None:
+    def verify(
+        ctx: typer.Context, workspace: WorkspaceOpt = None, json_out: JsonOpt = False
+    ) -> None:
         """Check the chain and that every stored row matches its entry. Exit 1 if not."""
-        with open_store(workspace) as store:
+        with open_store(workspace or ctx.obj) as store:
             problems = verify_store(store.conn)
             seq, head = audit_log.head(store.conn)
         if json_out:

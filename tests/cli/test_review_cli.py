@@ -90,6 +90,8 @@ def test_full_review_loop(capsys: pytest.CaptureFixture[str], seam: Path) -> Non
 
     code, out, _ = run(capsys, "audit", "verify")
     assert code == 0 and "audit log intact" in out
+    code, out, _ = run(capsys, "audit", "--workspace", str(seam / "ws"), "verify", "--json")
+    assert code == 0 and json.loads(out)["ok"] is True
     actions = [e["action"] for e in run_json(capsys, "audit")]
     assert actions == ["create", "revise", "dry-run", "approve", "export", "export"]
 
