@@ -16,6 +16,7 @@ from typing import Any
 from opsgen.findings import Finding, sort_findings
 from opsgen.review.data import Review
 from opsgen.review.sysdiff import diff_items, report_summary
+from opsgen.review.terminal import script_lines
 from opsgen.ui import sanitize
 
 __all__ = ["render_html"]
@@ -82,7 +83,7 @@ def _meta(review: Review) -> str:
 
 
 def _script(text: str, findings: tuple[Finding, ...]) -> str:
-    lines = text.splitlines()
+    lines = script_lines(text)
     by_line: dict[int, list[Finding]] = defaultdict(list)
     for f in sort_findings(list(findings)):
         by_line[f.location.line if 1 <= f.location.line <= len(lines) else 0].append(f)
@@ -90,9 +91,10 @@ def _script(text: str, findings: tuple[Finding, ...]) -> str:
     out.append("<table class='src'>")
     for number, line in enumerate(lines, 1):
         bad = any(f.severity.value == "error" and not f.suppressed for f in by_line[number])
+        notes = "".join(_finding(f) for f in by_line[number])
         out.append(
             f"<tr{' class=bad' if bad else ''}><td class='n'>{number}</td>"
-            f"<td>{_e(line)}{''.join(_finding(f) for f in by_line[number])}</td></tr>"
+            f"<td>{_e(line, multiline=True)}{notes}</td></tr>"
         )
     out.append("</table>")
     return "\n".join(out)

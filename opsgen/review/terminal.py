@@ -18,7 +18,7 @@ from opsgen.review.report_model import report_from_dict
 from opsgen.review.sysdiff import report_summary
 from opsgen.ui import safe
 
-__all__ = ["STATUS_STYLE", "render_review"]
+__all__ = ["STATUS_STYLE", "render_review", "script_lines"]
 
 STATUS_STYLE = {
     "draft": "dim",
@@ -40,8 +40,8 @@ def render_review(review: Review, console: Console, *, show_diffs: bool = True) 
     """Print the whole review of one revision."""
     _header(review, console)
     console.print("\n[bold]Request[/]")
-    for line in review.change.request.splitlines() or [""]:
-        console.print(f"  {safe(line)}", soft_wrap=True)
+    for line in script_lines(review.change.request) or [""]:
+        console.print(f"  {safe(line, keep_newlines=True)}", soft_wrap=True)
     console.print("\n[bold]Script[/]")
     lint = review.evidence.evidence.findings if review.evidence else ()
     _script(review.revision.script, lint, console)
@@ -76,7 +76,7 @@ def _header(review: Review, console: Console) -> None:
 
 
 def _script(text: str, findings: tuple[Finding, ...], console: Console) -> None:
-    lines = text.splitlines()
+    lines = script_lines(text)
     by_line: dict[int, list[Finding]] = defaultdict(list)
     loose: list[Finding] = []
     for f in sort_findings(list(findings)):
@@ -91,10 +91,23 @@ def _script(text: str, findings: tuple[Finding, ...], console: Console) -> None:
             else " "
         )
         console.print(
-            f"{marker}[dim]{number:>{width}} │[/] {safe(line)}", soft_wrap=True, highlight=False
+            f"{marker}[dim]{number:>{width}} │[/] {safe(line, keep_newlines=True)}",
+            soft_wrap=True,
+            highlight=False,
         )
         for f in by_line[number]:
             _finding(f, console, indent=" " * (width + 2) + "[dim]│[/]   ")
+
+
+def script_lines(text: str) -> list[str]:
+    """Lines as bash and the linters count them: split on ``\n`` only.
+
+    ``str.splitlines`` also breaks on ``\r``, form feeds and U+2028, which would show a
+    reviewer two lines where bash sees one (``echo ok\rcurl x | sh``) and shift every
+    finding after it; here a ``\r`` stays in its line and is shown escaped.
+    """
+    lines = text.split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines
 
 
 def _finding(f: Finding, console: Console, *, indent: str) -> None:

