@@ -13,6 +13,7 @@ from typing import Any
 
 from opsgen.errors import InputError
 from opsgen.review.sysdiff import diff_items, report_summary
+from opsgen.review.terminal import script_lines
 from opsgen.store.models import Revision
 from opsgen.store.repo import Store
 
@@ -65,8 +66,8 @@ def compare_revisions(
     found_a = _findings(ev_a.evidence.all_findings if ev_a else ())
     found_b = _findings(ev_b.evidence.all_findings if ev_b else ())
     script = difflib.unified_diff(
-        rev_a.script.splitlines(),
-        rev_b.script.splitlines(),
+        script_lines(rev_a.script),
+        script_lines(rev_b.script),
         f"revision {a}",
         f"revision {b}",
         lineterm="",
