@@ -56,7 +56,7 @@ def find_manifest(path: Path) -> Path:
     if path.name.endswith(".opsgen.json"):
         return path
     candidates = [path / manifest_name(path.name)] if path.is_dir() else []
-    candidates.append(path.with_name(manifest_name(path.name.split(".", 1)[0])))
+    candidates.append(path.with_name(manifest_name(path.name.rsplit(".", 1)[0])))
     for candidate in candidates:
         if candidate.is_file():
             return candidate

@@ -187,3 +187,8 @@ def _dead_pid() -> int:
         os._exit(0)
     os.waitpid(pid, 0)
     return pid
+
+
+def test_dotted_names_find_their_manifest(store: Store, approved: int, tmp_path: Path) -> None:
+    _export(store, approved, tmp_path / "out", name="motd.v2")
+    assert verify_artifact(tmp_path / "out/motd.v2.sh").ok
