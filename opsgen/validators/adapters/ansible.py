@@ -1,0 +1,87 @@
+"""ansible-core as a parser: ``--syntax-check`` and module-name resolution.
+
+Nothing here contacts a host: the syntax check loads the playbook against the implicit
+``localhost`` inventory and stops, and module names are looked up in a child process
+(:mod:`.probe`). A task file (not a playbook) is checked through a one-play wrapper that
+imports it, so its errors still point into the task file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+from opsgen.validators.ansible.tasks import is_playbook
+from opsgen.validators.artifact import Artifact
+from opsgen.validators.tools import Job, tool_env, tool_path
+
+__all__ = ["lint_target", "probe_job", "syntax_check_job", "syntax_errors", "unknown_modules"]
+
+_WRAPPER = """- name: opsgen syntax-check wrapper
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.import_tasks: tasks/main.yml
+"""
+_ORIGIN = re.compile(r"Origin: (?P<path>.+?):(?P<line>\d+)(?::(?P<col>\d+))?\s*$", re.M)
+_OLD_ORIGIN = re.compile(
+    r"appears to be in '(?P<path>[^']+)': line (?P<line>\d+), column (?P<col>\d+)"
+)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def lint_target(art: Artifact) -> str:
+    """Write the artifact where ansible tools expect it; return its relative path."""
+    if art.yaml_docs is not None and not is_playbook(art.yaml_docs):
+        art.write("wrapper.yml", _WRAPPER)
+        art.write("tasks/main.yml")
+        return "tasks/main.yml"
+    art.write("playbook.yml")
+    return "playbook.yml"
+
+
+def syntax_check_job(art: Artifact) -> Job:
+    """``ansible-playbook --syntax-check -i localhost,``: loads, resolves, runs nothing."""
+    target = lint_target(art)
+    play = "playbook.yml" if target == "playbook.yml" else "wrapper.yml"
+    argv = [tool_path("ansible-playbook"), "--syntax-check", "-i", "localhost,", play]
+    return Job("ansible-playbook --syntax-check", argv, cwd=art.workdir,
+               env=tool_env(art.workdir), timeout=60, ok_codes=(0, 1, 4))
+
+
+def syntax_errors(art: Artifact) -> list[tuple[int, int, str]]:
+    """(line, column, message) of the error the syntax check stopped at, if any."""
+    res = art.job(syntax_check_job).result()
+    if res.run.status != "ok" or res.returncode == 0:
+        return []
+    text = _ANSI.sub("", res.stderr + "\n" + res.stdout)
+    start = max(text.find("[ERROR]:"), text.find("ERROR!"))
+    if start < 0:
+        return [(0, 0, text.strip().splitlines()[-1] if text.strip() else "syntax check failed")]
+    body = text[start:].split(":", 1)[1] if text[start:].startswith("[ERROR]") else \
+        text[start + len("ERROR!"):]
+    message = " ".join(body.strip().split("\n\n", 1)[0].split("Origin:", 1)[0].split())
+    m = _ORIGIN.search(text, start) or _OLD_ORIGIN.search(text, start)
+    if m is None or not m.group("path").endswith(lint_target(art)):
+        return [(0, 0, message)]
+    return [(int(m.group("line")), int(m.group("col") or 0), message)]
+
+
+def probe_job(art: Artifact) -> Job:
+    """Resolve every module name of the tasks in a child Python with our clean env."""
+    names = sorted({t.module for t in art.tasks if "{{" not in t.module})
+    argv = [sys.executable, "-I", "-m", "opsgen.validators.adapters.probe", *names]
+    return Job("ansible module lookup", list(argv), cwd=art.workdir,
+               env=tool_env(art.workdir), timeout=60)
+
+
+def unknown_modules(art: Artifact) -> set[str]:
+    """Module names the installed ansible-core and collections cannot resolve."""
+    if not art.tasks:
+        return set()
+    res = art.job(probe_job).result()
+    try:
+        return set(json.loads(res.stdout.strip().splitlines()[-1])["unresolved"])
+    except (IndexError, KeyError, ValueError, TypeError):
+        return set()

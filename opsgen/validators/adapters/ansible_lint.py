@@ -1,0 +1,57 @@
+"""ansible-lint (production profile, offline): its findings keep their rule ids."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from opsgen.findings import Finding, Location, Severity
+from opsgen.validators.adapters.ansible import lint_target
+from opsgen.validators.artifact import Artifact
+from opsgen.validators.tools import Job, tool_env, tool_path
+
+__all__ = ["ansible_lint_findings", "ansible_lint_job"]
+
+_SEVERITY = {"blocker": Severity.ERROR, "critical": Severity.ERROR, "major": Severity.ERROR,
+             "minor": Severity.WARNING, "info": Severity.INFO}
+#: reported by our own YAML parse (OPS003) and syntax check (OPS004): not twice
+_OURS = ("syntax-check", "load-failure")
+
+
+def ansible_lint_job(art: Artifact) -> Job:
+    """``ansible-lint --offline --profile production -f json`` on the written file."""
+    target = lint_target(art)
+    argv = [tool_path("ansible-lint"), "--offline", "--profile", "production", "-f", "json",
+            "--nocolor", "--project-dir", str(art.workdir), target]
+    return Job("ansible-lint", argv, cwd=art.workdir, env=tool_env(art.workdir), timeout=180,
+               ok_codes=(0, 2))
+
+
+def ansible_lint_findings(art: Artifact) -> list[Finding]:
+    """ansible-lint's issues as findings (none when it could not run: see OPS005)."""
+    res = art.job(ansible_lint_job).result()
+    if res.run.status != "ok":
+        return []
+    try:
+        issues = json.loads(res.stdout or "[]")
+    except json.JSONDecodeError:
+        return []
+    target = lint_target(art)
+    return [_finding(art, i) for i in issues if isinstance(i, dict)
+            and str(i.get("check_name", "")).split("[")[0] not in _OURS
+            and str(i.get("location", {}).get("path", "")).endswith(target)]
+
+
+def _finding(art: Artifact, issue: dict[str, Any]) -> Finding:
+    loc = issue.get("location", {})
+    begin = loc.get("positions", {}).get("begin", {})
+    line = begin.get("line") or loc.get("lines", {}).get("begin", 0)
+    return Finding(
+        code=str(issue.get("check_name", "ansible-lint")),
+        severity=_SEVERITY.get(str(issue.get("severity")), Severity.WARNING),
+        message=str(issue.get("description", "")),
+        location=Location(art.path, int(line or 0), int(begin.get("column") or 0)),
+        source="ansible-lint",
+        hint=f"See {issue['url']}" if issue.get("url") else "",
+        url=str(issue.get("url", "")),
+    )

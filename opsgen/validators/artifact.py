@@ -1,0 +1,156 @@
+"""The thing being linted, with every view of it built once, on first use.
+
+Rules ask an :class:`Artifact` for what they need (the parsed shell code, the Ansible tasks,
+the secrets found, a tool's output) and the artifact computes it at most once, so twenty
+rules cost one parse. Tools write only inside its private temporary directory, removed by
+:meth:`Artifact.close`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from opsgen.validators.ansible.tasks import Snippet, Task, iter_tasks, shell_snippet
+from opsgen.validators.ansible.yamlload import YamlError, load_yaml
+from opsgen.validators.shell.index import ShellIndex
+from opsgen.validators.shell.parser import parse
+from opsgen.validators.tools import Job, ToolRun
+
+__all__ = ["Artifact", "Lang", "Provenance"]
+
+Lang = Literal["bash", "ansible"]
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """What the script was generated from, for the OPS5xx provenance rules.
+
+    Args:
+        request: the operator's request in their own words.
+        sources: texts given to the model as material (runbooks, tickets, docs).
+    """
+
+    request: str = ""
+    sources: tuple[str, ...] = ()
+
+
+class Artifact:
+    """A script or playbook under lint.
+
+    Args:
+        text: the file's text.
+        lang: ``"bash"`` or ``"ansible"``.
+        path: the name shown in findings.
+        provenance: the request and sources, when known (enables OPS5xx).
+    """
+
+    def __init__(self, text: str, lang: Lang, path: str = "<script>",
+                 provenance: Provenance | None = None):
+        self.text = text
+        self.lang: Lang = lang
+        self.path = path
+        self.provenance = provenance
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._jobs: dict[str, Job] = {}
+
+    def __enter__(self) -> Artifact:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop any tool still running and remove the temporary directory."""
+        for job in self._jobs.values():
+            job.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    # -- tools -------------------------------------------------------------------------
+    @property
+    def workdir(self) -> Path:
+        """A private temporary directory: tools' cwd and ``HOME``."""
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="opsgen-lint-")
+        return Path(self._tmp.name)
+
+    def write(self, relpath: str, text: str | None = None) -> Path:
+        """Write ``text`` (default: the artifact) under the work directory."""
+        target = self.workdir / relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(self.text if text is None else text, encoding="utf-8")
+        return target
+
+    def job(self, factory: Callable[[Artifact], Job]) -> Job:
+        """Start the tool that ``factory`` describes, once per artifact, and return it."""
+        key = factory.__qualname__
+        if key not in self._jobs:
+            self._jobs[key] = factory(self)
+            self._jobs[key].start()
+        return self._jobs[key]
+
+    @property
+    def tool_runs(self) -> list[ToolRun]:
+        """How each tool that ran fared (status and time), in start order."""
+        return [j.result().run for j in self._jobs.values()]
+
+    # -- views -------------------------------------------------------------------------
+    @cached_property
+    def lines(self) -> list[str]:
+        """The text split into lines (no line ends)."""
+        return self.text.splitlines()
+
+    @cached_property
+    def shell(self) -> ShellIndex | None:
+        """The parsed script (bash artifacts only)."""
+        return ShellIndex(parse(self.text), self.text) if self.lang == "bash" else None
+
+    @cached_property
+    def _yaml(self) -> tuple[list[Any] | None, YamlError | None]:
+        try:
+            return load_yaml(self.text), None
+        except YamlError as exc:
+            return None, exc
+
+    @property
+    def yaml_docs(self) -> list[Any] | None:
+        """The YAML documents, or None when the text does not parse."""
+        return self._yaml[0]
+
+    @property
+    def yaml_error(self) -> YamlError | None:
+        """Why the YAML did not parse, if it did not."""
+        return self._yaml[1]
+
+    @cached_property
+    def tasks(self) -> list[Task]:
+        """The Ansible tasks (empty for bash or broken YAML)."""
+        if self.lang != "ansible" or not self.yaml_docs:
+            return []
+        return list(iter_tasks(self.yaml_docs))
+
+    @cached_property
+    def shells(self) -> list[tuple[ShellIndex, Task | None]]:
+        """Shell code to check: the whole bash script, or each shell task's command."""
+        if self.shell is not None:
+            return [(self.shell, None)]
+        out: list[tuple[ShellIndex, Task | None]] = []
+        for task in self.tasks:
+            snip: Snippet | None = shell_snippet(task, self.lines)
+            if snip is not None:
+                script = parse(snip.text, snip.line, snip.col, indent=snip.indent)
+                out.append((ShellIndex(script, snip.text, snip.line), task))
+        return out
+
+    @cached_property
+    def secrets(self) -> list[Any]:
+        """detect-secrets hits (see :mod:`opsgen.validators.secrets`)."""
+        from opsgen.validators.secrets import scan  # detect-secrets loads plugins on import
+
+        return scan(self.text, self.lang)

@@ -1,0 +1,34 @@
+"""Shared fixtures for the validator tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opsgen.findings import Finding
+from opsgen.validators import Artifact, Rule
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _run_rule(rule: type[Rule], text: str, lang: Any = "bash", **kw: Any) -> list[Finding]:
+    with Artifact(text, lang, "t", **kw) as art:
+        return [f for f in rule().check(art) if f.code == rule.code]
+
+
+@pytest.fixture
+def run_rule() -> Callable[..., list[Finding]]:
+    """Findings of one rule on one text (tools run when the rule needs them)."""
+    return _run_rule
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """The shared bench data: ../shared beside the repository (CI) or /work/shared."""
+    for candidate in (REPO.parent / "shared", Path("/work/shared")):
+        if (candidate / "bench").is_dir():
+            return candidate
+    pytest.skip("../shared/bench is not present next to the repository")
