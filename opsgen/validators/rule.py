@@ -46,6 +46,7 @@ class Rule:
     hint: ClassVar[str]
     rationale: ClassVar[str]
     exceptions: ClassVar[str] = ""
+    applies: ClassVar[str] = ""  # what the rule reads, when langs alone would mislead the docs
     tags: ClassVar[tuple[str, ...]] = ()
     langs: ClassVar[tuple[Lang, ...]] = ("bash", "ansible")
     source: ClassVar[str] = "ops"

@@ -35,6 +35,7 @@ class BadSuppression(Rule):
         "(the findings stay active) and reported."
     )
     tags = ("meta",)
+    applies = "every file (its comments)"
     examples_bad = (
         "chmod 777 /srv/x  # opsgen: disable=OPS103",
         "# opsgen: disable=all reason=trust me\nchmod 777 /srv/x",
@@ -159,5 +160,6 @@ class LinterUnavailable(Rule):
         "which checks are absent."
     )
     tags = ("meta",)
+    applies = "every lint run (the wrapped tools' exit status)"
     # Produced by the lint driver from the tools' run records, not from file content, so it
     # has no text examples; tests/validators/test_api.py removes a tool to check it.

@@ -43,6 +43,7 @@ class _SecretRule(Rule):
     rationale = _RATIONALE
     tags = ("secrets", "security")
     source = "detect-secrets"
+    applies = "the whole text of bash scripts and Ansible playbooks"
 
     def check(self, art: Artifact) -> Iterator[Finding]:
         for code, hit in classified(art):

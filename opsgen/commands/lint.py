@@ -1,0 +1,96 @@
+"""``opsgen lint FILE...``: lint scripts and playbooks; gcc-style, JSON or SARIF output.
+
+Exit codes: 0 no unsuppressed error, 1 at least one error finding, 3 a file could not be
+read (each bad file gets one ``error[...]`` line and the others are still linted).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from opsgen.errors import InputError
+from opsgen.findings import Finding, Severity
+from opsgen.ui import console, err_console, render_error, safe
+
+_COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan",
+            Severity.STYLE: "blue"}
+
+
+class Format(StrEnum):
+    """Output formats."""
+
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+class LangOption(StrEnum):
+    """Languages ``--lang`` can force."""
+
+    bash = "bash"
+    ansible = "ansible"
+
+
+def _line(f: Finding) -> str:
+    """``file:line:col: severity CODE message`` with the hint below, all escaped."""
+    loc = f.location
+    tag = f"[{_COLOURS[f.severity]}]{f.severity.value}[/]"
+    text = f"{safe(loc.path)}:{loc.line}:{loc.column}: {tag} {safe(f.code)} {safe(f.message)}"
+    if f.suppressed:
+        text += f" [dim]\\[suppressed: {safe(f.suppression_reason)}][/]"
+    if f.hint and not f.suppressed:
+        text += f"\n    [dim]hint:[/] {safe(f.hint)}"
+    return text
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``lint`` verb."""
+
+    @app.command("lint")
+    def lint_cmd(
+        files: list[Path] = typer.Argument(..., help="Bash scripts and Ansible playbooks."),
+        lang: LangOption | None = typer.Option(
+            None, "--lang", help="Force the language instead of detecting it."),
+        fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
+        no_ansible_lint: bool = typer.Option(
+            False, "--no-ansible-lint", help="Skip ansible-lint (it takes seconds per file)."),
+    ) -> int:
+        """Lint FILES with bash -n, shellcheck, ansible-playbook --syntax-check, ansible-lint
+        and opsgen's policy rules. Nothing is executed.
+
+        Prints file:line:col: severity CODE message (with a hint) per finding; exit 1 when
+        any unsuppressed error is found, 3 when a file cannot be read.
+        """
+        from opsgen.validators import lint_file
+        from opsgen.validators.formats import json_document, sarif_document
+
+        reports = []
+        bad_input = False
+        for path in files:
+            try:
+                reports.append(lint_file(path, lang.value if lang else None,
+                                         ansible_lint=not no_ansible_lint))
+            except InputError as exc:
+                render_error(exc)
+                bad_input = True
+        if fmt is Format.text:
+            for report in reports:
+                for f in report.findings:
+                    console.print(_line(f), soft_wrap=True, highlight=False)
+            errors = sum(len(r.errors) for r in reports)
+            warnings = sum(len(r.warnings) for r in reports)
+            suppressed = sum(len(r.suppressed) for r in reports)
+            err_console.print(f"opsgen lint: {len(reports)} file(s), {errors} error(s), "
+                              f"{warnings} warning(s), {suppressed} suppressed", highlight=False)
+        else:
+            doc = json_document(reports) if fmt is Format.json else sarif_document(reports)
+            sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+            sys.stdout.flush()
+        if bad_input:
+            return 3
+        return 0 if all(r.ok for r in reports) else 1
