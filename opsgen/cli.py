@@ -85,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.exit_code
     except typer.Exit as exc:
         code = exc.exit_code
+        if code == 130:  # typer turns Ctrl-C into a silent Exit(130)
+            err_console.print("Operation cancelled by user")
     except OpsError as exc:
         render_error(exc)
         code = exc.exit_code

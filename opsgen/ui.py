@@ -20,8 +20,8 @@ __all__ = ["console", "err_console", "redact", "render_error", "safe", "sanitize
 console = Console(highlight=False, emoji=False)
 err_console = Console(stderr=True, highlight=False, emoji=False)
 
-# C0 and C1 controls, DEL, and the bidi overrides that reorder what a reviewer reads.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 (newline and tab included) and C1 controls, DEL, and the bidi overrides that reorder what a reviewer reads.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\x1b"}
 
 # Secrets that must never be echoed even when a scanner did not flag them.
@@ -57,13 +57,14 @@ def sanitize(text: str, *, keep_newlines: bool = False) -> str:
 
     Args:
         text: the untrusted string.
-        keep_newlines: keep ``\\n`` as a real line break (multi-line script bodies);
-            file names and single-line fields must keep the default.
+        keep_newlines: keep ``\\n`` and tabs as they are (multi-line script bodies);
+            file names and single-line fields must keep the default, so a name cannot
+            forge an extra line in a table.
     """
 
     def _sub(match: re.Match[str]) -> str:
         char = match.group(0)
-        if keep_newlines and char == "\n":
+        if keep_newlines and char in "\n\t":
             return char
         return _NAMED.get(
             char, f"\\u{ord(char):04x}" if ord(char) > 0xFF else f"\\x{ord(char):02x}"

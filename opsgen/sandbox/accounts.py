@@ -84,7 +84,9 @@ def account_changes(
         for name in sorted(set(new)):
             if old.get(name) == new[name] or name not in new:
                 continue
-            detail = {"password": new[name] if name not in old else f"{old[name]} -> {new[name]}"}
+            detail = {
+                "password_state": new[name] if name not in old else f"{old[name]} -> {new[name]}"
+            }
             if name in by_name:
                 merged = {**by_name[name].details, **detail}
                 by_name[name] = AccountChange("user", name, by_name[name].change, merged)
