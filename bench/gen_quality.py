@@ -38,7 +38,7 @@ def subset(n: int) -> list[dict]:
 def generate(args: argparse.Namespace) -> int:
     """Run the repair loop on each task and append one JSON line per task to ``--out``."""
     from opsgen.generator.backends import load_client
-    from opsgen.generator.checks import lint_script, make_dryrun
+    from opsgen.generator.checks import make_dryrun, make_lint
     from opsgen.generator.loop import run_loop
 
     out = Path(args.out)
@@ -55,7 +55,12 @@ def generate(args: argparse.Namespace) -> int:
             t0 = time.perf_counter()
             try:
                 result = run_loop(
-                    task["query"], "bash", llm, lint=lint_script, dryrun=dry, attempts=args.attempts
+                    task["query"],
+                    "bash",
+                    llm,
+                    lint=make_lint(task["query"]),
+                    dryrun=dry,
+                    attempts=args.attempts,
                 )
                 record = {
                     "raw": result.attempts[0].completion.text,

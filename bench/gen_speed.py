@@ -50,13 +50,15 @@ def child(runtime: str, model: str, n: int, vetted: bool, attempts: int) -> dict
         )
     loops = []
     if vetted:
-        from opsgen.generator.checks import lint_script, make_dryrun
+        from opsgen.generator.checks import make_dryrun, make_lint
         from opsgen.generator.loop import run_loop
 
         dry = make_dryrun()
         for request in REQUESTS[:n]:
             t = time.perf_counter()
-            result = run_loop(request, "bash", llm, lint=lint_script, dryrun=dry, attempts=attempts)
+            result = run_loop(
+                request, "bash", llm, lint=make_lint(request), dryrun=dry, attempts=attempts
+            )
             loops.append(
                 {
                     "request": request,

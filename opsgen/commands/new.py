@@ -95,7 +95,7 @@ def register(app: typer.Typer) -> None:
         problems after all attempts, 5 when the model gave nothing usable.
         """
         from opsgen.generator.backends import load_client
-        from opsgen.generator.checks import lint_script, make_dryrun
+        from opsgen.generator.checks import make_dryrun, make_lint
         from opsgen.generator.loop import run_loop
         from opsgen.generator.report import print_review, result_to_dict
 
@@ -109,14 +109,16 @@ def register(app: typer.Typer) -> None:
                 request,
                 chosen,
                 llm,
-                lint=lint_script,
+                lint=make_lint(request),
                 dryrun=dryrun,
                 attempts=attempts,
                 max_tokens=max_tokens,
                 events=_Progress(status),
             )
         if as_json:
-            print(json.dumps(result_to_dict(result), indent=2, default=str))
+            data = result_to_dict(result)
+            data["model"] = {"name": llm.name, "runtime": llm.runtime}
+            print(json.dumps(data, indent=2, default=str))
         else:
             print_review(result, console)
         return 0 if result.status != "failed-checks" else 1

@@ -8,20 +8,27 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from opsgen.generator.loop import DryRunFn
+from opsgen.generator.loop import DryRunFn, LintFn
 from opsgen.generator.problems import LintLike
 from opsgen.sandbox.models import DryRunReport
 
-__all__ = ["lint_script", "make_dryrun"]
+__all__ = ["make_dryrun", "make_lint"]
 
 
-def lint_script(script: str, lang: str) -> LintLike:
-    """Lint ``script`` with every validator for ``lang`` (shellcheck/ansible-lint + OPS rules)."""
-    from opsgen.validators import lint_text  # type: ignore[attr-defined, unused-ignore]
+def make_lint(request: str = "") -> LintFn:
+    """A lint stage with every validator for the language (shellcheck or ansible-lint plus
+    the OPS rules), given the request so the provenance rules (OPS5xx) can check that the
+    script only reaches for what the operator asked for."""
+    from opsgen.validators import Provenance, lint_text
 
-    path = "script.sh" if lang == "bash" else "playbook.yml"
-    report: LintLike = lint_text(script, lang=lang, path=path)
-    return report
+    provenance = Provenance(request=request) if request else None
+
+    def lint(script: str, lang: str) -> LintLike:
+        path = "script.sh" if lang == "bash" else "playbook.yml"
+        report: LintLike = lint_text(script, lang, path, provenance=provenance)  # type: ignore[arg-type]
+        return report
+
+    return lint
 
 
 def make_dryrun(image: str | None = None, timeout: float | None = None) -> DryRunFn:

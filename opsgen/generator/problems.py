@@ -72,11 +72,27 @@ def tail(text: str, lines: int = _TAIL_LINES, chars: int = _TAIL_CHARS) -> str:
 
 
 def lint_problems(report: LintLike) -> list[Problem]:
-    """Error-level, unsuppressed findings; warnings are shown to the operator, not repaired."""
+    """Error-level findings; warnings are shown to the operator, not repaired.
+
+    Suppression comments (``# ops: disable=...``) are the operator's tool, and a generated
+    script's comments were written by the model, which reads the untrusted request: a
+    suppressed error in a model's answer still counts, or a request could switch a check
+    off by asking for the comment.
+    """
     return [
-        Problem("lint", f.code, f.message, f.location.line)
+        Problem(
+            "lint",
+            f.code,
+            f.message
+            + (
+                " (a suppression comment written by the model does not count)"
+                if f.suppressed
+                else ""
+            ),
+            f.location.line,
+        )
         for f in report.findings
-        if f.severity is Severity.ERROR and not f.suppressed
+        if f.severity is Severity.ERROR
     ]
 
 

@@ -12,14 +12,16 @@ def test_problem_quotes_the_line_it_points_at():
     assert Problem("run", "exit-1", "boom").describe("") == "exit-1: boom"
 
 
-def test_only_unsuppressed_errors_are_lint_problems():
+def test_errors_are_lint_problems_even_when_the_model_suppressed_them():
     from dataclasses import replace
 
     err = finding("SC1", 1)
     lint = FakeLint(
-        (err, finding("SC2", 2, Severity.WARNING), replace(err, code="OPS1", suppressed=True))
+        (err, finding("SC2", 2, Severity.WARNING), replace(err, code="OPS101", suppressed=True))
     )
-    assert [p.code for p in lint_problems(lint)] == ["SC1"]
+    problems = lint_problems(lint)
+    assert [p.code for p in problems] == ["SC1", "OPS101"]
+    assert "suppression comment written by the model does not count" in problems[1].message
 
 
 def test_tail_keeps_the_end_on_one_line():
