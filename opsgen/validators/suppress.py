@@ -49,8 +49,7 @@ class DirectiveProblem:
 
 
 def _indent(line: str) -> int:
-    stripped = line.lstrip(" \t-")  # a YAML list item's content starts after "- "
-    return len(line) - len(stripped)
+    return len(line) - len(line.lstrip(" \t"))
 
 
 def _scope(lines: list[str], at: int) -> tuple[int, int]:

@@ -42,6 +42,7 @@ class Parser:
         self.cmd: Command | None = None
         self.case_stack: list[str] = []  # "header" | "pattern" | "body"
         self.for_header = False
+        self.open_pipe = False  # after | or && or ||: a newline does not end the command
 
     def parse_list(self, terminator: str | None) -> Script:
         """Parse until end of text, or until the ``terminator`` that closes ``$(``/``<(``."""
@@ -54,6 +55,9 @@ class Parser:
             if state in ("header", "pattern"):
                 self._case_token(kind, val, state)
                 continue
+            if kind == "NL" and self.open_pipe:
+                continue
+            self.open_pipe = val in ("|", "|&", "&&", "||")
             if kind == "WORD":
                 assert isinstance(val, Word)
                 self._word(val)

@@ -1,0 +1,189 @@
+"""The public API: lint_text / lint_file / detect_lang, bad input, tools, side effects."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import stat
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from opsgen.errors import InputError
+from opsgen.findings import Severity
+from opsgen.validators import LintReport, ToolRun, detect_lang, lint_file, lint_text
+from opsgen.validators.adapters import shellcheck as shellcheck_adapter
+
+PLAY = "- hosts: all\n  tasks:\n    - name: hi\n      ansible.builtin.debug:\n        msg: hi\n"
+
+
+@pytest.mark.parametrize(("text", "path", "lang"), [
+    ("#!/bin/bash\necho hi\n", "x", "bash"),
+    ("#!/usr/bin/env bash\nls\n", "x.yml", "bash"),
+    ("#!/usr/bin/env ansible-playbook\n" + PLAY, "x", "ansible"),
+    ("echo hi\n", "deploy.sh", "bash"),
+    ("- name: x\n", "site.yaml", "ansible"),
+    (PLAY, "<script>", "ansible"),
+    ("- name: install\n  ansible.builtin.apt:\n    name: nginx\n", "<script>", "ansible"),
+    ("ls -la\n", "<script>", "bash"),
+    ("- a\n- b\n", "<script>", "bash"),
+    ("key: value\n", "<script>", "bash"),
+])
+def test_detect_lang(text: str, path: str, lang: str) -> None:
+    assert detect_lang(text, path) == lang
+
+
+def test_report_shape_and_order() -> None:
+    r = lint_text("#!/bin/bash\nchmod 777 /srv\ncurl -s https://x.invalid/a | sh\n", path="a.sh")
+    assert isinstance(r, LintReport) and r.lang == "bash" and r.path == "a.sh"
+    assert isinstance(r.findings, tuple)
+    keys = [(f.location.line, f.location.column, f.severity.rank, f.code) for f in r.findings]
+    assert keys == sorted(keys)
+    assert {f.code for f in r.errors} == {"OPS103", "OPS101"} and not r.ok
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.path = "b"  # type: ignore[misc]
+    d = r.to_dict()
+    assert d["ok"] is False and d["counts"]["errors"] == 2
+    assert {t["name"] for t in d["tools"]} == {"shellcheck", "bash -n"}
+
+
+def test_clean_script_is_ok_and_wrapped_codes_keep_their_source() -> None:
+    r = lint_text("#!/bin/bash\nset -euo pipefail\necho $1\n")
+    assert r.ok
+    (sc,) = [f for f in r.findings if f.code == "SC2086"]
+    assert sc.source == "shellcheck" and sc.url == "https://www.shellcheck.net/wiki/SC2086"
+    assert sc.severity is Severity.INFO and (sc.location.line, sc.location.column) == (3, 6)
+
+
+def test_bash_syntax_error() -> None:
+    r = lint_text("#!/bin/bash\nset -euo pipefail\nif true; then\n  echo x\n", "bash")
+    (f,) = [f for f in r.findings if f.code == "OPS002"]
+    assert f.severity is Severity.ERROR and f.location.line >= 3 and "syntax" in f.message
+
+
+def test_broken_yaml_is_one_positioned_finding() -> None:
+    r = lint_text("- hosts: all\n  tasks:\n    - name: [oops\n", "ansible", "p.yml")
+    (f,) = [f for f in r.findings if f.code == "OPS003"]
+    assert (f.location.line, f.location.column) == (4, 1) and not r.ok
+    assert [t.name for t in r.tools] == []  # nothing else can read it: nothing else ran
+
+
+@pytest.mark.parametrize(("data", "reference"), [
+    (b"\x7fELF\x00\x00binary", "binary-input"),
+    (b"caf\xe9 latin-1\n", "not-utf8"),
+    (b"  \n\n", "empty-input"),
+    (b"x" * 2048, "input-too-large"),
+])
+def test_lint_file_bad_input(tmp_path: Path, data: bytes, reference: str) -> None:
+    p = tmp_path / "bad.sh"
+    p.write_bytes(data)
+    with pytest.raises(InputError) as exc:
+        lint_file(p, max_bytes=1024)
+    assert exc.value.reference == reference
+
+
+def test_lint_file_missing(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        lint_file(tmp_path / "nope.sh")
+
+
+def test_missing_tool_is_reported_not_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shellcheck_adapter, "tool_path", lambda name: None)
+    r = lint_text("echo $1\n", "bash")
+    (f,) = [f for f in r.findings if f.code == "OPS005"]
+    assert "shellcheck" in f.message and "missing" in f.message
+    assert not [f for f in r.findings if f.source == "shellcheck"]
+    assert ToolRun("shellcheck", "missing", 0.0, "not installed") in r.tools
+
+
+def test_hung_tool_is_killed_and_reported(monkeypatch: pytest.MonkeyPatch,
+                                          tmp_path: Path) -> None:
+    fake = tmp_path / "shellcheck"
+    fake.write_text("#!/bin/sh\nsleep 30\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setattr(shellcheck_adapter, "tool_path", lambda name: str(fake))
+    real_job = shellcheck_adapter.Job
+
+    def quick_job(*args: object, **kw: object) -> object:
+        kw["timeout"] = 0.5
+        return real_job(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(shellcheck_adapter, "Job", quick_job)
+    start = time.monotonic()
+    r = lint_text("echo hi\n", "bash")
+    assert time.monotonic() - start < 10
+    (f,) = [f for f in r.findings if f.code == "OPS005"]
+    assert "timeout" in f.message
+
+
+def test_lint_never_runs_anything_and_leaves_no_trace(monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    home, tmp = tmp_path / "home", tmp_path / "tmp"
+    home.mkdir()
+    tmp.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    lint_text(f"#!/bin/bash\ntouch {marker}\n", "bash")
+    play = (f"- hosts: localhost\n  tasks:\n    - name: touch\n      ansible.builtin.file:\n"
+            f"        path: {marker}\n        state: touch\n"
+            f"    - name: shell\n      ansible.builtin.command: touch {marker}\n")
+    r = lint_text(play, "ansible")  # with ansible-lint: slow, but it is the one to watch
+    assert "ansible-lint" in {t.name for t in r.tools}
+    assert all(t.status == "ok" for t in r.tools), r.tools
+    assert not marker.exists()
+    assert list(home.iterdir()) == [] and list(tmp.iterdir()) == []
+
+
+def test_ansible_lint_findings_keep_their_ids() -> None:
+    play = "- hosts: all\n  tasks:\n    - shell: echo hi\n"
+    r = lint_text(play, "ansible", "site.yml")
+    lint = {f.code: f for f in r.findings if f.source == "ansible-lint"}
+    assert {"name[missing]", "no-changed-when"} <= lint.keys(), lint.keys()
+    assert lint["name[missing]"].location.line == 3 and lint["name[missing]"].url
+    fast = lint_text(play, "ansible", "site.yml", ansible_lint=False)
+    assert not [f for f in fast.findings if f.source == "ansible-lint"]
+
+
+def test_unknown_modules_are_all_named_once() -> None:
+    play = ("- hosts: all\n  tasks:\n    - name: x\n      ansible.builtin.apt_package:\n"
+            "        name: nginx\n    - name: y\n      nginx_site: name=default\n")
+    r = lint_text(play, "ansible", "site.yml", ansible_lint=False)
+    unknown = [(f.location.line, f.extra["module"]) for f in r.findings if f.code == "OPS204"]
+    assert unknown == [(4, "ansible.builtin.apt_package"), (7, "nginx_site")]
+    assert not [f for f in r.findings if f.code == "OPS004"]  # same fault, reported once
+
+
+def test_task_file_is_checked_through_a_wrapper_play() -> None:
+    tasks = "- name: bad\n  ansible.builtin.debug: msg=a\n  colour: red\n"
+    r = lint_text(tasks, "ansible", "tasks.yml", ansible_lint=False)
+    (f,) = [f for f in r.findings if f.code == "OPS004"]
+    assert f.location.line == 1 and "colour" in f.message
+
+
+def test_300_line_script_is_fast_enough() -> None:
+    lines = ["#!/usr/bin/env bash", "set -euo pipefail"]
+    for i in range(100):
+        lines += [f'echo "step {i}"', f'mkdir -p "/var/tmp/app{i}"',
+                  f'cp /etc/hosts "/var/tmp/app{i}/hosts"']
+    text = "\n".join(lines[:300]) + "\n"
+    lint_text(text, "bash")  # warm-up: imports and detect-secrets plugins
+    best = min(_timed(text) for _ in range(3))
+    # the goal is 150 ms (bench/lint_bench.py measures it); allow a loaded shared CI host
+    assert best < 1.0, best
+
+
+def _timed(text: str) -> float:
+    start = time.perf_counter()
+    lint_text(text, "bash")
+    return time.perf_counter() - start
+
+
+def test_env_is_not_inherited_by_tools(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BASH_ENV", "/nonexistent/evil")
+    monkeypatch.setenv("ANSIBLE_CONFIG", "/nonexistent/ansible.cfg")
+    assert lint_text("#!/bin/bash\nset -euo pipefail\nls\n").ok
+    assert os.environ["BASH_ENV"] == "/nonexistent/evil"
+    assert lint_text(PLAY, "ansible", ansible_lint=False).ok
