@@ -25,6 +25,7 @@ from opsgen.generator.problems import (
     lint_problems,
 )
 from opsgen.generator.prompts import Target, generation_messages, repair_messages
+from opsgen.generator.trace import instrument, parse_trace
 from opsgen.sandbox.models import DryRunReport
 
 __all__ = ["Attempt", "DryRunFn", "Events", "LintFn", "LoopResult", "Status", "run_loop"]
@@ -150,8 +151,36 @@ def _check(
     if dryrun is not None and (not problems or last):
         events.stage("dryrun", number, total)
         run_report = dryrun(script, lang)
-        problems += dryrun_problems(run_report, lang)
+        found = dryrun_problems(run_report, lang)
+        if lang == "bash" and any(p.kind == "run" and p.line == 0 for p in found):
+            found = _locate_failures(script, found, run_report, dryrun)
+        problems += found
     return report, run_report, problems
+
+
+def _locate_failures(
+    script: str, found: list[Problem], report: DryRunReport, dryrun: DryRunFn
+) -> list[Problem]:
+    """Re-run an instrumented copy to name the line of each silent failure."""
+    silent = [i for i, r in enumerate(report.runs) if r.status == "failed" and not r.stderr.strip()]
+    if not silent:
+        return found
+    diag = dryrun(instrument(script), "bash")
+    located = list(found)
+    for index, problem in enumerate(found):
+        if problem.kind != "run" or not silent:
+            continue
+        run_index = silent.pop(0)
+        if run_index >= len(diag.runs):
+            continue
+        hit = parse_trace(diag.runs[run_index].stderr, script)
+        if hit is not None:
+            message = (
+                f"{problem.message}; the command that failed silently was "
+                f"`{hit.command}` (exit {hit.exit_code}; under set -e the script stops there)"
+            )
+            located[index] = Problem(problem.kind, problem.code, message, hit.line)
+    return located
 
 
 def run_loop(

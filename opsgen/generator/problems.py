@@ -12,13 +12,16 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from opsgen.findings import Finding, Severity
-from opsgen.sandbox.models import DryRunReport, RunResult
+from opsgen.sandbox.models import DryRunReport, RunResult, SystemDiff
 
 __all__ = ["LintLike", "Problem", "dryrun_problems", "lint_problems", "tail"]
 
 _TAIL_LINES = 12
 _TAIL_CHARS = 900
 _MAX_PATHS = 8
+# Sandbox outcome codes that restate a failed or stopped run (timeout, OOM, output flood,
+# disk quota, crash, pids, non-zero exit).
+_RUN_OUTCOMES = frozenset({"OPS401", "OPS402", "OPS403", "OPS405", "OPS406", "OPS407", "OPS408"})
 
 
 class LintLike(Protocol):
@@ -115,6 +118,19 @@ def _paths(paths: Iterable[str]) -> str:
     return ", ".join(items[:_MAX_PATHS]) + more
 
 
+def _second_run_evidence(second: SystemDiff) -> str:
+    """What the second run added, so the model sees *how* it repeated itself."""
+    lines = [f"added cron line `{line}`" for c in second.cron for line in c.added]
+    for change in second.files:
+        added = [
+            ln[1:]
+            for ln in change.diff.splitlines()
+            if ln.startswith("+") and not ln.startswith("+++")
+        ]
+        lines += [f"{change.path} got `{ln.strip()}` again" for ln in added[:2]]
+    return ("; " + "; ".join(lines[:4])) if lines else ""
+
+
 def dryrun_problems(report: DryRunReport, lang: str) -> list[Problem]:
     """Failed or stopped runs, OPS4xx outcomes and a non-idempotent second run."""
     problems: list[Problem] = []
@@ -128,13 +144,17 @@ def dryrun_problems(report: DryRunReport, lang: str) -> list[Problem]:
         detail = f"it changed {changed}" if changed else "it changed the system again"
         if report.runs[1].ansible_changed:
             detail = f"{report.runs[1].ansible_changed} task(s) reported changed"
+        detail += _second_run_evidence(second)
         problems.append(
             Problem("idempotence", "OPS404", f"not idempotent: on the second run {detail}")
         )
     seen = {p.code for p in problems}
+    ran_badly = any(p.kind in ("run", "stopped") for p in problems)
     for finding in report.findings:
         if finding.code in seen or finding.suppressed:
             continue
+        if ran_badly and finding.code in _RUN_OUTCOMES:
+            continue  # the same failure, already described with its evidence
         if finding.severity is Severity.ERROR and finding.code != "OPS404":
             problems.append(Problem("stopped", finding.code, finding.message))
     return problems

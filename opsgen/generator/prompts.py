@@ -94,7 +94,11 @@ def repair_messages(
     _check_lang(lang)
     answer = f"```{_FENCE[lang]}\n{script.rstrip()}\n```"
     feedback = render(
-        "generate/repair.j2", kind=_KIND[lang], fence=_FENCE[lang], problems=list(problems)
+        "generate/repair.j2",
+        kind=_KIND[lang],
+        fence=_FENCE[lang],
+        lang=lang,
+        problems=list(problems),
     )
     return [*history, Message("assistant", answer), Message("user", feedback)]
 

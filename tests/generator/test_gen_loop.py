@@ -116,7 +116,8 @@ def test_prompt_injection_in_the_request_does_not_disable_checks():
     lint = Recorder([FakeLint((finding("OPS110", 1, msg="destructive"),))])
     dry = Recorder([report(runs=(run("failed", 1), run()))])
     result = run_loop(request, "bash", llm, lint=lint, dryrun=dry, attempts=2)
-    assert len(lint.seen) == 2 and len(dry.seen) == 1  # both attempts linted, last one run
+    assert len(lint.seen) == 2  # both attempts linted
+    assert dry.seen[0] == result.final.script  # the last one run as is (then once traced)
     assert result.status == "failed-checks"
     user = llm.calls[0][1].content
     assert user.count("</request>") == 1  # the injected closing tag was defused
@@ -141,3 +142,29 @@ def test_events_are_reported_in_order():
         events=Spy(),
     )
     assert seen == ["generate1/3", "lint1/3", "dryrun1/3", "done1"]
+
+
+def test_a_silent_failure_is_located_by_a_traced_rerun():
+    from opsgen.generator.trace import instrument
+
+    script_answer = "```bash\n(crontab -l 2>/dev/null; echo '0 2 * * * x') | crontab -\n```"
+    llm = FakeLLM([script_answer, GOOD])
+
+    def dry(script, lang):
+        dry.seen.append(script)
+        if "opsgen-trace" in script:
+            trace = "opsgen-trace: line 4: exit 1: crontab -l 2> /dev/null\n"
+            return report(runs=(run("failed", 1, trace), run()))
+        if "crontab" in script:
+            return report(runs=(run("failed", 1, ""), run()))
+        return report()
+
+    dry.seen = []
+    result = run_loop("cron", "bash", llm, lint=Recorder([FakeLint()]), dryrun=dry)
+    first = result.attempts[0]
+    assert dry.seen[1] == instrument(first.script)
+    (problem,) = first.problems
+    assert problem.line == 3  # line 4 of the traced copy is line 3 of the original
+    assert "`crontab -l 2> /dev/null` (exit 1" in problem.message
+    assert "at line 3 `(crontab -l" in llm.calls[1][-1].content
+    assert result.status == "vetted"

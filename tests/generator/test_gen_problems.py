@@ -50,4 +50,19 @@ def test_outcome_findings_are_added_once():
         findings=(finding("OPS402", 0), finding("OPS404", 0, Severity.WARNING)),
     )
     codes = [p.code for p in dryrun_problems(rep, "bash")]
-    assert codes == ["stopped-oom", "OPS402"]
+    assert codes == ["stopped-oom"]  # OPS402 restates the stop; OPS404 is not a repair reason here
+
+
+def test_idempotence_problem_shows_what_the_second_run_added():
+    from dataclasses import replace
+
+    from opsgen.sandbox.models import CronChange, FileChange, SystemDiff
+
+    rep = report(second_paths=("/etc/motd",))
+    second = SystemDiff(
+        files=(FileChange("/etc/motd", "modified", diff="--- a\n+++ b\n@@\n hello\n+hello\n"),),
+        cron=(CronChange("/var/spool/cron/crontabs/root", added=("0 2 * * * x",)),),
+    )
+    (problem,) = dryrun_problems(replace(rep, second_diff=second), "bash")
+    assert "added cron line `0 2 * * * x`" in problem.message
+    assert "/etc/motd got `hello` again" in problem.message
