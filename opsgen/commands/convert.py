@@ -1,0 +1,123 @@
+"""``opsgen convert PATH...``: legacy Markdown runbooks -> reviewable changes, in bulk."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from opsgen.errors import InputError
+from opsgen.review.cliutil import WorkspaceOpt, current_user, open_store
+from opsgen.runbook.convert import Generator
+from opsgen.store.repo import Store, check_person
+from opsgen.ui import console, err_console, safe
+
+
+class Lang(StrEnum):
+    """Output language of the converted runbooks."""
+
+    bash = "bash"
+    ansible = "ansible"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``convert`` verb."""
+
+    @app.command()
+    def convert(
+        paths: Annotated[
+            list[Path], typer.Argument(help="Runbook files, or folders searched for *.md.")
+        ],
+        lang: Annotated[Lang, typer.Option(help="Write bash scripts or Ansible playbooks.")] = (
+            Lang.bash
+        ),
+        jobs: Annotated[int, typer.Option(min=1, max=32, help="Runbooks at a time.")] = 2,
+        out: Annotated[
+            Path | None, typer.Option(help="Also write the scripts and reports to this folder.")
+        ] = None,
+        resume: Annotated[
+            bool, typer.Option("--resume", help="Skip runbooks converted before, unchanged.")
+        ] = False,
+        dryrun: Annotated[
+            bool, typer.Option("--dryrun/--no-dryrun", help="Dry-run each script twice.")
+        ] = True,
+        timeout: Annotated[
+            float, typer.Option(min=5, max=3600, help="Seconds per dry-run run.")
+        ] = 60.0,
+        image: Annotated[str, typer.Option(help="Sandbox image (default: the built one).")] = "",
+        generate: Annotated[
+            bool,
+            typer.Option("--generate", help="Let the model write commands for prose-only steps."),
+        ] = False,
+        model: Annotated[str | None, typer.Option(help="Model for --generate.")] = None,
+        author: Annotated[str | None, typer.Option(help="Author (default: $OPSGEN_USER).")] = None,
+        workspace: WorkspaceOpt = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print report.json.")] = False,
+    ) -> None:
+        """Convert runbooks into changes: parse, transcribe, lint, dry-run, store for review.
+
+        Each runbook becomes one change (see `opsgen list`) whose script traces every block
+        to the runbook's file, lines and step. Placeholders become parameters; interactive
+        commands become what they mean or MANUAL steps. A runbook that cannot be read or
+        converted is reported and the batch goes on. Exit 0 when every runbook was handled
+        (converted, nothing to convert, or unchanged with --resume), 1 when any failed,
+        3 when no runbook was found.
+        """
+        from opsgen.runbook.batch import BatchOptions, discover, run_batch
+        from opsgen.runbook.checks import SandboxChecks
+        from opsgen.runbook.ledger import Ledger
+        from opsgen.runbook.output import OutputFiles
+        from opsgen.runbook.progress import RichEvents
+        from opsgen.runbook.report import render_table, write_reports
+
+        sources, missing = discover(paths)
+        if not sources and missing:
+            raise InputError(
+                f"no runbook found: {missing[0].message}", hint="give .md files or folders"
+            )
+        if not sources:
+            raise InputError("no *.md runbook in the given folders", reference="no-runbooks")
+        who = check_person(author or current_user(), "--author")
+        gen, gen_id = _generator(model) if generate else (None, "")
+        options = BatchOptions(lang=lang.value, jobs=jobs, dryrun=dryrun, resume=resume,
+                               author=who, generate=gen, generate_id=gen_id)  # fmt: skip
+        checks = SandboxChecks(image=image, timeout=timeout)
+        with open_store(workspace, create=True) as store:
+            ws = store.workspace.path
+            files = OutputFiles(out, out if out is not None else ws / "convert")
+            files.start()
+            ledger = Ledger.load(ws, exists=lambda cid: _exists(store, cid))
+            with RichEvents(err_console, len(sources)) as events:
+                for row in missing:
+                    events.finished(row)
+                rows = missing + run_batch(sources, options, store=store, checks=checks,
+                                           ledger=ledger, files=files, events=events)  # fmt: skip
+        meta = {"lang": lang.value, "jobs": jobs, "dryrun": dryrun, "workspace": str(ws)}
+        json_path, html_path = write_reports(rows, files.reports, meta)
+        if as_json:
+            print(json_path.read_text(encoding="utf-8"), end="")
+        else:
+            render_table(rows, console)
+            console.print(f"reports: {safe(str(json_path))}, {safe(str(html_path))}")
+            console.print("next: opsgen list, then opsgen show ID to review a change")
+        raise typer.Exit(1 if any(r.status == "failed" for r in rows) else 0)
+
+
+def _exists(store: Store, change_id: int) -> bool:
+    try:
+        store.change(change_id)
+    except InputError:
+        return False
+    return True
+
+
+def _generator(model: str | None) -> tuple[Generator, str]:
+    from opsgen.generator.backends import load_client
+    from opsgen.runbook.generate import model_generator
+
+    with err_console.status("loading the model"):
+        llm = load_client(model, None)
+    return model_generator(llm), json.dumps([llm.runtime, llm.name])
