@@ -137,6 +137,30 @@ def test_lint_never_runs_anything_and_leaves_no_trace(monkeypatch: pytest.Monkey
     assert list(home.iterdir()) == [] and list(tmp.iterdir()) == []
 
 
+def test_jinja_lookups_are_never_evaluated(tmp_path: Path) -> None:
+    """Ansible templates vars_files and import paths while loading: a syntax check of the raw
+    file would run the pipe lookups below. The tools get a Jinja-free copy instead."""
+    m = tmp_path / "pwned"
+    play = (f"- name: \"{{{{ lookup('pipe', 'touch {m}-name') }}}}\"\n  hosts: localhost\n"
+            f"  vars_files:\n    - \"{{{{ lookup('pipe', 'touch {m}-vars-files') }}}}\"\n"
+            f"  tasks:\n    - ansible.builtin.import_tasks: "
+            f"\"{{{{ lookup('pipe', 'touch {m}-import') }}}}\"\n"
+            f"    - name: x\n      ansible.builtin.debug:\n"
+            f"        msg: \"{{% set x = lookup('pipe', 'touch {m}-block') %}}{{{{ x }}}}\"\n")
+    r = lint_text(play, "ansible", "evil.yml")
+    assert list(tmp_path.iterdir()) == []
+    assert {t.name for t in r.tools} >= {"ansible-playbook --syntax-check", "ansible-lint"}
+    (partial,) = [f for f in r.findings if f.code == "OPS005"]
+    assert "outside the lint input" in partial.message and "<lint dir>" in partial.message
+
+
+def test_missing_roles_are_incomplete_checks_not_errors() -> None:
+    play = "- hosts: all\n  roles:\n    - common\n"
+    r = lint_text(play, "ansible", "site.yml", ansible_lint=False)
+    assert r.ok and [f.code for f in r.findings] == ["OPS005"]
+    assert r.findings[0].location.line == 3
+
+
 def test_ansible_lint_findings_keep_their_ids() -> None:
     play = "- hosts: all\n  tasks:\n    - shell: echo hi\n"
     r = lint_text(play, "ansible", "site.yml")

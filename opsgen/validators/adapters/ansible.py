@@ -4,6 +4,14 @@ Nothing here contacts a host: the syntax check loads the playbook against the im
 ``localhost`` inventory and stops, and module names are looked up in a child process
 (:mod:`.probe`). A task file (not a playbook) is checked through a one-play wrapper that
 imports it, so its errors still point into the task file.
+
+Loading is not as inert as it sounds: Ansible templates ``vars_files`` and import paths
+while it loads, so ``{{ lookup('pipe', 'cmd') }}`` there runs ``cmd`` during a mere syntax
+check (measured: it does, with ansible-core 2.19 and through ansible-lint too). The tools
+therefore get a copy in which every Jinja expression is replaced by a placeholder, line
+for line; the structure they check is the same, nothing can be evaluated. The copy sits
+alone in a temporary directory, so no ``library/`` or ``*_plugins/`` folder next to the
+user's file is ever loaded either.
 """
 
 from __future__ import annotations
@@ -16,7 +24,8 @@ from opsgen.validators.ansible.tasks import is_playbook
 from opsgen.validators.artifact import Artifact
 from opsgen.validators.tools import Job, tool_env, tool_path
 
-__all__ = ["lint_target", "probe_job", "syntax_check_job", "syntax_errors", "unknown_modules"]
+__all__ = ["is_missing_file", "lint_target", "neutralize", "probe_job", "syntax_check_job",
+           "syntax_errors", "target_name", "unknown_modules"]
 
 _WRAPPER = """- name: opsgen syntax-check wrapper
   hosts: localhost
@@ -31,14 +40,32 @@ _OLD_ORIGIN = re.compile(
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def lint_target(art: Artifact) -> str:
-    """Write the artifact where ansible tools expect it; return its relative path."""
+_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+#: syntax-check failures caused by files that are not part of the lint input
+_MISSING = re.compile(r"was not found in|Could not find or access|Unable to retrieve file "
+                      r"contents|Is a directory|No such file or directory", re.I)
+
+
+def neutralize(text: str) -> str:
+    """Replace Jinja expressions with a placeholder, keeping every line where it was."""
+    return _JINJA.sub(lambda m: "opsgen-jinja" + "\n" * m.group().count("\n"), text)
+
+
+def target_name(art: Artifact) -> str:
+    """Where the ansible tools see the artifact: a playbook, or a role's task file."""
     if art.yaml_docs is not None and not is_playbook(art.yaml_docs):
-        art.write("wrapper.yml", _WRAPPER)
-        art.write("tasks/main.yml")
         return "tasks/main.yml"
-    art.write("playbook.yml")
     return "playbook.yml"
+
+
+def lint_target(art: Artifact) -> str:
+    """Write the neutralized artifact where ansible tools expect it; return its path."""
+    name = target_name(art)
+    if not (art.workdir / name).exists():
+        if name == "tasks/main.yml":
+            art.write("wrapper.yml", _WRAPPER)
+        art.write(name, neutralize(art.text))
+    return name
 
 
 def syntax_check_job(art: Artifact) -> Job:
@@ -48,6 +75,11 @@ def syntax_check_job(art: Artifact) -> Job:
     argv = [tool_path("ansible-playbook"), "--syntax-check", "-i", "localhost,", play]
     return Job("ansible-playbook --syntax-check", argv, cwd=art.workdir,
                env=tool_env(art.workdir), timeout=60, ok_codes=(0, 1, 4))
+
+
+def is_missing_file(message: str) -> bool:
+    """True when the syntax check stopped at a role or file outside the lint input."""
+    return bool(_MISSING.search(message))
 
 
 def syntax_errors(art: Artifact) -> list[tuple[int, int, str]]:
@@ -62,8 +94,10 @@ def syntax_errors(art: Artifact) -> list[tuple[int, int, str]]:
     body = text[start:].split(":", 1)[1] if text[start:].startswith("[ERROR]") else \
         text[start + len("ERROR!"):]
     message = " ".join(body.strip().split("\n\n", 1)[0].split("Origin:", 1)[0].split())
+    message = message.split(" If you are using a module")[0]  # ansible's remote_src advice
+    message = message.replace(str(art.workdir), "<lint dir>")[:400]
     m = _ORIGIN.search(text, start) or _OLD_ORIGIN.search(text, start)
-    if m is None or not m.group("path").endswith(lint_target(art)):
+    if m is None or not m.group("path").endswith(target_name(art)):
         return [(0, 0, message)]
     return [(int(m.group("line")), int(m.group("col") or 0), message)]
 

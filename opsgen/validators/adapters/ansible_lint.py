@@ -1,4 +1,8 @@
-"""ansible-lint (production profile, offline): its findings keep their rule ids."""
+"""ansible-lint (production profile, offline): its findings keep their rule ids.
+
+It reads the same Jinja-neutralized copy as the syntax check (see :mod:`.ansible`), so its
+own Jinja rules (``jinja[spacing]``, ``jinja[invalid]``) cannot fire: safety first.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import json
 from typing import Any
 
 from opsgen.findings import Finding, Location, Severity
-from opsgen.validators.adapters.ansible import lint_target
+from opsgen.validators.adapters.ansible import lint_target, target_name
 from opsgen.validators.artifact import Artifact
 from opsgen.validators.tools import Job, tool_env, tool_path
 
@@ -36,10 +40,16 @@ def ansible_lint_findings(art: Artifact) -> list[Finding]:
         issues = json.loads(res.stdout or "[]")
     except json.JSONDecodeError:
         return []
-    target = lint_target(art)
-    return [_finding(art, i) for i in issues if isinstance(i, dict)
-            and str(i.get("check_name", "")).split("[")[0] not in _OURS
+    target = target_name(art)
+    return [_finding(art, i) for i in issues if isinstance(i, dict) and not _ours(i)
             and str(i.get("location", {}).get("path", "")).endswith(target)]
+
+
+def _ours(issue: dict[str, Any]) -> bool:
+    """Issues our own YAML load and syntax check already report."""
+    check = str(issue.get("check_name", ""))
+    return check.split("[")[0] in _OURS or (
+        check == "internal-error" and "syntax-check" in str(issue.get("description", "")))
 
 
 def _finding(art: Artifact, issue: dict[str, Any]) -> Finding:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from opsgen.findings import Finding, Severity
-from opsgen.validators.adapters.ansible import syntax_errors, unknown_modules
+from opsgen.validators.adapters.ansible import is_missing_file, syntax_errors, unknown_modules
 from opsgen.validators.adapters.bash import bash_syntax_errors
 from opsgen.validators.artifact import Artifact
 from opsgen.validators.rule import Example, Rule
@@ -123,7 +123,8 @@ class AnsibleSyntax(Rule):
     rationale = (
         "The syntax check loads the playbook exactly as a real run would, without contacting "
         "any host: unknown keywords, conflicting actions and malformed blocks fail here "
-        "instead of halfway through a rollout. Unknown modules are reported as OPS204."
+        "instead of halfway through a rollout. Unknown modules are reported as OPS204; roles "
+        "and imported files that are not part of the lint input are reported as OPS005."
     )
     tags = ("syntax",)
     langs = ("ansible",)
@@ -143,6 +144,11 @@ class AnsibleSyntax(Rule):
         for line, col, message in syntax_errors(art):
             if any(f"'{m}'" in message for m in unknown):
                 continue  # the same fault, reported with every unknown module by OPS204
+            if is_missing_file(message):  # a role or file we were not given: not an error
+                yield LinterUnavailable().finding(art, line, col, "The syntax check stopped at a "
+                                                  f"file outside the lint input ({message}); "
+                                                  "later content was not syntax-checked.")
+                continue
             yield self.finding(art, line, col, f"syntax check: {message}")
 
 
@@ -153,11 +159,13 @@ class LinterUnavailable(Rule):
     name = "linter-unavailable"
     severity = Severity.WARNING
     summary = "A linter could not run, so its checks are missing from this report."
-    hint = "Reinstall opsgen's dependencies (scripts/setup.sh) or check the tool's output."
+    hint = ("Reinstall the tool (scripts/setup.sh) or, for a role or file that was not linted, "
+            "review that part separately: this report is incomplete.")
     rationale = (
         "A clean report must mean 'checked and clean', never 'not checked'. When shellcheck, "
-        "ansible-playbook or ansible-lint is missing, times out or crashes, this finding says "
-        "which checks are absent."
+        "ansible-playbook or ansible-lint is missing, times out or crashes, or the syntax "
+        "check stops at a role or imported file that was not part of the lint input, this "
+        "finding says which checks are absent."
     )
     tags = ("meta",)
     applies = "every lint run (the wrapped tools' exit status)"
