@@ -61,6 +61,7 @@ def generate(args: argparse.Namespace) -> int:
                     lint=make_lint(task["query"]),
                     dryrun=dry,
                     attempts=args.attempts,
+                    max_tokens=args.max_tokens,
                 )
                 record = {
                     "raw": result.attempts[0].completion.text,
@@ -145,6 +146,7 @@ def main() -> int:
     g.add_argument("--runtime", default=None)
     g.add_argument("--n", type=int, default=100)
     g.add_argument("--attempts", type=int, default=3)
+    g.add_argument("--max-tokens", type=int, default=384, help="per answer (one-liners need few)")
     g.add_argument("--out", required=True)
     p = sub.add_parser("print")
     p.add_argument("--from", dest="source", required=True)
