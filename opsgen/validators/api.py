@@ -20,9 +20,9 @@ from opsgen.validators.adapters.shellcheck import shellcheck_findings, shellchec
 from opsgen.validators.artifact import Artifact, Lang, Provenance
 from opsgen.validators.detect import detect_lang
 from opsgen.validators.report import LintReport
-from opsgen.validators.rules import RULE_CODES, RULES
+from opsgen.validators.rules import RULES
 from opsgen.validators.rules.meta import LinterUnavailable
-from opsgen.validators.suppress import apply_suppressions, parse_directives
+from opsgen.validators.suppress import apply_suppressions
 
 __all__ = ["lint_file", "lint_text"]
 
@@ -49,12 +49,14 @@ def lint_text(
         provenance: the request and source texts, to enable the OPS5xx rules.
     """
     lang = lang or detect_lang(text, path)
+    if lang not in ("bash", "ansible"):
+        raise ValueError(f"lang must be 'bash' or 'ansible', not {lang!r}")
     with Artifact(text, lang, path, provenance) as art:
         _start_tools(art, ansible_lint)
         findings = [f for rule in _RULES if lang in rule.langs for f in rule.check(art)]
         if lang == "bash":
             findings += shellcheck_findings(art)
-        elif ansible_lint and art.yaml_error is None:
+        elif ansible_lint and art.loadable:
             findings += ansible_lint_findings(art)
         runs = art.tool_runs
         for run in runs:
@@ -63,8 +65,7 @@ def lint_text(
                     art, 0, 0, f"{run.name} could not run ({run.status}"
                     f"{': ' + run.detail if run.detail else ''}); its checks are missing.",
                     tool=run.name))
-        directives, _ = parse_directives(art.lines, RULE_CODES)
-        findings = apply_suppressions(findings, directives)
+        findings = apply_suppressions(findings, art.directives[0])
         secrets = {s for hit in art.secrets for s in (hit.value, hit.token) if len(s) >= 4}
         findings = [_scrub(f, secrets) for f in findings]
         return LintReport(path, lang, tuple(sort_findings(findings)), tuple(runs))
@@ -90,7 +91,7 @@ def _start_tools(art: Artifact, ansible_lint: bool) -> None:
     if art.lang == "bash":
         art.job(shellcheck_job)
         art.job(bash_syntax_job)
-    elif art.yaml_error is None and art.yaml_docs:
+    elif art.loadable:
         art.job(syntax_check_job)
         if art.tasks:
             art.job(probe_job)

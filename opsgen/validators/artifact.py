@@ -19,6 +19,7 @@ from opsgen.validators.ansible.tasks import Snippet, Task, iter_tasks, shell_sni
 from opsgen.validators.ansible.yamlload import YamlError, load_yaml
 from opsgen.validators.shell.index import ShellIndex
 from opsgen.validators.shell.parser import parse
+from opsgen.validators.suppress import Directive, DirectiveProblem, parse_directives
 from opsgen.validators.tools import Job, ToolRun
 
 __all__ = ["Artifact", "Lang", "Provenance"]
@@ -128,6 +129,13 @@ class Artifact:
         """Why the YAML did not parse, if it did not."""
         return self._yaml[1]
 
+    @property
+    def loadable(self) -> bool:
+        """True for YAML that parsed into lists of mappings: what Ansible tools can read."""
+        docs = self.yaml_docs
+        return bool(docs) and all(
+            isinstance(d, list) and all(isinstance(i, dict) for i in d) for d in docs or [])
+
     @cached_property
     def tasks(self) -> list[Task]:
         """The Ansible tasks (empty for bash or broken YAML)."""
@@ -147,6 +155,13 @@ class Artifact:
                 script = parse(snip.text, snip.line, snip.col, indent=snip.indent)
                 out.append((ShellIndex(script, snip.text, snip.line), task))
         return out
+
+    @cached_property
+    def directives(self) -> tuple[list[Directive], list[DirectiveProblem]]:
+        """The ``# opsgen: disable=`` directives, and the malformed ones (OPS001)."""
+        from opsgen.validators.rules import RULE_CODES  # the rules import this module
+
+        return parse_directives(self.lines, RULE_CODES)
 
     @cached_property
     def secrets(self) -> list[Any]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import math
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,7 @@ from detect_secrets.settings import get_plugins, transient_settings
 
 __all__ = ["SecretHit", "scan"]
 
+_LOCK = threading.Lock()  # detect-secrets keeps its settings in a module global
 _DISABLED = frozenset({"HexHighEntropyString", "IPPublicDetector"})
 _KEYWORDS = re.compile("|".join(keyword.DENYLIST))
 _ALLOWLIST_FILTER = "detect_secrets.filters.allowlist.is_line_allowlisted"
@@ -115,7 +117,7 @@ def scan(text: str, lang: str) -> list[SecretHit]:
     filename = "script.sh" if lang == "bash" else "playbook.yml"  # picks keyword regexes
     lines = text.splitlines()
     hits: dict[tuple[int, str, str], SecretHit] = {}
-    with transient_settings(_CONFIG) as settings:
+    with _LOCK, transient_settings(_CONFIG) as settings:
         settings.disable_filters(_ALLOWLIST_FILTER)
         plugins = get_plugins()
         by_type = {p.secret_type: p for p in plugins}

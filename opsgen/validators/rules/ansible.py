@@ -49,6 +49,8 @@ _MODULES: dict[str, tuple[str, frozenset[str]]] = {
     "sed": ("ansible.builtin.lineinfile or ansible.builtin.replace", frozenset({"-i"})),
     "reboot": ("ansible.builtin.reboot", frozenset()),
 }
+#: set-up commands before the real one: "set -o pipefail && apt-get ..." is still apt-get
+_PREAMBLE = frozenset({"set", "cd", "export", "source", ".", ":", "true", "umask"})
 _SECRET_KEY = re.compile(
     r"(^|_)(password|passwd|passphrase|secret|token|api_?key|access_?key|secret_?key|"
     r"private_?key|client_?secret)$", re.I,
@@ -78,6 +80,7 @@ class ShellInsteadOfModule(Rule):
         "nginx\n",
         _PLAY + "    - name: Restart\n      ansible.builtin.command: systemctl restart nginx\n",
         _PLAY + "    - name: Dir\n      command:\n        cmd: mkdir -p /srv/app\n",
+        _PLAY + "    - name: Up\n      shell: set -o pipefail && cd /srv && git pull origin main\n",
         _PLAY + "    - name: Fetch\n      shell: curl -fsSLo /tmp/a.tgz https://x.invalid/a.tgz\n",
     )
     examples_good = (
@@ -93,8 +96,8 @@ class ShellInsteadOfModule(Rule):
                 yield from self._check(sh, task, art)
 
     def _check(self, sh: ShellIndex, task: Task, art: Artifact) -> Iterator[Finding]:
-        groups = sh.groups(sh.root)
-        call = groups[0][0] if groups and groups[0] else None
+        top = (c for g in sh.groups(sh.root) for c in g)
+        call = next((c for c in top if c.name not in _PREAMBLE), None)
         if call is None or call.name not in _MODULES:
             return
         module, verbs = _MODULES[call.name]

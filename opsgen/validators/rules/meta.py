@@ -14,7 +14,6 @@ from opsgen.validators.adapters.ansible import is_missing_file, syntax_errors, u
 from opsgen.validators.adapters.bash import bash_syntax_errors
 from opsgen.validators.artifact import Artifact
 from opsgen.validators.rule import Example, Rule
-from opsgen.validators.suppress import parse_directives
 
 __all__ = ["AnsibleSyntax", "BadSuppression", "BashSyntax", "LinterUnavailable", "YamlSyntax"]
 
@@ -50,9 +49,7 @@ class BadSuppression(Rule):
     )
 
     def check(self, art: Artifact) -> Iterator[Finding]:
-        from opsgen.validators.rules import RULE_CODES  # the registry imports this module
-
-        for p in parse_directives(art.lines, RULE_CODES)[1]:
+        for p in art.directives[1]:
             yield self.finding(art, p.line, p.col, p.message)
 
 
@@ -107,8 +104,7 @@ class YamlSyntax(Rule):
         err = art.yaml_error
         if err is not None:
             yield self.finding(art, err.line, err.column, f"YAML: {err}")
-        elif not all(isinstance(d, list) and all(isinstance(i, dict) for i in d)
-                     for d in art.yaml_docs or []):
+        elif art.yaml_docs and not art.loadable:
             yield self.finding(art, 1, 1, "Ansible content must be a list of plays or tasks.")
 
 
@@ -138,7 +134,7 @@ class AnsibleSyntax(Rule):
                              "        msg: hi\n"),)
 
     def check(self, art: Artifact) -> Iterator[Finding]:
-        if art.lang != "ansible" or art.yaml_error is not None or not art.yaml_docs:
+        if art.lang != "ansible" or not art.loadable:
             return
         unknown = unknown_modules(art)
         for line, col, message in syntax_errors(art):

@@ -1,0 +1,1 @@
+"""Playbooks and task files: position-aware YAML and the tasks inside it."""
