@@ -40,7 +40,7 @@ def install(
 
     spec = get_spec(model)
     done = install_model(spec, source=source, progress=_progress)
-    console.print(f"{spec.name}: {safe(str(done.path))} (sha256 {done.sha256})")
+    console.print(f"{spec.name}: {safe(str(done.path))} (sha256 {done.sha256})", soft_wrap=True)
     if runtime:
         install_runtime("llama", progress=_progress)
     if hf_runtime:
@@ -73,7 +73,7 @@ def verify(model: Annotated[str, typer.Option(help="Catalogue name.")] = DEFAULT
     if not path.exists():
         raise ModelUnavailable(f"{spec.name} is not installed", hint="run opsgen model install")
     digest = verify_file(spec, path)
-    console.print(f"{spec.name}: OK sha256 {digest} ({spec.size:,} bytes)")
+    console.print(f"{spec.name}: OK sha256 {digest} ({spec.size:,} bytes)", soft_wrap=True)
 
 
 @model_app.command("remove")
