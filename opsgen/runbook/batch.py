@@ -115,7 +115,7 @@ def discover(paths: Sequence[Path]) -> tuple[list[Source], list[Summary]]:
     seen: set[Path] = set()
     for root in paths:
         if root.is_dir():
-            for file in _walk(root):
+            for file in sorted(_walk(root), key=lambda f: f.relative_to(root).as_posix()):
                 _add(found, seen, file, file.relative_to(root).as_posix())
         elif root.exists() or root.is_symlink():
             _add(found, seen, root, root.name)

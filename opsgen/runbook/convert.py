@@ -74,10 +74,9 @@ def build_plan(
     params = Parameters(defined=defined_names(
         item.text for *_, items in assessed for item in items if item.kind == "run"
     ))  # fmt: skip
-    blocks: list[Block] = []
-    for step, snip, src, items in assessed:
-        block = _block(step, snip, src, items, params)
-        blocks.append(block)
+    blocks = _parseable([_block(step, snip, src, items, params)
+                         for step, snip, src, items in assessed])  # fmt: skip
+    for block in blocks:
         manual.extend(_manual_items(block))
     manual.sort(key=lambda m: (m.step, m.line))
     used = params.used_in(i.text for b in blocks for i in b.runs)
@@ -157,11 +156,6 @@ def _block(
         elif item.kind == "comment":
             item = Item("comment", neutralise(item.text), "", item.line)
         out.append(item)
-    reason = snip.reason
-    error = _syntax_error("\n".join(i.text for i in out if i.kind == "run"))
-    if error:
-        reason = f"does not parse as shell ({error}); left for a person"
-        out = [Item("manual", i.text, reason, i.line) if i.kind == "run" else i for i in out]
     return Block(
         step=step.number,
         heading=step.heading,
@@ -170,7 +164,7 @@ def _block(
         line_end=snip.line_end,
         items=tuple(out),
         summary=one_line(step.text, 110),
-        reason=reason,
+        reason=snip.reason,
         left_out=tuple(line for line, _ in snip.left_out),
     )
 
@@ -207,6 +201,30 @@ def _manual_items(block: Block) -> list[ManualStep]:
         where = f"lines {block.line_start}-{block.line_end} (a code block)"
         found.append(ManualStep(block.step, block.line_start, where, block.reason))
     return found
+
+
+def _parseable(blocks: list[Block]) -> list[Block]:
+    """Blocks that ``bash -n`` rejects become manual: they would break the whole script.
+
+    One ``bash -n`` for the whole runbook in the usual case; only when it fails is each
+    block checked on its own to find the culprits.
+    """
+
+    def text(block: Block) -> str:
+        return "\n".join(i.text for i in block.runs)
+
+    if not _syntax_error("\n".join(text(b) for b in blocks if b.runs)):
+        return blocks
+    out = []
+    for block in blocks:
+        error = _syntax_error(text(block)) if block.runs else ""
+        if error:
+            reason = f"does not parse as shell ({error}); left for a person"
+            items = tuple(Item("manual", i.text, reason, i.line) if i.kind == "run" else i
+                          for i in block.items)  # fmt: skip
+            block = replace(block, items=items, reason=reason)
+        out.append(block)
+    return out
 
 
 def _syntax_error(text: str) -> str:

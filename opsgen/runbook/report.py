@@ -17,11 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from opsgen.runbook.summary import Summary
-from opsgen.ui import safe
+from opsgen.ui import safe, sanitize
 
 __all__ = ["render_table", "totals", "write_reports"]
 
@@ -51,16 +52,26 @@ def totals(rows: Sequence[Summary]) -> dict[str, Any]:
 
 
 def render_table(rows: Sequence[Summary], console: Console) -> None:
-    """Print one line per runbook and the totals."""
-    table = Table(title="Runbook conversion", show_lines=False, highlight=False)
-    for name, justify in (("runbook", "left"), ("status", "left"), ("steps", "right"),
-                          ("params", "left"), ("findings E/W/I/S", "right"),
-                          ("dry-run", "left"), ("idem.", "left"), ("manual", "right"),
-                          ("time", "right"), ("change", "right")):  # fmt: skip
-        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
-    for row in rows:
-        table.add_row(*_cells(row))
-    console.print(table)
+    """Print one row per runbook and the totals; details are in report.json/html.
+
+    Below 100 columns (a pipe, a narrow terminal) the ten columns cannot fit, so each
+    runbook gets two lines instead: its path, then the same fields as ``name value`` pairs.
+    """
+    if console.width >= 100:
+        table = Table(title="Runbook conversion", highlight=False, box=box.SIMPLE_HEAD)
+        for name, right in _COLUMNS:
+            table.add_column(name, justify="right" if right else "left",
+                             no_wrap=name != "runbook", overflow="fold")  # fmt: skip
+        for row in rows:
+            table.add_row(*_cells(row))
+        console.print(table)
+    else:
+        for row in rows:
+            cells = _cells(row)
+            pairs = " · ".join(
+                f"{n} {c}" for (n, _), c in zip(_COLUMNS[2:], cells[2:], strict=True)
+            )
+            console.print(f"{cells[0]}\n  {cells[1]} · {pairs}", soft_wrap=True)
     t = totals(rows)
     by = t["by_status"]
     console.print(
@@ -70,10 +81,14 @@ def render_table(rows: Sequence[Summary], console: Console) -> None:
         f" {t['manual_steps']} manual steps left"
     )
     for row in rows:
-        if row.status == "failed" or row.warnings:
-            for text in (row.message, *row.warnings):
-                if text:
-                    console.print(f"  {safe(row.path)}: {safe(text)}", soft_wrap=True)
+        for text in (row.message if row.status == "failed" else "", *row.warnings):
+            if text:
+                console.print(f"  {safe(row.path)}: {safe(text)}", soft_wrap=True)
+
+
+_COLUMNS = (("runbook", False), ("status", False), ("steps", True), ("params", True),
+            ("E/W/I/S", True), ("dry-run", False), ("idempotent", False), ("manual", True),
+            ("time", True), ("change", True))  # fmt: skip
 
 
 def _cells(row: Summary) -> list[str]:
@@ -82,12 +97,11 @@ def _cells(row: Summary) -> list[str]:
     counts = "/".join(str(f.get(k, 0)) for k in ("error", "warning", "info", "style"))
     dry = _DRYRUN_STYLE.get(row.dryrun, "")
     idem = {True: "yes", False: "[yellow]no[/]", None: "-"}[row.idempotent]
-    params = safe(", ".join(row.parameters)) or "-"
     return [
         safe(row.path),
         f"[{style}]{row.status}[/]" if style else row.status,
         str(row.steps),
-        params,
+        str(len(row.parameters)),
         counts if row.status in ("converted", "skipped") else "-",
         f"[{dry}]{safe(row.dryrun)}[/]" if dry else safe(row.dryrun),
         idem,
@@ -114,7 +128,8 @@ def write_reports(rows: Sequence[Summary], folder: Path, meta: dict[str, Any]) -
 
 
 def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    # sanitize first: controls become visible escapes, secrets are redacted; then HTML.
+    return html.escape(sanitize(str(value)), quote=True)
 
 
 _CSS = """body{font:14px system-ui,sans-serif;margin:2em;color:#222}

@@ -9,8 +9,6 @@ import pytest
 
 from opsgen.runbook import Runbook, parse_runbook, read_runbook
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "runbooks"
-
 
 @pytest.fixture(scope="session")
 def corpus(shared_dir: Path) -> Path:

@@ -6,10 +6,9 @@ import subprocess
 
 import pytest
 import yaml
+from runbook_helpers import FIXTURES
 
 from opsgen.runbook import convert_runbook, parse_runbook, read_runbook
-
-from conftest import FIXTURES
 
 CHECK = "govuk-developer-docs/source/manual/alerts/check-process-running.html.md"
 
@@ -53,8 +52,13 @@ def test_manual_steps_and_what_interactive_commands_became(load):
     plan = convert_runbook(load("gitlab-com-runbooks/docs/uncategorized/rename-nodes.md"),
                            "bash").plan  # fmt: skip
     reasons = {m.text: m.reason for m in plan.manual}
-    assert reasons["Remove /etc/chef/client.pem from the node. This must happen or Chef will get"
-                   " an error when trying to bootstrap the node."] == "a step in prose only"
+    assert (
+        reasons[
+            "Remove /etc/chef/client.pem from the node. This must happen or Chef will get"
+            " an error when trying to bootstrap the node."
+        ]
+        == "a step in prose only"
+    )
     assert "operator workstation" in reasons["knife node delete example.gitlab.com"]
     assert "opens an editor" in reasons["knife data bag edit syslog_client _default_keys"]
     assert [i.text for b in plan.blocks for i in b.runs] == ["hostname new-hostname.gitlab.com"]
@@ -79,7 +83,9 @@ def test_playbook_has_one_task_per_block_parameters_and_an_assert():
     assert len(tasks) == sum(1 for b in conv.plan.blocks if b.runs)
     tail = tasks[0]
     assert tail["name"] == "Step 3: Check (restart-service.md:11)"
-    assert tail["ansible.builtin.shell"]["cmd"].endswith('tail -n 100 /var/log/"${APP}"/error.log\n')
+    assert tail["ansible.builtin.shell"]["cmd"].endswith(
+        'tail -n 100 /var/log/"${APP}"/error.log\n'
+    )
     assert tail["environment"] == {"APP": "{{ app }}"}
     assert tail["changed_when"] is False  # read-only
     assert tasks[1]["changed_when"] is True  # systemctl restart

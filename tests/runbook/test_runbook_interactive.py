@@ -26,10 +26,16 @@ RUN = [
     ("watch -n 5 'df -h'", "df -h", "runs it once"),
     ("top", "top -b -n 1", "batch snapshot"),
     ("ping example.com", "ping -c 3 example.com", "3 probes"),
-    ("sudo apt-get clean && sudo apt-get autoremove", "sudo apt-get clean && sudo apt-get -y "
-     "autoremove", "added -y"),
-    ("dpkg-reconfigure openssh-server", "dpkg-reconfigure -f noninteractive openssh-server",
-     "noninteractive"),
+    (
+        "sudo apt-get clean && sudo apt-get autoremove",
+        "sudo apt-get clean && sudo apt-get -y autoremove",
+        "added -y",
+    ),
+    (
+        "dpkg-reconfigure openssh-server",
+        "dpkg-reconfigure -f noninteractive openssh-server",
+        "noninteractive",
+    ),
     ("kubectl exec -it web-0 -- ls /data", "ls /data", "runs in pod web-0"),
     ("sudo -u git git fsck", "sudo -u git git fsck", ""),
     ("psql -c 'select 1'", "psql -c 'select 1'", ""),
@@ -46,7 +52,7 @@ def test_runs_with_its_meaning(command, text, note):
 OTHER = [
     ("ssh web1", "context", "", "logs in to web1"),
     ("gds govuk connect ssh -e production backend", "context", "", "logs in with gds"),
-    ("oc debug \"node/$NODE_NAME\"", "context", "", "debug shell"),
+    ('oc debug "node/$NODE_NAME"', "context", "", "debug shell"),
     ("chroot /host", "context", "", "chroot shell"),
     ("exit", "context", "", "leaves its session"),
     ("sudo -i", "become", "root", "must run as root"),

@@ -57,7 +57,9 @@ def test_front_matter_gives_the_title_and_no_setext_heading(load):
     assert restart.heading == "Restarting the service"
     assert (restart.line_start, restart.line_end) == (31, 51)
     assert [(b.info, b.line_start) for b in restart.code_blocks] == [
-        ("bash", 34), ("bash", 40), ("bash", 46)
+        ("bash", 34),
+        ("bash", 40),
+        ("bash", 46),
     ]
     assert [(c.text, c.line) for c in restart.inline_commands] == [
         ("cd /data/vhost/{SERVICE NAME}/", 50)

@@ -1,0 +1,35 @@
+"""Helpers of the runbook tests (a plain module: ``conftest`` names are ambiguous)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from opsgen.evaluate import Evidence
+from opsgen.findings import Finding, Location, Severity
+from opsgen.store.testing import fake_report
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "runbooks"
+
+
+class FakeChecks:
+    """Lint flags pipes into a shell (as OPS101 does); every dry-run passes, idempotent."""
+
+    def __init__(self, payload: int = 0) -> None:
+        self.payload = payload
+        self.threads: set[str] = set()
+
+    def lint(self, script, lang, path, *, request, source):
+        assert source and request.startswith("Converted from the runbook")
+        return tuple(
+            Finding("OPS101", Severity.ERROR, "pipe to a shell", Location(path, n))
+            for n, line in enumerate(script.splitlines(), 1)
+            if "| sh" in line or "| bash" in line
+        )
+
+    def dryrun(self, script, lang, findings, progress):
+        self.threads.add(threading.current_thread().name)
+        progress("run")
+        report = fake_report(script).to_dict()
+        report["runs"][0]["stdout"] = "x" * self.payload  # a chatty script
+        return Evidence(findings, report, "sha256:" + "ab" * 32, "")
