@@ -32,6 +32,7 @@ _WGET_VALUES = frozenset(
 _USERS = frozenset({"dpkg", "rpm", "apt", "apt-get", "yum", "dnf", "zypper", "tar", "unzip",
                     "bsdtar", "7z", "pip", "pip3", "install", "cpio", "source", "."}) | frozenset(
     INLINE_FLAGS)
+_UNPACKERS = frozenset({"tar", "unzip", "bsdtar", "cpio", "dpkg", "rpm"})
 _VERIFIERS = re.compile(r"(sha(1|224|256|384|512)|md5|b2)sum|shasum|gpgv?|cosign|minisign|"
                         r"slsa-verifier|openssl|rpm")
 
@@ -103,26 +104,28 @@ class UnverifiedDownload(Rule):
 
     def check_shell(self, sh: ShellIndex, art: Artifact) -> Iterator[Finding]:
         downloads = [d for d in map(_download, sh.calls) if d is not None]
-        verifiers = [c for c in sh.calls if _VERIFIERS.fullmatch(c.name)]
-        for d in downloads:
-            if any(any(d.named_by(w.value) for w in v.args) or {"-c", "--check", "--verify"}
-                   & {w.value for w in v.args} for v in verifiers):
-                continue
-            use = self._use(d, sh)
-            if use:
-                yield self.at(art, d.call, f"{d.path} is downloaded and {use} without a "
-                              "checksum or signature check.", path=d.path)
+        if downloads:
+            by_name = _calls_by_file_name(sh)
+            verified = {b for v in sh.calls if _VERIFIERS.fullmatch(v.name)
+                        for b in _verified_names(v)}
+            for d in downloads:
+                if d.base in verified or "*" in verified:
+                    continue
+                use = self._use(d, by_name.get(d.base, []))
+                if use:
+                    yield self.at(art, d.call, f"{d.path} is downloaded and {use} without a "
+                                  "checksum or signature check.", path=d.path)
         for group in sh.pipelines():
-            names = [c.name for c in group]
-            for i, c in enumerate(group[:-1]):
-                if c.name in ("curl", "wget") and {"tar", "unzip", "bsdtar", "cpio", "dpkg",
-                                                   "rpm"} & set(names[i + 1 :]):
+            unpacked_later = False
+            for c in reversed(group):
+                if c.name in ("curl", "wget") and unpacked_later:
                     yield self.at(art, c, f"A {c.name} download is unpacked straight from the "
                                   "network, so it cannot be verified.")
+                unpacked_later |= c.name in _UNPACKERS
 
     @staticmethod
-    def _use(d: _Download, sh: ShellIndex) -> str:
-        for call in sh.calls:
+    def _use(d: _Download, calls: list[Call]) -> str:
+        for call in calls:
             if call is d.call:
                 continue
             if call.name_word is not None and d.named_by(call.name_word.value):
@@ -133,6 +136,24 @@ class UnverifiedDownload(Rule):
                 if call.name == "chmod" and "x" in (call.args[0].value if call.args else ""):
                     return "made executable"
         return "saved as a program or package" if RUNNABLE.search(d.path) else ""
+
+
+def _calls_by_file_name(sh: ShellIndex) -> dict[str, list[Call]]:
+    """Calls indexed by the base names of the words they use (one pass, not one per file)."""
+    index: dict[str, list[Call]] = {}
+    for call in sh.calls:
+        words = [*call.args, *([call.name_word] if call.name_word else [])]
+        for base in {w.value.rsplit("/", 1)[-1] for w in words}:
+            index.setdefault(base, []).append(call)
+    return index
+
+
+def _verified_names(call: Call) -> set[str]:
+    """File names a checksum or signature tool checks ("*" for a checksum list: -c)."""
+    values = [w.value for w in call.args]
+    if {"-c", "--check", "--verify"} & set(values):
+        return {"*"}
+    return {v.rsplit("/", 1)[-1] for v in values}
 
 
 _SET_NAMES = {"errexit": "e", "nounset": "u", "pipefail": "p"}

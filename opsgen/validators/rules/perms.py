@@ -149,13 +149,10 @@ class UidZeroUser(Rule):
                 uid = opts.get("-u", opts.get("--uid", ""))
                 if uid.isdigit() and int(uid) == 0:
                     yield self.at(art, call, f"{call.name} gives an account uid 0 (root).")
-            elif "/etc/passwd" in write_targets(call) or self._fed_to_passwd(call):
-                if _UID0_LINE.search(written_text(call)):
-                    yield self.at(art, call, "This adds a uid 0 account to /etc/passwd.")
-
-    @staticmethod
-    def _fed_to_passwd(call: Call) -> bool:
-        """``printf 'x::0:0..' | tee -a /etc/passwd``: the text is in an earlier stage."""
-        group = call.pipeline or []
-        later = group[next(i for i, c in enumerate(group) if c is call) + 1 :] if group else []
-        return any("/etc/passwd" in write_targets(c) for c in later)
+        for group in sh.pipelines():
+            # printf 'x::0:0..' | tee -a /etc/passwd: the text may come from an earlier stage
+            writers = [i for i, c in enumerate(group) if "/etc/passwd" in write_targets(c)]
+            if writers and _UID0_LINE.search(
+                "\n".join(written_text(c) for c in group[: writers[-1] + 1])
+            ):
+                yield self.at(art, group[writers[0]], "This adds a uid 0 account to /etc/passwd.")

@@ -22,6 +22,7 @@ _OPERATORS = (
     ";;", ";&", "||", "|&", "&&", "&>", "<<", "<&", "<>", ">>", ">&", ">|",
     "|", "&", ";", "(", ")", "<", ">",
 )
+_OPERATOR = re.compile("|".join(re.escape(op) for op in _OPERATORS))  # longest first
 _FD_REDIRECT = re.compile(r"\d+(?=[<>])")
 _ASSIGN_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=$")
 _SIMPLE_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])")
@@ -116,14 +117,11 @@ class Scanner:
                     self.i += len(op)
                     line, col = self.pos(start)
                     return ("WORD", Word(op, op, line, col), start)
-        m = _FD_REDIRECT.match(text, start)
-        if m:
-            self.i = m.end()
-        for op in _OPERATORS:
-            if text.startswith(op, self.i):
-                self.i += len(op)
-                return ("OP", text[start : self.i], start)
-        self.i = start
+        m = _FD_REDIRECT.match(text, start) if c.isdigit() else None
+        op = _OPERATOR.match(text, m.end() if m else start)
+        if op:
+            self.i = op.end()
+            return ("OP", text[start : self.i], start)
         return ("WORD", self.word(), start)
 
     # -- words -------------------------------------------------------------------------
