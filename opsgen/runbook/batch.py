@@ -306,7 +306,8 @@ def _convert(
     verdict, note = dryrun_verdict(evidence)
     summary = replace(
         base,
-        findings=severity_counts(evidence),
+        findings=severity_counts(evidence.all_findings),
+        lint_findings=severity_counts(evidence.findings),
         top_findings=top_findings(evidence),
         dryrun=verdict,
         dryrun_note=note,

@@ -81,7 +81,7 @@ def build_plan(
     manual.sort(key=lambda m: (m.step, m.line))
     used = params.used_in(i.text for b in blocks for i in b.runs)
     blocks = [_unused_assignments(b, {p.name for p in used}) for b in blocks]
-    root = any(i.kind == "become" and i.note.startswith("the runbook becomes root")
+    root = any(i.kind == "become" or (i.kind == "run" and "the script runs as root" in i.note)
                for b in blocks for i in b.items)  # fmt: skip
     return Plan(
         path=runbook.path,

@@ -23,7 +23,7 @@ from typing import Literal
 
 from opsgen.runbook.shellwords import segments, words
 
-__all__ = ["Call", "Verdict", "assess", "peel"]
+__all__ = ["SUDO_NOTE", "Call", "Verdict", "assess", "peel"]
 
 Kind = Literal["run", "context", "manual", "become"]
 
@@ -66,6 +66,12 @@ _KNIFE_ARG_OPTS = {"-a", "--attribute", "-x", "--ssh-user", "-P", "--ssh-passwor
                    "--ssh-port", "-i", "--ssh-identity-file", "-G", "--ssh-gateway", "-C",
                    "--concurrency", "-e", "--exit-on-error", "-F", "-o"}  # fmt: skip
 _SUDO_ARG_OPTS = set("ugCDhprtUT")
+#: ``sudo`` and the options that do not change what runs: stripped or made ``runuser``.
+_SUDO_PREFIX = re.compile(
+    r"^(?P<lead>\s*)sudo(?:\s+(?:-[HEnSkPb]+|-u\s*[\w.-]+|--user=[\w.-]+|--preserve-env))*"
+    r"\s+(?:--\s+)?(?=[^\s-])"
+)
+SUDO_NOTE = "dropped sudo: the script runs as root (it checks at the top)"
 _KEYWORDS = frozenset({"do", "then", "else", "elif", "if", "while", "until", "!", "{", "("})
 _FOLLOW = re.compile(r"(?<=\s)(--follow(?:=\w+)?|-[A-Za-z]*[fF][A-Za-z]*)(?=\s|$)")
 _FOLLOW_ARG = re.compile(r"^(--follow(?:=\w+)?|-[A-Za-z]*[fF][A-Za-z]*)$")
@@ -154,8 +160,8 @@ def _compound(command: str, pieces: list[str]) -> Verdict:
         fixed, note = _fix(piece, call)
         if note:
             text = text.replace(piece, fixed, 1)
-            notes.append(note)
-    return Verdict("run", text, "; ".join(notes))
+            notes.extend(note.split("; "))
+    return Verdict("run", text, "; ".join(dict.fromkeys(notes)))
 
 
 def _blocker(call: Call) -> str:
@@ -176,7 +182,18 @@ def _blocker(call: Call) -> str:
 
 
 def _fix(piece: str, call: Call) -> tuple[str, str]:
-    """Rewrite ``piece`` so it does not wait for a terminal; ("", "") when nothing to do."""
+    """Rewrite ``piece`` so it runs unattended as root; ("", "") when nothing to do."""
+    fixed = piece
+    notes: list[str] = []
+    for fixer in (_terminal_fix, _sudo_fix):
+        text, note = fixer(fixed, call)
+        if note:
+            fixed = text
+            notes.append(note)
+    return (fixed, "; ".join(notes)) if notes else ("", "")
+
+
+def _terminal_fix(piece: str, call: Call) -> tuple[str, str]:
     name, args = call.name, call.args
     if name in ("tail", "journalctl") and any(_FOLLOW_ARG.match(a) for a in args):
         lines = "" if any(a.startswith(("-n", "--lines")) for a in args) else " -n 100"
@@ -197,6 +214,26 @@ def _fix(piece: str, call: Call) -> tuple[str, str]:
     if name == "top" and not any("b" in a for a in args if a.startswith("-")):
         return _insert_after(piece, "top", "-b -n 1"), "top is interactive: one batch snapshot"
     return "", ""
+
+
+def _sudo_fix(piece: str, call: Call) -> tuple[str, str]:
+    """``sudo cmd`` -> ``cmd`` and ``sudo -u x cmd`` -> ``runuser -u x -- cmd``.
+
+    The script runs as root (it checks, at the top), so ``sudo`` adds nothing but a
+    password prompt, a sudoers dependency and an audit plugin that fails in containers;
+    switching to another user stays, done the way root does it.
+    """
+    match = _SUDO_PREFIX.match(piece)
+    if match is None or call.sudo_user is None:
+        return "", ""
+    rest = piece[match.end() :]
+    user = call.sudo_user
+    if user == "root":
+        return match.group("lead") + rest, SUDO_NOTE
+    if not re.fullmatch(r"[a-z_][a-z0-9_.-]{0,31}", user):
+        return "", ""
+    note = f"sudo -u {user} -> runuser -u {user}: the script runs as root"
+    return f"{match.group('lead')}runuser -u {user} -- {rest}", note
 
 
 def _unfollow(option: str) -> str:

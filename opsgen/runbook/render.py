@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 import yaml
 
 from opsgen.runbook.effects import is_read_only
+from opsgen.runbook.interactive import SUDO_NOTE
 from opsgen.runbook.params import Parameter
 from opsgen.runbook.plan import Block, Item, ManualStep, Plan
 from opsgen.runbook.shellwords import quote
@@ -125,7 +126,8 @@ def _body(block: Block, params: tuple[Parameter, ...]) -> list[str]:
 
 def _item(step: int, item: Item) -> list[str]:
     if item.kind == "run":
-        note = [f"# opsgen: {_clean(item.note, 140)}"] if item.note else []
+        said = "; ".join(n for n in item.note.split("; ") if n and n != SUDO_NOTE)
+        note = [f"# opsgen: {_clean(said, 140)}"] if said else []
         return [*note, item.text]
     if item.kind == "comment":
         return [f"# {item.text}"] if item.text else ["#"]
@@ -141,10 +143,10 @@ def _as_user(user: str, group: list[Item], params: tuple[Parameter, ...]) -> lis
     tag = "OPSGEN_AS_" + re.sub(r"\W", "_", user).upper()
     while tag in (line.strip() for line in body):
         tag += "_"
-    keep = f" --preserve-env={','.join(used)}" if used else ""
+    passed = f" (runuser keeps the exported {', '.join(used)})" if used else ""
     return [
-        f"# opsgen: the runbook runs these as {user}",
-        f"sudo -H -u {quote(user)}{keep} -- bash -euo pipefail -s <<'{tag}'",
+        f"# opsgen: the runbook runs these as {user}{passed}",
+        f"runuser -u {quote(user)} -- bash -euo pipefail -s <<'{tag}'",
         *body,
         tag,
     ]
@@ -158,8 +160,10 @@ def _bash(plan: Plan) -> str:
     if plan.require_root:
         out += [
             "",
+            "# The runbook uses sudo: this script runs as root instead, and 'sudo' is dropped",
+            "# from its commands ('sudo -u USER' becomes 'runuser -u USER --').",
             "if [[ ${EUID} -ne 0 ]]; then",
-            "  echo 'opsgen: run this as root: the runbook works as root (sudo -i)' >&2",
+            "  echo 'opsgen: run this as root: the runbook works as root (sudo)' >&2",
             "  exit 1",
             "fi",
         ]
@@ -315,7 +319,7 @@ def _assert(params: tuple[Parameter, ...]) -> dict[str, object]:
 
 def _root_check() -> dict[str, object]:
     return {
-        "name": "Check that the play runs as root (the runbook works as root)",
+        "name": "Check that the play runs as root (the runbook uses sudo)",
         "ansible.builtin.command": {"cmd": "id -u"},
         "register": "opsgen_uid",
         "changed_when": False,

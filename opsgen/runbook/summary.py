@@ -6,11 +6,12 @@ only this summary stays, so a batch's memory does not grow with its runbooks' si
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from opsgen.evaluate import Evidence
-from opsgen.findings import Severity
+from opsgen.findings import Finding, Severity
 
 __all__ = ["MAX_LISTED", "Status", "Summary", "dryrun_verdict", "severity_counts", "top_findings"]
 
@@ -31,7 +32,8 @@ class Summary:
         dryrun: ``passed``, ``failed``, ``killed``, ``needs parameters``, ``not run``.
         dryrun_note: why not run, or what stopped it.
         idempotent: the second run changed nothing (None: not run twice).
-        findings: unsuppressed findings by severity, lint and dry-run together.
+        findings: unsuppressed findings by severity, lint and dry-run (OPS4xx) together.
+        lint_findings: the lint's share of ``findings``: "lint-clean" is judged on these.
         top_findings: the first findings (code, severity, line, message), errors first.
         manual: manual steps left (step, line, text, reason), at most :data:`MAX_LISTED`.
         seconds: wall time for this runbook; ``stages`` splits it per stage.
@@ -47,6 +49,7 @@ class Summary:
     commands: int = 0
     parameters: tuple[str, ...] = ()
     findings: dict[str, int] = field(default_factory=dict)
+    lint_findings: dict[str, int] = field(default_factory=dict)
     top_findings: tuple[dict[str, Any], ...] = ()
     dryrun: str = "not run"
     dryrun_note: str = ""
@@ -66,8 +69,9 @@ class Summary:
 
     @property
     def lint_clean(self) -> bool:
-        """Converted with no unsuppressed error or warning finding."""
-        return self.status == "converted" and not (self.errors or self.findings.get("warning"))
+        """Converted, and the linters found no unsuppressed error or warning."""
+        lint = self.lint_findings
+        return self.status == "converted" and not (lint.get("error") or lint.get("warning"))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the ``report.json`` row)."""
@@ -85,10 +89,10 @@ class Summary:
         return cls(**values)
 
 
-def severity_counts(evidence: Evidence) -> dict[str, int]:
+def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:
     """Unsuppressed findings by severity, every severity present (0 when none)."""
     counts = {s.value: 0 for s in Severity}
-    for finding in evidence.all_findings:
+    for finding in findings:
         if not finding.suppressed:
             counts[finding.severity.value] += 1
     return counts
@@ -123,8 +127,9 @@ def dryrun_verdict(evidence: Evidence) -> tuple[str, str]:
     output = f"{first.get('stdout', '')}\n{first.get('stderr', '')}"
     if "missing parameter" in output and first.get("status") == "failed":
         return "needs parameters", "stopped by its parameter check: pass the parameters"
-    status = next((r.get("status") for r in runs if r.get("status") != "passed"), "failed")
-    reason = next((r.get("stop_reason") for r in runs if r.get("stop_reason")), "") or ""
-    code = first.get("exit_code")
-    note = f"stopped: {reason}" if reason else (f"exit {code}" if code is not None else "")
-    return str(status), note
+    bad = next((r for r in runs if r.get("status") != "passed"), first)
+    if bad.get("stop_reason"):
+        return str(bad.get("status", "killed")), f"stopped: {bad['stop_reason']}"
+    said = [line for line in str(bad.get("stderr", "")).splitlines() if line.strip()]
+    last = f": {said[-1].strip()[:160]}" if said else ""
+    return str(bad.get("status", "failed")), f"exit {bad.get('exit_code')}{last}"

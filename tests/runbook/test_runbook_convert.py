@@ -29,11 +29,12 @@ def test_each_block_is_traced_to_its_runbook_lines(load):
     script = convert_runbook(load(CHECK), "bash").script
     lines = script.splitlines()
     start = lines.index(f"# {CHECK}:34-34 step 4: Restarting the service")
-    assert lines[start + 2] == 'sudo service "${SERVICE}" start'
+    assert lines[start + 2] == 'service "${SERVICE}" start'  # sudo dropped: runs as root
     inline = lines.index(f"# {CHECK}:50-50 step 4 (inline): Restarting the service")
     assert lines[inline + 2] == 'cd /data/vhost/"${SERVICE_NAME}"/'
     assert script.startswith("#!/usr/bin/env bash\n")
     assert "\nset -euo pipefail\n" in script
+    assert "\nif [[ ${EUID} -ne 0 ]]; then\n" in script  # the runbook used sudo
 
 
 def test_whole_corpus_converts_to_valid_bash_and_yaml_deterministically(corpus_files, corpus):
@@ -67,8 +68,8 @@ def test_manual_steps_and_what_interactive_commands_became(load):
 def test_switch_user_runs_the_rest_of_the_block_as_that_user(load):
     script = convert_runbook(load("gitlab-com-runbooks/docs/gitaly/gitaly-down.md"),
                              "bash").script  # fmt: skip
-    wrapped = script.split("sudo -H -u git --preserve-env=REPO,INVALID_REF_FOUND_BY_GIT_FSCK"
-                           " -- bash -euo pipefail -s <<'OPSGEN_AS_GIT'\n")[1]  # fmt: skip
+    assert "# opsgen: the runbook runs these as git (runuser keeps the exported REPO," in script
+    wrapped = script.split("runuser -u git -- bash -euo pipefail -s <<'OPSGEN_AS_GIT'\n")[1]
     body = wrapped.split("\nOPSGEN_AS_GIT\n")[0].splitlines()
     assert body[:2] == ['cd "${REPO}"', "git fsck"]
 
@@ -78,7 +79,8 @@ def test_playbook_has_one_task_per_block_parameters_and_an_assert():
     (play,) = yaml.load(conv.script, Loader=_Loader)
     # "port" is one of Ansible's own play keywords, so the parameter gets a prefix
     assert play["vars"] == {"app": "", "app_dir": "", "service": "", "runbook_port": ""}
-    check, *tasks = play["tasks"]
+    root, check, *tasks = play["tasks"]
+    assert root["failed_when"] == "opsgen_uid.stdout != '0'"  # the runbook used sudo
     assert check["ansible.builtin.assert"]["that"][0] == "app | string | length > 0"
     assert len(tasks) == sum(1 for b in conv.plan.blocks if b.runs)
     tail = tasks[0]
@@ -112,7 +114,7 @@ def test_hostile_runbook_text_stays_data():
 
 def test_broken_markdown_converts_what_it_can_and_says_what_it_could_not():
     _, conv = fixture("broken.md")
-    assert [i.text for b in conv.plan.blocks for i in b.runs] == ["sudo service varnish status"]
+    assert [i.text for b in conv.plan.blocks for i in b.runs] == ["service varnish status"]
     assert "rm -rf /var/lib/varnish" not in conv.script.replace("# ", "#")
     assert conv.plan.manual[-1].reason == "the code fence is never closed"
     assert "# warning: line 7: a code fence is never closed" in conv.script

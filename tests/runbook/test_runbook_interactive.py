@@ -22,14 +22,14 @@ RUN = [
     ("ps aux | less", "ps aux", "dropped the pager"),
     ("tail -f /var/log/x", "tail -n 100 /var/log/x", "never ends"),
     ("journalctl -fu nginx", "journalctl -n 100 -u nginx --no-pager", "never ends"),
-    ("sudo tail -n 20 -F f | grep e", "sudo tail -n 20 f | grep e", "never ends"),
+    ("sudo tail -n 20 -F f | grep e", "tail -n 20 f | grep e", "never ends"),
     ("watch -n 5 'df -h'", "df -h", "runs it once"),
     ("top", "top -b -n 1", "batch snapshot"),
     ("ping example.com", "ping -c 3 example.com", "3 probes"),
     (
         "sudo apt-get clean && sudo apt-get autoremove",
-        "sudo apt-get clean && sudo apt-get -y autoremove",
-        "added -y",
+        "apt-get clean && apt-get -y autoremove",
+        "added -y: apt-get would wait for a confirmation",
     ),
     (
         "dpkg-reconfigure openssh-server",
@@ -37,7 +37,9 @@ RUN = [
         "noninteractive",
     ),
     ("kubectl exec -it web-0 -- ls /data", "ls /data", "runs in pod web-0"),
-    ("sudo -u git git fsck", "sudo -u git git fsck", ""),
+    ("sudo -u git git fsck", "runuser -u git -- git fsck", "runuser -u git"),
+    ("sudo -H service x restart", "service x restart", "dropped sudo"),
+    ("xargs sudo kill", "xargs sudo kill", ""),  # not a prefix: left as the runbook wrote it
     ("psql -c 'select 1'", "psql -c 'select 1'", ""),
 ]
 
