@@ -15,13 +15,12 @@ at most ``2 * jobs`` runbooks are in flight, and once a runbook is stored only i
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Protocol
 
 from opsgen.errors import InputError, OpsError
@@ -32,6 +31,7 @@ from opsgen.runbook.convert import Conversion, Generator, convert_runbook
 from opsgen.runbook.ledger import Ledger, ledger_key
 from opsgen.runbook.output import OutputFiles
 from opsgen.runbook.parse import parse_runbook, read_runbook
+from opsgen.runbook.sources import Source, discover
 from opsgen.runbook.summary import (
     MAX_LISTED,
     Summary,
@@ -39,20 +39,12 @@ from opsgen.runbook.summary import (
     severity_counts,
     top_findings,
 )
+from opsgen.runbook.text import one_line
 from opsgen.store.repo import Store
 
-__all__ = ["STAGES", "BatchOptions", "Events", "Source", "discover", "run_batch"]
+__all__ = ["STAGES", "BatchOptions", "Events", "NoEvents", "Source", "discover", "run_batch"]
 
 STAGES: tuple[str, ...] = ("read", "parse", "convert", "lint", "dry-run", "store")
-_SUFFIXES = (".md", ".markdown")
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    """One runbook to convert: the file, and the name reports and traces show."""
-
-    path: Path
-    display: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,55 +94,6 @@ class NoEvents:
 
     def finished(self, summary: Summary) -> None:
         """Ignore."""
-
-
-def discover(paths: Sequence[Path]) -> tuple[list[Source], list[Summary]]:
-    """Runbooks named by ``paths`` (files, or folders searched for ``*.md``), deduplicated.
-
-    A path that does not exist becomes a ``failed`` row, not an exception, so the rest of
-    the batch still runs. Folders are walked in sorted order without following links.
-    """
-    found: list[Source] = []
-    missing: list[Summary] = []
-    seen: set[Path] = set()
-    for root in paths:
-        if root.is_dir():
-            for file in sorted(_walk(root), key=lambda f: f.relative_to(root).as_posix()):
-                _add(found, seen, file, file.relative_to(root).as_posix())
-        elif root.exists() or root.is_symlink():
-            _add(found, seen, root, root.name)
-        else:
-            missing.append(Summary(str(root), "failed", message=f"{root}: no such file or folder"))
-    return _unique_names(found), missing
-
-
-def _walk(root: Path) -> Iterator[Path]:
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name.lower().endswith(_SUFFIXES) and not name.startswith("."):
-                yield Path(folder) / name
-
-
-def _add(found: list[Source], seen: set[Path], path: Path, display: str) -> None:
-    key = path.resolve()
-    if key not in seen:
-        seen.add(key)
-        found.append(Source(path, display))
-
-
-def _unique_names(sources: list[Source]) -> list[Source]:
-    """Two ``README.md`` given as files would share a name: number the later ones."""
-    names: dict[str, int] = {}
-    out = []
-    for source in sources:
-        count = names.get(source.display, 0)
-        names[source.display] = count + 1
-        if count:
-            stem = PurePath(source.display)
-            source = replace(source, display=f"{stem.stem}-{count + 1}{stem.suffix}")
-        out.append(source)
-    return out
 
 
 @dataclass
@@ -318,7 +261,9 @@ def _convert(
 
 def request_text(display: str, title: str, sha: str) -> str:
     """The change's request: where it came from, for reviewers and the audit log."""
-    return f"Converted from the runbook {display} ({title}), sha256 {sha[:16]}"
+    return f"Converted from the runbook {one_line(display, 200)} ({one_line(title, 120)}), " + (
+        f"sha256 {sha[:16]}"
+    )
 
 
 def _store(

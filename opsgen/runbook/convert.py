@@ -63,9 +63,10 @@ def build_plan(
         found = _snippets(step)
         if not found and step.kind == "ordered" and not _DESCRIPTIVE.match(step.text):
             text = generate(step) if generate else None
-            if text:
-                written = CodeBlock(text, "bash", step.line_start, step.line_end)
-                drafts.append((step, snippets.from_block(written), "generated"))
+            written = snippets.from_block(CodeBlock(text or "", "bash", step.line_start,
+                                                    step.line_end))  # fmt: skip
+            if written.commands:
+                drafts.append((step, written, "generated"))
             else:
                 manual.append(ManualStep(step.number, step.line_start, one_line(step.text),
                                          "a step in prose only"))  # fmt: skip

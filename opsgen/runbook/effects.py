@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from opsgen.runbook.interactive import peel
+from opsgen.runbook.calls import peel
 from opsgen.runbook.lexicon import READ_ONLY
 from opsgen.runbook.shellwords import UNQUOTED, contexts, segments, words
 

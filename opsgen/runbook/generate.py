@@ -36,10 +36,13 @@ def model_generator(llm: LLMClient, *, max_tokens: int = 384) -> Generator:
         with lock:
             try:
                 answer = llm.complete(generation_messages(request, "bash"), max_tokens=max_tokens)
-                script = extract_script(answer.text, "bash").script
+                extracted = extract_script(answer.text, "bash")
             except GenerationError:
                 return None
-        lines = [line for line in script.splitlines() if not _BOILERPLATE.match(line.strip())]
+        if not extracted.fenced:
+            return None  # prose back ("I cannot..."): not a script, the step stays manual
+        lines = [line for line in extracted.script.splitlines()
+                 if not _BOILERPLATE.match(line.strip())]  # fmt: skip
         body = "\n".join(lines).strip()
         return body or None
 

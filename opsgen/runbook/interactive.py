@@ -21,9 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from opsgen.runbook.calls import Call, operands, peel, positionals, su_user
+from opsgen.runbook.fixes import fix
 from opsgen.runbook.shellwords import segments, words
 
-__all__ = ["SUDO_NOTE", "Call", "Verdict", "assess", "peel"]
+__all__ = ["Verdict", "assess"]
 
 Kind = Literal["run", "context", "manual", "become"]
 
@@ -65,19 +67,6 @@ _SSH_ARG_OPTS = set("bcDEeFIiJLlmOopQRSWw")
 _KNIFE_ARG_OPTS = {"-a", "--attribute", "-x", "--ssh-user", "-P", "--ssh-password", "-p",
                    "--ssh-port", "-i", "--ssh-identity-file", "-G", "--ssh-gateway", "-C",
                    "--concurrency", "-e", "--exit-on-error", "-F", "-o"}  # fmt: skip
-_SUDO_ARG_OPTS = set("ugCDhprtUT")
-#: ``sudo`` and the options that do not change what runs: stripped or made ``runuser``.
-_SUDO_PREFIX = re.compile(
-    r"^(?P<lead>\s*)sudo(?:\s+(?:-[HEnSkPb]+|-u\s*[\w.-]+|--user=[\w.-]+|--preserve-env))*"
-    r"\s+(?:--\s+)?(?=[^\s-])"
-)
-SUDO_NOTE = "dropped sudo: the script runs as root (it checks at the top)"
-_KEYWORDS = frozenset({"do", "then", "else", "elif", "if", "while", "until", "!", "{", "("})
-_FOLLOW = re.compile(r"(?<=\s)(--follow(?:=\w+)?|-[A-Za-z]*[fF][A-Za-z]*)(?=\s|$)")
-_FOLLOW_ARG = re.compile(r"^(--follow(?:=\w+)?|-[A-Za-z]*[fF][A-Za-z]*)$")
-_APT_VERBS = frozenset({"install", "remove", "purge", "upgrade", "dist-upgrade",
-                        "full-upgrade", "autoremove", "autopurge"})  # fmt: skip
-_APT_YES = re.compile(r"^(--yes|--assume-yes|-[a-zA-Z]*y[a-zA-Z]*)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,16 +84,6 @@ class Verdict:
     text: str = ""
     note: str = ""
     user: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """A simple command with its wrappers peeled off (``sudo -u git git fsck``)."""
-
-    name: str
-    args: tuple[str, ...]
-    become: str | None = None  # user of a bare ``sudo -u x`` / ``sudo -i`` (no command)
-    sudo_user: str | None = None  # the user a ``sudo`` wrapper runs the command as
 
 
 Handler = Callable[[str, "Call"], "Verdict | None"]
@@ -134,7 +113,7 @@ def _single(command: str) -> Verdict | None:
             return Verdict("context", note=f"the runbook opens a sub-shell ({command.strip()})")
         return _become(call.sudo_user, command)
     if name == "su":
-        user = _su_user(args)
+        user = su_user(args)
         if user is not None:
             return _become(user, command)
     handler = _HANDLERS.get(name)
@@ -146,7 +125,7 @@ def _compound(command: str, pieces: list[str]) -> Verdict:
     text = command
     if len(pieces) > 1:
         last = peel(words(pieces[-1]))
-        if last and last.name in ("less", "more", "most") and not _operands(last.args):
+        if last and last.name in ("less", "more", "most") and not operands(last.args):
             text = re.sub(r"\|\s*" + re.escape(pieces[-1]) + r"\s*$", "", text.rstrip()).rstrip()
             notes.append(f"dropped the pager '| {last.name}' (nobody reads it in a script)")
             pieces = pieces[:-1]
@@ -157,7 +136,7 @@ def _compound(command: str, pieces: list[str]) -> Verdict:
         reason = _blocker(call)
         if reason:
             return Verdict("manual", note=f"{reason} ('{piece}')")
-        fixed, note = _fix(piece, call)
+        fixed, note = fix(piece, call)
         if note:
             text = text.replace(piece, fixed, 1)
             notes.extend(note.split("; "))
@@ -181,81 +160,12 @@ def _blocker(call: Call) -> str:
     return ""
 
 
-def _fix(piece: str, call: Call) -> tuple[str, str]:
-    """Rewrite ``piece`` so it runs unattended as root; ("", "") when nothing to do."""
-    fixed = piece
-    notes: list[str] = []
-    for fixer in (_terminal_fix, _sudo_fix):
-        text, note = fixer(fixed, call)
-        if note:
-            fixed = text
-            notes.append(note)
-    return (fixed, "; ".join(notes)) if notes else ("", "")
-
-
-def _terminal_fix(piece: str, call: Call) -> tuple[str, str]:
-    name, args = call.name, call.args
-    if name in ("tail", "journalctl") and any(_FOLLOW_ARG.match(a) for a in args):
-        lines = "" if any(a.startswith(("-n", "--lines")) for a in args) else " -n 100"
-        fixed = _FOLLOW.sub(lambda m: _unfollow(m.group(0)), piece)
-        fixed = _insert_after(re.sub(r"  +", " ", fixed).rstrip(), name, lines.strip())
-        if name == "journalctl" and "--no-pager" not in args:
-            fixed += " --no-pager"
-        return fixed, f"'{name} -f' never ends: shows the last lines instead"
-    if name == "ping" and not any(a.startswith("-c") for a in args):
-        return _insert_after(piece, "ping", "-c 3"), "ping without -c never ends: 3 probes"
-    if name in ("apt-get", "apt") and _APT_VERBS & set(args):
-        if not any(_APT_YES.match(a) for a in args):
-            note = f"added -y: {name} would wait for a confirmation"
-            return _insert_after(piece, name, "-y"), note
-    if name == "dpkg-reconfigure" and not any(a.startswith(("-f", "--frontend")) for a in args):
-        note = "added -f noninteractive: dpkg-reconfigure would ask questions"
-        return _insert_after(piece, name, "-f noninteractive"), note
-    if name == "top" and not any("b" in a for a in args if a.startswith("-")):
-        return _insert_after(piece, "top", "-b -n 1"), "top is interactive: one batch snapshot"
-    return "", ""
-
-
-def _sudo_fix(piece: str, call: Call) -> tuple[str, str]:
-    """``sudo cmd`` -> ``cmd`` and ``sudo -u x cmd`` -> ``runuser -u x -- cmd``.
-
-    The script runs as root (it checks, at the top), so ``sudo`` adds nothing but a
-    password prompt, a sudoers dependency and an audit plugin that fails in containers;
-    switching to another user stays, done the way root does it.
-    """
-    match = _SUDO_PREFIX.match(piece)
-    if match is None or call.sudo_user is None:
-        return "", ""
-    rest = piece[match.end() :]
-    user = call.sudo_user
-    if user == "root":
-        return match.group("lead") + rest, SUDO_NOTE
-    if not re.fullmatch(r"[a-z_][a-z0-9_.-]{0,31}", user):
-        return "", ""
-    note = f"sudo -u {user} -> runuser -u {user}: the script runs as root"
-    return f"{match.group('lead')}runuser -u {user} -- {rest}", note
-
-
-def _unfollow(option: str) -> str:
-    """``-f`` -> "", ``-fu`` -> ``-u``, ``--follow=name`` -> "": drop only the follow flag."""
-    if option.startswith("--"):
-        return ""
-    rest = option[1:].replace("f", "").replace("F", "")
-    return f"-{rest}" if rest else ""
-
-
-def _insert_after(piece: str, word: str, extra: str) -> str:
-    if not extra:
-        return piece
-    return re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", f"{word} {extra}", piece, count=1)
-
-
 # -- single-command handlers -----------------------------------------------------------
 
 
 def _ssh(command: str, call: Call) -> Verdict:
     args = call.args
-    positional = _positionals(args, lambda a: len(a) == 2 and a[1] in _SSH_ARG_OPTS)
+    positional = positionals(args, lambda a: len(a) == 2 and a[1] in _SSH_ARG_OPTS)
     if not positional:
         return Verdict("manual", note="ssh without a host")
     host, remote = positional[0], positional[1:]
@@ -267,7 +177,7 @@ def _ssh(command: str, call: Call) -> Verdict:
 def _knife(command: str, call: Call) -> Verdict:
     args = call.args
     if args[:1] == ("ssh",):
-        positional = _positionals(args[1:], lambda a: a in _KNIFE_ARG_OPTS)
+        positional = positionals(args[1:], lambda a: a in _KNIFE_ARG_OPTS)
         if len(positional) < 2:
             return Verdict("manual", note="knife ssh opens interactive sessions on many nodes")
         query = positional[0]
@@ -313,7 +223,7 @@ def _kube(command: str, call: Call) -> Verdict:
 
 def _pager(command: str, call: Call) -> Verdict:
     args = call.args
-    files = _operands(args)
+    files = operands(args)
     if not files:
         return Verdict("manual", note="a pager with nothing to page")
     return Verdict("run", "cat " + " ".join(_requote(command, f) for f in files),
@@ -334,7 +244,7 @@ def _watch(command: str, call: Call) -> Verdict:
 
 def _editor(command: str, call: Call) -> Verdict:
     args = call.args
-    target = " ".join(_operands(args)) or "the file"
+    target = " ".join(operands(args)) or "the file"
     return Verdict("manual", note=f"edit {target} by hand (an editor cannot run in a script)")
 
 
@@ -355,7 +265,7 @@ def _repl_interactive(name: str, args: tuple[str, ...]) -> bool:
     if any(a.split("=", 1)[0] in runs for a in args):
         return False
     if name in ("python", "python3", "node", "irb", "sqlite3", "redis-cli"):
-        return len(_operands(args)) <= (1 if name == "sqlite3" else 0)
+        return len(operands(args)) <= (1 if name == "sqlite3" else 0)
     return True
 
 
@@ -365,7 +275,7 @@ def _exit(command: str, call: Call) -> Verdict:
 
 def _chroot(command: str, call: Call) -> Verdict | None:
     args = call.args
-    if len(_operands(args)) <= 1:
+    if len(operands(args)) <= 1:
         return Verdict("context", note=f"the runbook enters a chroot shell ({command.strip()})")
     return None
 
@@ -395,103 +305,6 @@ def _become(user: str, command: str) -> Verdict:
     else:
         note = f"the runbook switches to user {user} ({command.strip()})"
     return Verdict("become", note=note, user=user)
-
-
-# -- peeling wrappers ------------------------------------------------------------------
-
-
-def peel(argv: list[str]) -> Call | None:
-    """The command ``argv`` really runs, past assignments, keywords and wrappers like sudo."""
-    rest = list(argv)
-    sudo_user: str | None = None
-    while rest and (re.match(r"^[A-Za-z_]\w*=", rest[0]) or rest[0] in _KEYWORDS):
-        rest.pop(0)
-    while rest:
-        head = rest[0]
-        if head == "sudo":
-            sudo_user, rest = _sudo(rest[1:])
-            if not rest:
-                return Call("sudo", (), become=sudo_user)
-            continue
-        if head in ("nohup", "time", "exec", "command"):
-            rest.pop(0)
-        elif head == "bundle" and rest[1:2] == ["exec"]:
-            rest = rest[2:]
-        elif head in ("env", "nice", "ionice", "timeout"):
-            rest = _skip_options(rest)
-        else:
-            break
-    if not rest:
-        return None
-    return Call(rest[0].rsplit("/", 1)[-1], tuple(rest[1:]), sudo_user=sudo_user)
-
-
-def _sudo(args: list[str]) -> tuple[str, list[str]]:
-    """Parse sudo's options; returns (the -u user or "root", the command words)."""
-    user = "root"
-    rest = list(args)
-    while rest and rest[0].startswith("-") and rest[0] != "--":
-        option = rest.pop(0)
-        if option.startswith("--"):
-            key, _, value = option.partition("=")
-            if key == "--user":
-                user = value or (rest.pop(0) if rest else user)
-            continue
-        for index, char in enumerate(option[1:]):
-            if char in _SUDO_ARG_OPTS:
-                value = option[index + 2 :] or (rest.pop(0) if rest else "")
-                user = value if char == "u" else user
-                break
-    if rest[:1] == ["--"]:
-        rest.pop(0)
-    return user, rest
-
-
-def _skip_options(rest: list[str]) -> list[str]:
-    head = rest.pop(0)
-    takes = {"nice": ("-n",), "ionice": ("-c", "-n", "-p"), "env": ("-u", "-C"),
-             "timeout": ("-s", "-k", "--signal", "--kill-after")}[head]  # fmt: skip
-    while rest and (rest[0].startswith("-") or (head == "env" and "=" in rest[0])):
-        option = rest.pop(0)
-        if option in takes and rest:
-            rest.pop(0)
-    if head == "timeout" and rest:
-        rest.pop(0)  # the duration
-    return rest
-
-
-def _su_user(args: tuple[str, ...]) -> str | None:
-    """The user ``su ARGS`` switches to, or None when it runs a command (``-c``)."""
-    user = "root"
-    rest = list(args)
-    while rest:
-        option = rest.pop(0)
-        if option in ("-c", "--command") or option.startswith("--command="):
-            return None
-        if option in ("-s", "--shell", "-g", "--group") and rest:
-            rest.pop(0)
-        elif not option.startswith("-"):
-            user = option
-    return user
-
-
-def _positionals(args: tuple[str, ...], takes_value: Callable[[str], bool]) -> list[str]:
-    out: list[str] = []
-    rest = list(args)
-    while rest:
-        arg = rest.pop(0)
-        if out:
-            out.append(arg)
-        elif arg.startswith("-"):
-            if takes_value(arg) and rest:
-                rest.pop(0)
-        else:
-            out.append(arg)
-    return out
-
-
-def _operands(args: tuple[str, ...]) -> list[str]:
-    return [a for a in args if not a.startswith("-")]
 
 
 def _requote(command: str, word: str) -> str:

@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 import yaml
 
 from opsgen.runbook.effects import is_read_only
-from opsgen.runbook.interactive import SUDO_NOTE
+from opsgen.runbook.fixes import SUDO_NOTE
 from opsgen.runbook.params import Parameter
 from opsgen.runbook.plan import Block, Item, ManualStep, Plan
 from opsgen.runbook.shellwords import quote
