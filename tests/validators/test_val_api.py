@@ -194,15 +194,17 @@ def test_300_line_script_is_fast_enough() -> None:
                   f'cp /etc/hosts "/var/tmp/app{i}/hosts"']
     text = "\n".join(lines[:300]) + "\n"
     lint_text(text, "bash")  # warm-up: imports and detect-secrets plugins
-    best = min(_timed(text) for _ in range(3))
-    # the goal is 150 ms (bench/lint_bench.py measures it); allow a loaded shared CI host
+    # CPU time (ours plus shellcheck's), not wall time: the CI host is shared and its load
+    # swings; the 150 ms wall-time goal is measured by bench/lint_bench.py
+    best = min(_cpu_seconds(text) for _ in range(3))
     assert best < 1.0, best
 
 
-def _timed(text: str) -> float:
-    start = time.perf_counter()
+def _cpu_seconds(text: str) -> float:
+    before = os.times()
     lint_text(text, "bash")
-    return time.perf_counter() - start
+    after = os.times()
+    return sum(after[:4]) - sum(before[:4])
 
 
 def test_env_is_not_inherited_by_tools(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,10 @@ from typing import Any
 
 from opsgen.validators.ansible.yamlload import KeyMark, LineDict
 
-__all__ = ["Snippet", "Task", "is_playbook", "iter_tasks", "shell_snippet"]
+__all__ = ["PLAY", "Snippet", "Task", "is_playbook", "iter_tasks", "shell_snippet", "yaml_bool"]
+
+#: the head of a one-play playbook, for rule examples
+PLAY = "- hosts: all\n  tasks:\n"
 
 _KEYWORDS = frozenset(
     """name action local_action args async poll become become_exe become_flags become_method
@@ -29,6 +32,16 @@ _PLAY_KEYS = frozenset({"hosts", "import_playbook", "ansible.builtin.import_play
 _KV = re.compile(r"""([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|'[^']*'|\S+)""")
 _SHELL_MODULES = frozenset({"shell", "command", "raw"})
 _MAX_TASKS = 20_000  # YAML aliases can make a small file describe millions of tasks
+
+
+def yaml_bool(value: Any) -> bool | None:
+    """Ansible's reading of a boolean (``yes``, ``"False"``, ``1``...); None if it is not one."""
+    text = str(value).strip().lower()
+    if value is True or text in ("true", "yes", "on", "1", "y"):
+        return True
+    if value is False or text in ("false", "no", "off", "0", "n"):
+        return False
+    return None
 
 
 @dataclass(slots=True)
@@ -64,7 +77,7 @@ class Task:
     @property
     def no_log(self) -> bool:
         """True when the task hides its arguments from logs."""
-        return str(self.data.get("no_log", "")).lower() in ("true", "yes", "1", "on")
+        return yaml_bool(self.data.get("no_log")) is True
 
 
 @dataclass(frozen=True, slots=True)

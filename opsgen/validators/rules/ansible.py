@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
 
 from opsgen.findings import Finding, Severity
 from opsgen.validators.adapters.ansible import unknown_modules
-from opsgen.validators.ansible.tasks import Task
+from opsgen.validators.ansible.tasks import PLAY, Task, yaml_bool
 from opsgen.validators.artifact import Artifact
 from opsgen.validators.rule import Rule
 from opsgen.validators.shell.index import ShellIndex
 
 __all__ = ["NoLogSecrets", "ShellInsteadOfModule", "TlsVerifyOffAnsible", "UnknownModule"]
 
-_PLAY = "- hosts: all\n  tasks:\n"
 # command -> (module, subcommands that change state; empty = any use)
 _MODULES: dict[str, tuple[str, frozenset[str]]] = {
     **dict.fromkeys(("apt", "apt-get", "aptitude"), ("ansible.builtin.apt", frozenset())),
@@ -76,18 +74,18 @@ class ShellInsteadOfModule(Rule):
     tags = ("idempotency",)
     langs = ("ansible",)
     examples_bad = (
-        _PLAY + "    - name: Install nginx\n      ansible.builtin.shell: apt-get install -y "
+        PLAY + "    - name: Install nginx\n      ansible.builtin.shell: apt-get install -y "
         "nginx\n",
-        _PLAY + "    - name: Restart\n      ansible.builtin.command: systemctl restart nginx\n",
-        _PLAY + "    - name: Dir\n      command:\n        cmd: mkdir -p /srv/app\n",
-        _PLAY + "    - name: Up\n      shell: set -o pipefail && cd /srv && git pull origin main\n",
-        _PLAY + "    - name: Fetch\n      shell: curl -fsSLo /tmp/a.tgz https://x.invalid/a.tgz\n",
+        PLAY + "    - name: Restart\n      ansible.builtin.command: systemctl restart nginx\n",
+        PLAY + "    - name: Dir\n      command:\n        cmd: mkdir -p /srv/app\n",
+        PLAY + "    - name: Up\n      shell: set -o pipefail && cd /srv && git pull origin main\n",
+        PLAY + "    - name: Fetch\n      shell: curl -fsSLo /tmp/a.tgz https://x.invalid/a.tgz\n",
     )
     examples_good = (
-        _PLAY + "    - name: Install nginx\n      ansible.builtin.apt:\n        name: nginx\n",
-        _PLAY + "    - name: Status\n      ansible.builtin.command: systemctl is-active nginx\n"
+        PLAY + "    - name: Install nginx\n      ansible.builtin.apt:\n        name: nginx\n",
+        PLAY + "    - name: Status\n      ansible.builtin.command: systemctl is-active nginx\n"
         "      changed_when: false\n",
-        _PLAY + "    - name: Version\n      ansible.builtin.command: nginx -v\n",
+        PLAY + "    - name: Version\n      ansible.builtin.command: nginx -v\n",
     )
 
     def check(self, art: Artifact) -> Iterator[Finding]:
@@ -123,25 +121,21 @@ class TlsVerifyOffAnsible(Rule):
     tags = ("security", "supply-chain")
     langs = ("ansible",)
     examples_bad = (
-        _PLAY + "    - name: Get\n      ansible.builtin.get_url:\n        url: https://x.invalid"
+        PLAY + "    - name: Get\n      ansible.builtin.get_url:\n        url: https://x.invalid"
         "/a\n        dest: /tmp/a\n        validate_certs: false\n",
-        _PLAY + "    - name: Call\n      uri: url=https://x.invalid validate_certs=no\n",
+        PLAY + "    - name: Call\n      uri: url=https://x.invalid validate_certs=no\n",
     )
     examples_good = (
-        _PLAY + "    - name: Get\n      ansible.builtin.get_url:\n        url: https://x.invalid"
+        PLAY + "    - name: Get\n      ansible.builtin.get_url:\n        url: https://x.invalid"
         "/a\n        dest: /tmp/a\n        validate_certs: true\n",
     )
 
     def check_task(self, task: Task, art: Artifact) -> Iterator[Finding]:
         for key, value in task.args.items():
-            if str(key).endswith("validate_certs") and _falsy(value):
+            if str(key).endswith("validate_certs") and yaml_bool(value) is False:
                 yield self.finding(art, task.arg_line(str(key)), 0,
                                    f"{task.short}: {key} is off, so TLS certificates are not "
                                    "checked.")
-
-
-def _falsy(value: Any) -> bool:
-    return value is False or str(value).strip().lower() in ("false", "no", "0", "off", "n")
 
 
 class NoLogSecrets(Rule):
@@ -160,17 +154,17 @@ class NoLogSecrets(Rule):
     tags = ("secrets", "security")
     langs = ("ansible",)
     examples_bad = (
-        _PLAY + "    - name: User\n      ansible.builtin.user:\n        name: app\n"
+        PLAY + "    - name: User\n      ansible.builtin.user:\n        name: app\n"
         "        password: \"{{ vault_app_pw | password_hash('sha512') }}\"\n",
-        _PLAY + "    - name: DB user\n      community.mysql.mysql_user:\n        name: app\n"
+        PLAY + "    - name: DB user\n      community.mysql.mysql_user:\n        name: app\n"
         "        login_password: \"{{ db_root_pw }}\"\n",
-        _PLAY + "    - name: Login\n      ansible.builtin.shell: mysql -u root "
+        PLAY + "    - name: Login\n      ansible.builtin.shell: mysql -u root "
         "--password={{ pw }} -e 'select 1'\n",
     )
     examples_good = (
-        _PLAY + "    - name: User\n      ansible.builtin.user:\n        name: app\n"
+        PLAY + "    - name: User\n      ansible.builtin.user:\n        name: app\n"
         "        password: \"{{ vault_app_pw | password_hash('sha512') }}\"\n      no_log: true\n",
-        _PLAY + "    - name: User\n      ansible.builtin.user:\n        name: app\n"
+        PLAY + "    - name: User\n      ansible.builtin.user:\n        name: app\n"
         "        update_password: on_create\n",
     )
 
@@ -207,11 +201,11 @@ class UnknownModule(Rule):
     tags = ("syntax",)
     langs = ("ansible",)
     examples_bad = (
-        _PLAY + "    - name: x\n      ansible.builtin.apt_package:\n        name: nginx\n",
-        _PLAY + "    - name: x\n      nginx_site: name=default state=absent\n",
+        PLAY + "    - name: x\n      ansible.builtin.apt_package:\n        name: nginx\n",
+        PLAY + "    - name: x\n      nginx_site: name=default state=absent\n",
     )
     examples_good = (
-        _PLAY + "    - name: x\n      ansible.builtin.apt:\n        name: nginx\n"
+        PLAY + "    - name: x\n      ansible.builtin.apt:\n        name: nginx\n"
         "    - name: y\n      debug: msg=hi\n",
     )
 

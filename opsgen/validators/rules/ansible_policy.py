@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from opsgen.findings import Finding, Severity
-from opsgen.validators.ansible.tasks import Task
+from opsgen.validators.ansible.tasks import PLAY, Task, yaml_bool
 from opsgen.validators.artifact import Artifact
 from opsgen.validators.modes import parse_mode
 from opsgen.validators.rule import Rule
@@ -22,7 +22,6 @@ from opsgen.validators.rules.persistence import CRON_PATH
 __all__ = ["AnsibleAuthorizedKey", "AnsibleCron", "AnsibleSecurityOff", "AnsibleUidZero",
            "RiskyFileMode", "UnverifiedGetUrl"]
 
-_PLAY = "- hosts: all\n  tasks:\n"
 _WRITERS = frozenset({"copy", "template", "lineinfile", "blockinfile", "file", "get_url",
                       "assemble", "replace", "ini_file", "unarchive", "archive"})
 _SERVICES = frozenset({"service", "systemd", "systemd_service", "sysvinit"})
@@ -48,16 +47,16 @@ class RiskyFileMode(Rule):
     tags = ("permissions", "security")
     langs = ("ansible",)
     examples_bad = (
-        _PLAY + "    - name: d\n      ansible.builtin.file:\n        path: /srv/x\n"
+        PLAY + "    - name: d\n      ansible.builtin.file:\n        path: /srv/x\n"
         "        state: directory\n        mode: \"0777\"\n",
-        _PLAY + "    - name: f\n      copy: src=a dest=/usr/local/bin/a mode=4755\n",
-        _PLAY + "    - name: g\n      template:\n        src: a.j2\n        dest: /etc/a\n"
+        PLAY + "    - name: f\n      copy: src=a dest=/usr/local/bin/a mode=4755\n",
+        PLAY + "    - name: g\n      template:\n        src: a.j2\n        dest: /etc/a\n"
         "        mode: u=rw,o+w\n",
     )
     examples_good = (
-        _PLAY + "    - name: d\n      ansible.builtin.file:\n        path: /srv/x\n"
+        PLAY + "    - name: d\n      ansible.builtin.file:\n        path: /srv/x\n"
         "        state: directory\n        mode: \"0755\"\n",
-        _PLAY + "    - name: t\n      file: path=/srv/tmp state=directory mode=1777\n",
+        PLAY + "    - name: t\n      file: path=/srv/tmp state=directory mode=1777\n",
     )
 
     def check_task(self, task: Task, art: Artifact) -> Iterator[Finding]:
@@ -86,13 +85,13 @@ class AnsibleAuthorizedKey(Rule):
     tags = ("persistence", "security")
     langs = ("ansible",)
     examples_bad = (
-        _PLAY + "    - name: k\n      ansible.posix.authorized_key:\n        user: root\n"
+        PLAY + "    - name: k\n      ansible.posix.authorized_key:\n        user: root\n"
         "        key: ssh-ed25519 AAAA op@x\n",
-        _PLAY + "    - name: k\n      lineinfile:\n        path: /root/.ssh/authorized_keys\n"
+        PLAY + "    - name: k\n      lineinfile:\n        path: /root/.ssh/authorized_keys\n"
         "        line: ssh-rsa AAAA x\n",
     )
     examples_good = (
-        _PLAY + "    - name: k\n      ansible.posix.authorized_key:\n        user: old\n"
+        PLAY + "    - name: k\n      ansible.posix.authorized_key:\n        user: old\n"
         "        key: ssh-rsa AAAA x\n        state: absent\n",
     )
 
@@ -116,13 +115,13 @@ class AnsibleCron(Rule):
     tags = ("persistence",)
     langs = ("ansible",)
     examples_bad = (
-        _PLAY + "    - name: c\n      ansible.builtin.cron:\n        name: x\n"
+        PLAY + "    - name: c\n      ansible.builtin.cron:\n        name: x\n"
         "        job: /opt/x.sh\n",
-        _PLAY + "    - name: c\n      copy:\n        dest: /etc/cron.d/x\n"
+        PLAY + "    - name: c\n      copy:\n        dest: /etc/cron.d/x\n"
         "        content: \"* * * * * root /opt/x\\n\"\n",
     )
     examples_good = (
-        _PLAY + "    - name: c\n      ansible.builtin.cron:\n        name: x\n"
+        PLAY + "    - name: c\n      ansible.builtin.cron:\n        name: x\n"
         "        state: absent\n",
     )
 
@@ -145,11 +144,11 @@ class AnsibleUidZero(Rule):
     tags = ("accounts", "persistence", "security")
     langs = ("ansible",)
     examples_bad = (
-        _PLAY + "    - name: u\n      ansible.builtin.user:\n        name: support\n"
+        PLAY + "    - name: u\n      ansible.builtin.user:\n        name: support\n"
         "        uid: 0\n        non_unique: true\n",
     )
     examples_good = (
-        _PLAY + "    - name: u\n      ansible.builtin.user:\n        name: app\n"
+        PLAY + "    - name: u\n      ansible.builtin.user:\n        name: app\n"
         "        uid: 990\n",
     )
 
@@ -171,18 +170,18 @@ class AnsibleSecurityOff(Rule):
     tags = ("security",)
     langs = ("ansible",)
     examples_bad = (
-        _PLAY + "    - name: s\n      ansible.posix.selinux:\n        state: disabled\n",
-        _PLAY + "    - name: f\n      community.general.ufw:\n        state: disabled\n",
-        _PLAY + "    - name: f\n      ansible.builtin.systemd_service:\n        name: firewalld\n"
+        PLAY + "    - name: s\n      ansible.posix.selinux:\n        state: disabled\n",
+        PLAY + "    - name: f\n      community.general.ufw:\n        state: disabled\n",
+        PLAY + "    - name: f\n      ansible.builtin.systemd_service:\n        name: firewalld\n"
         "        state: stopped\n        enabled: false\n",
-        _PLAY + "    - name: i\n      ansible.builtin.iptables:\n        flush: true\n",
-        _PLAY + "    - name: c\n      lineinfile:\n        path: /etc/selinux/config\n"
+        PLAY + "    - name: i\n      ansible.builtin.iptables:\n        flush: true\n",
+        PLAY + "    - name: c\n      lineinfile:\n        path: /etc/selinux/config\n"
         "        regexp: ^SELINUX=\n        line: SELINUX=permissive\n",
     )
     examples_good = (
-        _PLAY + "    - name: s\n      ansible.posix.selinux:\n        policy: targeted\n"
+        PLAY + "    - name: s\n      ansible.posix.selinux:\n        policy: targeted\n"
         "        state: enforcing\n",
-        _PLAY + "    - name: f\n      service: name=firewalld state=restarted\n",
+        PLAY + "    - name: f\n      service: name=firewalld state=restarted\n",
     )
 
     def check_task(self, task: Task, art: Artifact) -> Iterator[Finding]:
@@ -200,11 +199,11 @@ def _security_off(task: Task) -> str:
         return "ufw: state disabled turns the firewall off."
     unit = str(a.get("name", "")).removesuffix(".service")
     if task.short in _SERVICES and unit in SECURITY_UNITS and (
-        state == "stopped" or str(a.get("enabled", "")).lower() in ("false", "no")
-        or str(a.get("masked", "")).lower() in ("true", "yes")
+        state == "stopped" or yaml_bool(a.get("enabled")) is False
+        or yaml_bool(a.get("masked")) is True
     ):
         return f"{task.short} stops or disables {unit}."
-    if task.short == "iptables" and (str(a.get("flush", "")).lower() in ("true", "yes") or (
+    if task.short == "iptables" and (yaml_bool(a.get("flush")) is True or (
         str(a.get("policy", "")).upper() == "ACCEPT" and a.get("chain") in ("INPUT", "FORWARD")
     )):
         return "iptables flushes the rules or opens the default policy."
@@ -225,18 +224,18 @@ class UnverifiedGetUrl(Rule):
     tags = ("supply-chain",)
     langs = ("ansible",)
     examples_bad = (
-        _PLAY + "    - name: g\n      ansible.builtin.get_url:\n        url: https://x.invalid/"
+        PLAY + "    - name: g\n      ansible.builtin.get_url:\n        url: https://x.invalid/"
         "tool.tar.gz\n        dest: /tmp/tool.tar.gz\n",
-        _PLAY + "    - name: g\n      get_url: url=https://x.invalid/tool dest=/usr/local/bin/"
+        PLAY + "    - name: g\n      get_url: url=https://x.invalid/tool dest=/usr/local/bin/"
         "tool mode=0755\n",
-        _PLAY + "    - name: u\n      unarchive:\n        src: https://x.invalid/a.tgz\n"
+        PLAY + "    - name: u\n      unarchive:\n        src: https://x.invalid/a.tgz\n"
         "        dest: /opt\n        remote_src: true\n",
-        _PLAY + "    - name: p\n      apt:\n        deb: https://x.invalid/a.deb\n",
+        PLAY + "    - name: p\n      apt:\n        deb: https://x.invalid/a.deb\n",
     )
     examples_good = (
-        _PLAY + "    - name: g\n      ansible.builtin.get_url:\n        url: https://x.invalid/"
+        PLAY + "    - name: g\n      ansible.builtin.get_url:\n        url: https://x.invalid/"
         "tool.tar.gz\n        dest: /tmp/tool.tar.gz\n        checksum: sha256:9f86d0\n",
-        _PLAY + "    - name: g\n      get_url: url=https://x.invalid/motd.txt dest=/etc/motd\n",
+        PLAY + "    - name: g\n      get_url: url=https://x.invalid/motd.txt dest=/etc/motd\n",
     )
 
     def check_task(self, task: Task, art: Artifact) -> Iterator[Finding]:

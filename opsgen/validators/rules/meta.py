@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from opsgen.findings import Finding, Severity
 from opsgen.validators.adapters.ansible import is_missing_file, syntax_errors, unknown_modules
 from opsgen.validators.adapters.bash import bash_syntax_errors
+from opsgen.validators.ansible.tasks import PLAY
 from opsgen.validators.artifact import Artifact
 from opsgen.validators.rule import Example, Rule
 
 __all__ = ["AnsibleSyntax", "BadSuppression", "BashSyntax", "LinterUnavailable", "YamlSyntax"]
 
-_PLAY = "- hosts: all\n  tasks:\n"
 
 
 class BadSuppression(Rule):
@@ -39,7 +39,7 @@ class BadSuppression(Rule):
         "chmod 777 /srv/x  # opsgen: disable=OPS103",
         "# opsgen: disable=all reason=trust me\nchmod 777 /srv/x",
         "# opsgen: disable=OPS999 reason=typo\nls",
-        Example(_PLAY + "    - name: x  # opsgen: disable=OPS201\n      shell: apt-get -y "
+        Example(PLAY + "    - name: x  # opsgen: disable=OPS201\n      shell: apt-get -y "
                 "install nginx\n", "ansible"),
     )
     examples_good = (
@@ -96,7 +96,7 @@ class YamlSyntax(Rule):
         Example("hosts: all\ntasks: []\n"),
         Example("- name: x\n  debug: msg='a'\n - name: y\n"),
     )
-    examples_good = (Example(_PLAY + "    - ansible.builtin.debug:\n        msg: hi\n"),)
+    examples_good = (Example(PLAY + "    - ansible.builtin.debug:\n        msg: hi\n"),)
 
     def check(self, art: Artifact) -> Iterator[Finding]:
         if art.lang != "ansible":
@@ -125,12 +125,12 @@ class AnsibleSyntax(Rule):
     tags = ("syntax",)
     langs = ("ansible",)
     examples_bad = (
-        Example(_PLAY + "    - name: two actions\n      ansible.builtin.debug: msg=a\n"
+        Example(PLAY + "    - name: two actions\n      ansible.builtin.debug: msg=a\n"
                 "      ansible.builtin.ping:\n"),
-        Example(_PLAY + "    - name: bad keyword\n      ansible.builtin.debug: msg=a\n"
+        Example(PLAY + "    - name: bad keyword\n      ansible.builtin.debug: msg=a\n"
                 "      colour: red\n"),
     )
-    examples_good = (Example(_PLAY + "    - name: ok\n      ansible.builtin.debug:\n"
+    examples_good = (Example(PLAY + "    - name: ok\n      ansible.builtin.debug:\n"
                              "        msg: hi\n"),)
 
     def check(self, art: Artifact) -> Iterator[Finding]:

@@ -112,13 +112,13 @@ class Scanner:
         if c in "<>" and text.startswith("(", start + 1):
             return ("WORD", self._procsub(start), start)
         if self.test_mode and c in "&|()<>!":
-            for op in ("&&", "||", "(", ")", "<", ">", "!"):
-                if text.startswith(op, start):
-                    self.i += len(op)
+            for word in ("&&", "||", "(", ")", "<", ">", "!"):
+                if text.startswith(word, start):
+                    self.i += len(word)
                     line, col = self.pos(start)
-                    return ("WORD", Word(op, op, line, col), start)
-        m = _FD_REDIRECT.match(text, start) if c.isdigit() else None
-        op = _OPERATOR.match(text, m.end() if m else start)
+                    return ("WORD", Word(word, word, line, col), start)
+        fd = _FD_REDIRECT.match(text, start) if c.isdigit() else None
+        op = _OPERATOR.match(text, fd.end() if fd else start)
         if op:
             self.i = op.end()
             return ("OP", text[start : self.i], start)
