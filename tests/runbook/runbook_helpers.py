@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 from opsgen.evaluate import Evidence
 from opsgen.findings import Finding, Location, Severity
@@ -33,3 +35,24 @@ class FakeChecks:
         report = fake_report(script).to_dict()
         report["runs"][0]["stdout"] = "x" * self.payload  # a chatty script
         return Evidence(findings, report, "sha256:" + "ab" * 32, "")
+
+
+class NullStore:
+    """A store that keeps nothing: isolates the batch's own memory use from SQLite's."""
+
+    def __init__(self, workspace_path: Path) -> None:
+        from opsgen.store.workspace import Workspace
+
+        self.workspace = Workspace(workspace_path)
+        self.count = 0
+
+    @contextmanager
+    def write(self):
+        yield
+
+    def create_change(self, **fields):
+        self.count += 1
+        return SimpleNamespace(id=self.count), SimpleNamespace(id=self.count)
+
+    def add_evidence(self, revision, evidence, *, actor):
+        evidence.canonical  # noqa: B018 (serialised, as the real store does)
