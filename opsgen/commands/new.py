@@ -13,6 +13,7 @@ from rich.status import Status
 
 from opsgen.errors import InputError
 from opsgen.generator.loop import Attempt, Events
+from opsgen.review.cliutil import WorkspaceOpt
 from opsgen.ui import console, err_console, safe
 
 _AUTO_ANSIBLE = re.compile(r"\b(ansible|playbook)\b", re.I)
@@ -88,6 +89,14 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="Sandbox image for the dry-run.", hidden=False)
         ] = None,
         max_tokens: Annotated[int, typer.Option(min=64, max=4096)] = 768,
+        name: Annotated[
+            str | None, typer.Option(help="Change name (default: from the request).")
+        ] = None,
+        author: Annotated[str | None, typer.Option(help="Author (default: $OPSGEN_USER).")] = None,
+        workspace: WorkspaceOpt = None,
+        store: Annotated[
+            bool, typer.Option("--store/--no-store", help="Record the result as a change.")
+        ] = True,
     ) -> int:
         """Generate a script for REQUEST; lint it, dry-run it twice, repair, show the review.
 
@@ -115,10 +124,32 @@ def register(app: typer.Typer) -> None:
                 max_tokens=max_tokens,
                 events=_Progress(status),
             )
+        stored = None
+        if store:
+            from opsgen.generator.change import store_result
+            from opsgen.review.cliutil import current_user
+
+            stored = store_result(
+                result,
+                workspace=workspace,
+                author=author or current_user(),
+                image=image or "",
+                name=name,
+            )
         if as_json:
             data = result_to_dict(result)
             data["model"] = {"name": llm.name, "runtime": llm.runtime}
+            if stored is not None:
+                data["script_id"], data["id"] = data["id"], stored["change"]
+                data["change"] = stored
             print(json.dumps(data, indent=2, default=str))
         else:
             print_review(result, console)
+            if stored is not None:
+                console.print(
+                    f"Stored as change [bold]{stored['change']}[/] "
+                    f"({safe(stored['name'])}), sign-off: {safe(stored['sign_off'])}; "
+                    f"next: opsgen show {stored['change']}",
+                    soft_wrap=True,
+                )
         return 0 if result.status != "failed-checks" else 1

@@ -23,6 +23,14 @@ GOOD = (
 BROKEN = "```bash\n#!/usr/bin/env bash\nif true; then\n  echo hi\n```"
 
 
+@pytest.fixture(autouse=True)
+def workspace(tmp_path, monkeypatch):
+    """Changes go to a store in a temp folder, never ./.opsgen of the checkout."""
+    monkeypatch.setenv("OPSGEN_WORKSPACE", str(tmp_path / "ws"))
+    monkeypatch.setenv("OPSGEN_USER", "tester")
+    return tmp_path / "ws"
+
+
 @pytest.fixture()
 def model_server(monkeypatch):
     def start(answers):
@@ -55,7 +63,7 @@ def test_json_has_the_promised_fields(model_server, capsys):
     assert data["script"].endswith("mkdir -p /srv/app\n")
     assert data["dryrun"] is None and len(data["attempts"]) == 1
     assert data["attempts"][0]["raw"] == GOOD
-    assert len(data["id"]) == 12
+    assert len(data["script_id"]) == 12
     assert "<request>\ncreate /srv/app\n</request>" in stub.requests[0]["messages"][1]["content"]
 
 
@@ -66,7 +74,7 @@ def test_lint_error_is_repaired_through_the_cli(model_server, capsys):
     assert [a["number"] for a in data["attempts"]] == [1, 2]
     assert data["attempts"][0]["problems"]  # the syntax error was found...
     feedback = stub.requests[1]["messages"][-1]["content"]
-    assert "found problems" in feedback  # ...and sent back to the model
+    assert "checks and they failed" in feedback and "SC1046 at line 3" in feedback
     assert data["final_attempt"] == 2
 
 
@@ -157,3 +165,21 @@ def test_a_suppression_comment_from_the_model_does_not_switch_a_check_off(model_
     code, data = run_json(capsys, request, "--no-dryrun", "--attempts", "1")
     assert code == 1 and data["status"] == "failed-checks"
     assert [p["code"] for p in data["problems"]] == ["OPS101"]
+
+
+def test_the_result_is_stored_as_a_reviewable_change(model_server, capsys, workspace):
+    model_server([GOOD])
+    code, data = run_json(capsys, "create /srv/app", "--no-dryrun")
+    assert code == 0
+    assert isinstance(data["id"], int) and data["change"]["name"] == "create-srv-app"
+    assert (workspace / "opsgen.db").exists() or any(workspace.iterdir())
+    assert main(["show", str(data["id"])]) == 0
+    shown = capsys.readouterr().out
+    assert "mkdir -p /srv/app" in shown
+
+
+def test_no_store_leaves_no_workspace(model_server, capsys, workspace):
+    model_server([GOOD])
+    code, data = run_json(capsys, "create /srv/app", "--no-dryrun", "--no-store")
+    assert code == 0 and "change" not in data
+    assert not workspace.exists()

@@ -86,7 +86,7 @@ def test_new_end_to_end_on_the_embedded_default(docker_client, llama_models, cap
     from opsgen.cli import main
 
     monkeypatch.delenv("OPSGEN_BACKEND", raising=False)
-    code = main(["new", "create the directory /srv/app with mode 0755", "--json"])
+    code = main(["new", "create the directory /srv/app with mode 0755", "--json", "--no-store"])
     data = json.loads(capsys.readouterr().out)
     assert data["status"] == "vetted", data["attempts"]
     assert code == 0
