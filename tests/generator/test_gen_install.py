@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import QWEN_LIKE, write_gguf
+from fakes import QWEN_LIKE, write_gguf
 
 from opsgen.errors import ConfigError, ModelUnavailable
 from opsgen.generator.backends import resolve_model

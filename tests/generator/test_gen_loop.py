@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FakeLint, Recorder, finding, report, run
+from fakes import FakeLint, Recorder, finding, report, run
 
 from opsgen.errors import UnparseableOutput
 from opsgen.generator.llm import FakeLLM

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from conftest import FakeLint, finding, report, run
+from fakes import FakeLint, finding, report, run
 
 from opsgen.findings import Severity
 from opsgen.generator.problems import Problem, dryrun_problems, lint_problems, tail
