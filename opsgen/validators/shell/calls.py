@@ -36,6 +36,9 @@ _WRAPPERS: dict[str, tuple[frozenset[str], int]] = {
                         "--arg-file --max-lines --eof".split()), 0),
 }
 SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "rbash"})
+_LOOKUP = re.compile(r"(?:\$\(|`)\s*(?:which|command\s+-v|type\s+-p)\s+(?P<name>[\w./-]+)\s*"
+                     r"(?:\)|`)|\$\{\w+:?-(?P<default>[\w./-]+)\}")
+_VAR = re.compile(r"\$\{?([A-Za-z_]\w*)\}?")
 _VERSIONED = re.compile(r"(python|perl|ruby|node|php|lua|pwsh)[0-9.]*")
 #: interpreter -> options whose value is program text
 INLINE_FLAGS: dict[str, frozenset[str]] = {
@@ -84,8 +87,18 @@ def parse_opts(
     return opts, pos
 
 
-def command_name(value: str) -> str:
-    """``/usr/bin/python3.11`` -> ``python``; ``\\curl`` -> ``curl``."""
+def command_name(value: str, aliases: dict[str, str] | None = None) -> str:
+    """``/usr/bin/python3.11`` -> ``python``; ``$(which curl)`` -> ``curl``.
+
+    Command names spelled through a lookup (``$(command -v curl)``), a default
+    (``${X:-curl}``) or a variable assigned a literal earlier (``c=curl; $c``, via
+    ``aliases``) are resolved: they are common ways to hide a command from a linter.
+    """
+    m = _LOOKUP.fullmatch(value)
+    if m:
+        value = m.group("name") or m.group("default")
+    elif aliases and (v := _VAR.fullmatch(value)) and v.group(1) in aliases:
+        value = aliases[v.group(1)]
     base = value.rsplit("/", 1)[-1]
     m = _VERSIONED.fullmatch(base)
     return m.group(1) if m else base
@@ -139,8 +152,10 @@ class Call:
 
     def reads_program_from_stdin(self) -> bool:
         """True when an interpreter takes its program from stdin (``curl .. | sh``)."""
-        if "xargs" in self.wrappers:
-            return False
+        if "xargs" in self.wrappers:  # xargs sh -c '{}' runs each input line as a command
+            code = self.inline_code()
+            has_c = any(re.fullmatch(r"-[a-z]*c", w.value) for w in self.args)
+            return self.name in SHELLS and has_c and (code is None or code.value in ("{}", "%"))
         if self.name == "sudo" and not self.args:
             return True  # sudo -s / sudo -i: an interactive root shell fed by the pipe
         if self.name == "su":
@@ -164,12 +179,14 @@ class Call:
         return True
 
 
-def effective(words: list[Word]) -> tuple[str, Word | None, list[Word], tuple[str, ...]]:
+def effective(
+    words: list[Word], aliases: dict[str, str] | None = None
+) -> tuple[str, Word | None, list[Word], tuple[str, ...]]:
     """Strip ``sudo``/``env``/``xargs``... and return (name, name word, args, wrappers)."""
     wrappers: list[str] = []
     i = 0
     while i < len(words):
-        name = command_name(words[i].value)
+        name = command_name(words[i].value, aliases)
         spec = _WRAPPERS.get(name)
         if spec is None or (name == "command" and i + 1 < len(words)
                             and words[i + 1].value in ("-v", "-V")):

@@ -30,6 +30,7 @@ class ShellIndex:
         self.line_base = line_base
         self._own: dict[int, list[list[Call]]] = {}
         self._remote: dict[int, bool] = {}
+        self.aliases = _literal_assignments(root)  # c=curl; $c ... resolves to curl
         self.scripts: list[Script] = []
         self._collect(root)
         self.calls: list[Call] = [c for s in self.scripts for g in self.groups(s) for c in g]
@@ -81,21 +82,37 @@ class ShellIndex:
     def _pipeline(self, pipeline: Pipeline) -> list[Call]:
         group: list[Call] = []
         for cmd in pipeline.commands:
-            call = _make_call(cmd)
+            call = _make_call(cmd, self.aliases)
             call.pipeline = group
             group.append(call)
         return group
 
 
-def _make_call(cmd: Command) -> Call:
-    name, name_word, args, wrappers = effective(cmd.words)
+def _literal_assignments(root: Script) -> dict[str, str]:
+    """``NAME=value`` with a literal value, anywhere in the script (first one wins)."""
+    out: dict[str, str] = {}
+    stack = [root]
+    while stack:
+        for pipeline in stack.pop().pipelines:
+            for cmd in pipeline.commands:
+                for w in cmd.all_words():
+                    stack.extend(w.subs)
+                for w in cmd.assignments:
+                    name, _, value = w.value.partition("=")
+                    if value and "$" not in value and "`" not in value:
+                        out.setdefault(name, value)
+    return out
+
+
+def _make_call(cmd: Command, aliases: dict[str, str]) -> Call:
+    name, name_word, args, wrappers = effective(cmd.words, aliases)
     call = Call(cmd, name, args, name_word, wrappers)
     for word in cmd.all_words():
         call.children.extend(word.subs)
     for r in cmd.redirects:
         call.children.extend(r.heredoc_subs)
     code = call.inline_code()
-    if code is not None:
+    if code is not None and name in _STDIN_RUNNERS:  # python -c code is not shell code
         call.children.append(parse(code.value, code.line, code.col + int(code.quoted), 1))
     if name in _STDIN_RUNNERS and code is None:
         for r in cmd.redirects:

@@ -24,6 +24,7 @@ FETCH_CODE = re.compile(
     r"require\(['\"]https?['\"]\)|file_get_contents\(\s*['\"]https?:|curl_exec|"
     r"Invoke-WebRequest|DownloadString|\biwr\b"
 )
+_ROT = re.compile(r"[N-Z]-[Z]?A-M|[n-z]-[z]?a-m")
 _ESCAPES = re.compile(r"\\(x[0-9A-Fa-f]{2}|[0-7]{3}|u[0-9A-Fa-f]{4})")
 
 
@@ -58,6 +59,10 @@ def decodes(call: Call) -> bool:
         return bool(_ESCAPES.search(pos[0].value))
     if call.name == "echo":
         return "-e" in opts and any(_ESCAPES.search(w.value) for w in pos)
+    if call.name == "rev":  # reversed text piped into a shell hides the command
+        return True
+    if call.name == "tr":  # rot13 and friends
+        return any(_ROT.search(w.value) for w in pos)
     return False
 
 
