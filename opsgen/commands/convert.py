@@ -5,15 +5,21 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from opsgen.errors import InputError
 from opsgen.review.cliutil import WorkspaceOpt, current_user, open_store
-from opsgen.runbook.convert import Generator
 from opsgen.store.repo import Store, check_person
 from opsgen.ui import console, err_console, safe
+
+if TYPE_CHECKING:  # the pipeline loads only when the verb runs, not at every CLI start
+    from opsgen.runbook.batch import BatchOptions
+    from opsgen.runbook.checks import SandboxChecks
+    from opsgen.runbook.convert import Generator
+    from opsgen.runbook.sources import Source
+    from opsgen.runbook.summary import Summary
 
 
 class Lang(StrEnum):
@@ -66,12 +72,10 @@ def register(app: typer.Typer) -> None:
         (converted, nothing to convert, or unchanged with --resume), 1 when any failed,
         3 when no runbook was found.
         """
-        from opsgen.runbook.batch import BatchOptions, discover, run_batch
+        from opsgen.runbook.batch import BatchOptions
         from opsgen.runbook.checks import SandboxChecks
-        from opsgen.runbook.ledger import Ledger
-        from opsgen.runbook.output import OutputFiles
-        from opsgen.runbook.progress import RichEvents
-        from opsgen.runbook.report import render_table, write_reports
+        from opsgen.runbook.report import render_table
+        from opsgen.runbook.sources import discover
 
         sources, missing = discover(paths)
         if not sources and missing:
@@ -85,18 +89,7 @@ def register(app: typer.Typer) -> None:
         options = BatchOptions(lang=lang.value, jobs=jobs, dryrun=dryrun, resume=resume,
                                author=who, generate=gen, generate_id=gen_id)  # fmt: skip
         checks = SandboxChecks(image=image, timeout=timeout)
-        with open_store(workspace, create=True) as store:
-            ws = store.workspace.path
-            files = OutputFiles(out, out if out is not None else ws / "convert")
-            files.start()
-            ledger = Ledger.load(ws, exists=lambda cid: _exists(store, cid))
-            with RichEvents(err_console, len(sources)) as events:
-                for row in missing:
-                    events.finished(row)
-                rows = missing + run_batch(sources, options, store=store, checks=checks,
-                                           ledger=ledger, files=files, events=events)  # fmt: skip
-        meta = {"lang": lang.value, "jobs": jobs, "dryrun": dryrun, "workspace": str(ws)}
-        json_path, html_path = write_reports(rows, files.reports, meta)
+        rows, json_path, html_path = _run(sources, missing, options, checks, workspace, out)
         if as_json:
             print(json_path.read_text(encoding="utf-8"), end="")
         else:
@@ -104,6 +97,42 @@ def register(app: typer.Typer) -> None:
             console.print(f"reports: {safe(str(json_path))}, {safe(str(html_path))}")
             console.print("next: opsgen list, then opsgen show ID to review a change")
         raise typer.Exit(1 if any(r.status == "failed" for r in rows) else 0)
+
+
+def _run(
+    sources: list[Source],
+    missing: list[Summary],
+    options: BatchOptions,
+    checks: SandboxChecks,
+    workspace: Path | None,
+    out: Path | None,
+) -> tuple[list[Summary], Path, Path]:
+    """Run the batch with live progress; write the reports (partial ones after Ctrl-C)."""
+    from opsgen.runbook.batch import run_batch
+    from opsgen.runbook.ledger import Ledger
+    from opsgen.runbook.output import OutputFiles
+    from opsgen.runbook.progress import RichEvents
+    from opsgen.runbook.report import write_reports
+
+    with open_store(workspace, create=True) as store:
+        ws = store.workspace.path
+        files = OutputFiles(out, out if out is not None else ws / "convert")
+        files.start()
+        ledger = Ledger.load(ws, exists=lambda cid: _exists(store, cid))
+        meta = {"lang": options.lang, "jobs": options.jobs, "dryrun": options.dryrun,
+                "workspace": str(ws)}  # fmt: skip
+        with RichEvents(err_console, len(sources) + len(missing)) as events:
+            for row in missing:
+                events.finished(row)
+            try:
+                rows = run_batch(sources, options, store=store, checks=checks, ledger=ledger,
+                                 files=files, events=events)  # fmt: skip
+            except KeyboardInterrupt:
+                write_reports(events.done, files.reports, {**meta, "interrupted": True})
+                raise  # the CLI prints "Operation cancelled by user", exit 130
+    rows = missing + rows
+    json_path, html_path = write_reports(rows, files.reports, meta)
+    return rows, json_path, html_path
 
 
 def _exists(store: Store, change_id: int) -> bool:

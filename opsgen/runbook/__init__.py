@@ -7,11 +7,14 @@ declared sequence of small stages over frozen values::
     + manual steps) -> lint -> dry-run -> store (one change per runbook) -> report
 
 Modules: :mod:`~opsgen.runbook.parse` (markdown-it tokens to steps with line ranges),
-:mod:`~opsgen.runbook.snippets` (code blocks and inline code to shell commands),
-:mod:`~opsgen.runbook.interactive` (ssh, sudo -i, pagers, editors... to what they mean),
-:mod:`~opsgen.runbook.params` (placeholders to declared parameters),
-:mod:`~opsgen.runbook.convert` (the plan), :mod:`~opsgen.runbook.render` (bash and Ansible
-text), :mod:`~opsgen.runbook.batch` (parallel, resumable pipeline) and
+:mod:`~opsgen.runbook.inline` (which inline code is a command), :mod:`~opsgen.runbook.snippets`
+(code blocks to commands, output left out), :mod:`~opsgen.runbook.interactive` with
+:mod:`~opsgen.runbook.calls` and :mod:`~opsgen.runbook.fixes` (ssh, sudo -i, pagers,
+editors... to what they mean), :mod:`~opsgen.runbook.params` (placeholders to declared
+parameters), :mod:`~opsgen.runbook.convert` and :mod:`~opsgen.runbook.plan` (the plan),
+:mod:`~opsgen.runbook.render` (bash and Ansible text), :mod:`~opsgen.runbook.batch` with
+:mod:`~opsgen.runbook.checks`, :mod:`~opsgen.runbook.ledger` and
+:mod:`~opsgen.runbook.output` (the parallel, resumable pipeline) and
 :mod:`~opsgen.runbook.report` (table, JSON, HTML).
 """
 

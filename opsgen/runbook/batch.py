@@ -82,6 +82,9 @@ class Events(Protocol):
     def finished(self, summary: Summary) -> None:
         """A runbook is done, whatever its status."""
 
+    def stopping(self, running: int) -> None:
+        """The batch was interrupted; ``running`` runbooks are finishing their dry-runs."""
+
 
 class NoEvents:
     """Events that do nothing (tests, ``--json``)."""
@@ -93,6 +96,9 @@ class NoEvents:
         """Ignore."""
 
     def finished(self, summary: Summary) -> None:
+        """Ignore."""
+
+    def stopping(self, running: int) -> None:
         """Ignore."""
 
 
@@ -159,8 +165,9 @@ def run_batch(
                     hooks.finished(summary)
                 refill()
         except BaseException:
-            for future in pending:
-                future.cancel()  # queued ones never start; running dry-runs clean up
+            running = [f for f in pending if not f.cancel()]  # queued ones never start
+            if running:
+                hooks.stopping(len(running))  # their dry-runs finish and remove containers
             raise
     return [results[s.display] for s in sources if s.display in results]
 

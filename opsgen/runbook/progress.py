@@ -50,6 +50,7 @@ class RichEvents:
         )
         self.overall = self.progress.add_task("runbooks", total=total, stage="")
         self.rows: dict[str, TaskID] = {}
+        self.done: list[Summary] = []  # for a partial report after Ctrl-C
         self.lock = threading.Lock()
 
     def __enter__(self) -> RichEvents:
@@ -79,10 +80,18 @@ class RichEvents:
         done = STAGES.index(main) if main in STAGES else None
         self.progress.update(task, stage=safe(stage), completed=done)
 
+    def stopping(self, running: int) -> None:
+        """Say why Ctrl-C takes a moment: running dry-runs finish and clean up."""
+        self.progress.console.print(
+            f"stopping: waiting for {running} running runbook(s) to finish; their sandbox"
+            " containers are removed"
+        )
+
     def finished(self, summary: Summary) -> None:
         """Drop the row; print the outcome above the live display."""
         with self.lock:
             task = self.rows.pop(summary.path, None)
+            self.done.append(summary)
         if task is not None:
             self.progress.remove_task(task)
         self.progress.advance(self.overall)
