@@ -8,7 +8,9 @@ group of its own and a timeout, after which the whole group is killed.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -105,6 +107,9 @@ class Job:
         env: the environment from :func:`tool_env`.
         timeout: seconds from start until the process group is killed.
         ok_codes: exit codes that mean "the tool ran" (findings or not); others are failures.
+        mem_limit: address-space limit in bytes (Python tools only: GHC's runtime, i.e.
+            shellcheck, reserves a terabyte of address space up front). A playbook full of
+            YAML aliases can make ansible-lint expand millions of nodes; this stops it.
 
     Input goes in files, never through a pipe: a tool blocked on stdin would not run while
     the Python rules do.
@@ -112,7 +117,7 @@ class Job:
 
     def __init__(
         self, name: str, argv: list[str | None], *, cwd: Path, env: dict[str, str],
-        timeout: float, ok_codes: tuple[int, ...] = (0,),
+        timeout: float, ok_codes: tuple[int, ...] = (0,), mem_limit: int | None = None,
     ):
         self.name = name
         self.argv = argv
@@ -120,6 +125,7 @@ class Job:
         self.env = env
         self.timeout = timeout
         self.ok_codes = ok_codes
+        self.mem_limit = mem_limit
         self._proc: subprocess.Popen[bytes] | None = None
         self._started = 0.0
         self._result: JobResult | None = None
@@ -140,6 +146,11 @@ class Job:
             )
         except OSError as exc:
             self._result = JobResult(ToolRun(self.name, "missing", 0.0, exc.strerror or ""))
+            return
+        if self.mem_limit:  # set right after exec; the tool's own children inherit it
+            with contextlib.suppress(OSError, ValueError):
+                resource.prlimit(self._proc.pid, resource.RLIMIT_AS,
+                                 (self.mem_limit, self.mem_limit))
 
     def result(self) -> JobResult:
         """Wait for the tool (within its timeout) and return what it printed."""

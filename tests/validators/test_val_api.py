@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ from opsgen.errors import InputError
 from opsgen.findings import Severity
 from opsgen.validators import LintReport, ToolRun, detect_lang, lint_file, lint_text
 from opsgen.validators.adapters import shellcheck as shellcheck_adapter
+from opsgen.validators.tools import Job, tool_env
 
 PLAY = "- hosts: all\n  tasks:\n    - name: hi\n      ansible.builtin.debug:\n        msg: hi\n"
 
@@ -213,3 +215,11 @@ def test_env_is_not_inherited_by_tools(monkeypatch: pytest.MonkeyPatch) -> None:
     assert lint_text("#!/bin/bash\nset -euo pipefail\nls\n").ok
     assert os.environ["BASH_ENV"] == "/nonexistent/evil"
     assert lint_text(PLAY, "ansible", ansible_lint=False).ok
+
+
+def test_python_tools_run_under_a_memory_cap(tmp_path: Path) -> None:
+    hog = [sys.executable, "-c", "x = bytearray(1 << 30); print('allocated')"]
+    capped = Job("hog", list(hog), cwd=tmp_path, env=tool_env(tmp_path), timeout=60,
+                 mem_limit=256 << 20).result()
+    assert capped.run.status == "failed" and "allocated" not in capped.stdout
+    assert "MemoryError" in capped.run.detail

@@ -24,9 +24,11 @@ from opsgen.validators.ansible.tasks import is_playbook
 from opsgen.validators.artifact import Artifact
 from opsgen.validators.tools import Job, tool_env, tool_path
 
-__all__ = ["is_missing_file", "lint_target", "neutralize", "probe_job", "syntax_check_job",
-           "syntax_errors", "target_name", "unknown_modules"]
+__all__ = ["TOOL_MEMORY", "is_missing_file", "lint_target", "neutralize", "probe_job",
+           "syntax_check_job", "syntax_errors", "target_name", "unknown_modules"]
 
+#: address-space cap for the Python-based ansible tools (see :class:`Job`)
+TOOL_MEMORY = 4 << 30
 _WRAPPER = """- name: opsgen syntax-check wrapper
   hosts: localhost
   gather_facts: false
@@ -74,7 +76,8 @@ def syntax_check_job(art: Artifact) -> Job:
     play = "playbook.yml" if target == "playbook.yml" else "wrapper.yml"
     argv = [tool_path("ansible-playbook"), "--syntax-check", "-i", "localhost,", play]
     return Job("ansible-playbook --syntax-check", argv, cwd=art.workdir,
-               env=tool_env(art.workdir), timeout=60, ok_codes=(0, 1, 4))
+               env=tool_env(art.workdir), timeout=60, ok_codes=(0, 1, 4),
+               mem_limit=TOOL_MEMORY)
 
 
 def is_missing_file(message: str) -> bool:
@@ -107,7 +110,7 @@ def probe_job(art: Artifact) -> Job:
     names = sorted({t.module for t in art.tasks if "{{" not in t.module})
     argv = [sys.executable, "-I", "-m", "opsgen.validators.adapters.probe", *names]
     return Job("ansible module lookup", list(argv), cwd=art.workdir,
-               env=tool_env(art.workdir), timeout=60)
+               env=tool_env(art.workdir), timeout=60, mem_limit=TOOL_MEMORY)
 
 
 def unknown_modules(art: Artifact) -> set[str]:

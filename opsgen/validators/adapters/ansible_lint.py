@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from opsgen.findings import Finding, Location, Severity
-from opsgen.validators.adapters.ansible import lint_target, target_name
+from opsgen.validators.adapters.ansible import TOOL_MEMORY, lint_target, target_name
 from opsgen.validators.artifact import Artifact
 from opsgen.validators.tools import Job, tool_env, tool_path
 
@@ -27,8 +27,8 @@ def ansible_lint_job(art: Artifact) -> Job:
     target = lint_target(art)
     argv = [tool_path("ansible-lint"), "--offline", "--profile", "production", "-f", "json",
             "--nocolor", "--project-dir", str(art.workdir), target]
-    return Job("ansible-lint", argv, cwd=art.workdir, env=tool_env(art.workdir), timeout=180,
-               ok_codes=(0, 2))
+    return Job("ansible-lint", argv, cwd=art.workdir, env=tool_env(art.workdir), timeout=120,
+               ok_codes=(0, 2), mem_limit=TOOL_MEMORY)
 
 
 def ansible_lint_findings(art: Artifact) -> list[Finding]:
