@@ -34,6 +34,7 @@ _ANSIBLE_RESERVED = frozenset(
         "role_name", "playbook_dir", "inventory_dir", "ansible_facts", "delegate_to",
     }
 )  # fmt: skip
+_WIDTH = 130
 _EXIT_USAGE = 64  # EX_USAGE: a missing parameter is the caller's mistake, not a failure
 
 
@@ -55,6 +56,11 @@ def _clean(text: str, limit: int = 200) -> str:
     return one_line(text, limit)
 
 
+def _line(text: str) -> str:
+    """One comment line, at most 130 characters: ansible-lint allows 160 with indentation."""
+    return one_line(text, _WIDTH)
+
+
 def _header(plan: Plan, comment: str = "#") -> list[str]:
     lines = [
         f"Converted by opsgen from the runbook {_clean(plan.path, 110)}",
@@ -67,24 +73,24 @@ def _header(plan: Plan, comment: str = "#") -> list[str]:
         "work...'), all of them follow: edit before you approve. MANUAL lines do not run.",
     ]
     lines += [f"warning: {_clean(w, 140)}" for w in plan.warnings]
-    return [f"{comment} {line}" for line in lines]
+    return [_line(f"{comment} {line}") for line in lines]
 
 
 def _trace(plan: Plan, block: Block) -> list[str]:
     source = {"block": "", "inline": " (inline)", "generated": " (GENERATED from prose)"}
     where = f"{_clean(plan.path, 100)}:{block.line_start}-{block.line_end} step {block.step}"
     heading = _clean(block.heading, max(20, 140 - len(where))) or "(no heading)"
-    out = [f"# {where}{source[block.source]}: {heading}"]
+    out = [_line(f"# {where}{source[block.source]}: {heading}")]
     if block.summary:
-        out.append(f"#   {block.summary}")
+        out.append(_line(f"#   {block.summary}"))
     if block.source == "generated":
         out.append("# opsgen: written by the model from the step's prose, not by the runbook:")
         out.append("#   check every word before approving")
     if block.reason and not block.runs:
-        out.append(f"# opsgen: not converted: {_clean(block.reason)}")
+        out.append(_line(f"# opsgen: not converted: {block.reason}"))
     if block.left_out:
         out.append(
-            _clean(f"# opsgen: left out {_span(block.left_out)}: output shown in the runbook", 150)
+            _line(f"# opsgen: left out {_span(block.left_out)}: output shown in the runbook")
         )
     return out
 
@@ -127,14 +133,14 @@ def _body(block: Block, params: tuple[Parameter, ...]) -> list[str]:
 def _item(step: int, item: Item) -> list[str]:
     if item.kind == "run":
         said = "; ".join(n for n in item.note.split("; ") if n and n != SUDO_NOTE)
-        note = [f"# opsgen: {_clean(said, 140)}"] if said else []
+        note = [_line(f"# opsgen: {said}")] if said else []
         return [*note, item.text]
     if item.kind == "comment":
-        return [f"# {item.text}"] if item.text else ["#"]
+        return [_line(f"# {item.text}")] if item.text else ["#"]
     if item.kind == "manual":
-        return [f"# MANUAL (step {step}, line {item.line}): {_clean(item.text, 120)}",
-                f"#   {_clean(item.note, 140)}"]  # fmt: skip
-    return [f"# opsgen: {_clean(item.note, 120)} (line {item.line}, not run)"]
+        return [_line(f"# MANUAL (step {step}, line {item.line}): {item.text}"),
+                _line(f"#   {item.note}")]  # fmt: skip
+    return [_line(f"# opsgen: {item.note} (line {item.line}, not run)")]
 
 
 def _as_user(user: str, group: list[Item], params: tuple[Parameter, ...]) -> list[str]:
@@ -190,7 +196,7 @@ def _walk(plan: Plan) -> Iterator[str]:
 
 def _manual_prose(plan: Plan, manual: ManualStep) -> Iterator[str]:
     where = f"{_clean(PurePosixPath(plan.path).name, 60)}:{manual.line}"
-    yield f"# MANUAL (step {manual.step}, {where}): {_clean(manual.text, 110)}"
+    yield _line(f"# MANUAL (step {manual.step}, {where}): {manual.text}")
 
 
 def _bash_parameters(params: tuple[Parameter, ...]) -> list[str]:
@@ -206,7 +212,9 @@ def _bash_parameters(params: tuple[Parameter, ...]) -> list[str]:
         where = ", ".join(map(str, p.lines[:6])) + (" ..." if len(p.lines) > 6 else "")
         said = p.description and p.description.lower() not in p.placeholder.lower()
         about = f" - {_clean(p.description, 80)}" if said else ""
-        out.append(f"#   {p.name:<{width}}  {_clean(p.placeholder, 60)}{about} (line {where})")
+        out.append(
+            _line(f"#   {p.name:<{width}}  {_clean(p.placeholder, 60)}{about} (line {where})")
+        )
     names = " ".join(p.name for p in params)
     out += ['for opsgen_arg in "$@"; do', '  case "${opsgen_arg}" in']
     out += [f'    {p.name}=*) {p.name}="${{opsgen_arg#*=}}" ;;' for p in params]

@@ -45,8 +45,11 @@ def test_whole_corpus_converts_to_valid_bash_and_yaml_deterministically(corpus_f
         checked = subprocess.run(["bash", "-n"], input=bash.script, text=True,
                                  capture_output=True)  # fmt: skip
         assert checked.returncode == 0, (path, checked.stderr)
-        plays = yaml.load(convert_runbook(runbook, "ansible").script, Loader=_Loader)
+        playbook = convert_runbook(runbook, "ansible").script
+        plays = yaml.load(playbook, Loader=_Loader)
         assert plays[0]["hosts"] == "all"
+        comments = [line for line in playbook.splitlines() if line.lstrip().startswith("#")]
+        assert max(map(len, comments)) <= 160  # ansible-lint's yaml[line-length]
 
 
 def test_manual_steps_and_what_interactive_commands_became(load):
