@@ -56,9 +56,10 @@ def _clean(text: str, limit: int = 200) -> str:
     return one_line(text, limit)
 
 
-def _line(text: str) -> str:
-    """One comment line, at most 130 characters: ansible-lint allows 160 with indentation."""
-    return one_line(text, _WIDTH)
+def _line(text: str, prefix: str = "") -> str:
+    """One comment line of at most 130 characters (ansible-lint allows 160, indentation
+    included); ``prefix`` is kept as written (indentation, aligned columns)."""
+    return prefix + one_line(text, _WIDTH - len(prefix))
 
 
 def _header(plan: Plan, comment: str = "#") -> list[str]:
@@ -82,7 +83,7 @@ def _trace(plan: Plan, block: Block) -> list[str]:
     heading = _clean(block.heading, max(20, 140 - len(where))) or "(no heading)"
     out = [_line(f"# {where}{source[block.source]}: {heading}")]
     if block.summary:
-        out.append(_line(f"#   {block.summary}"))
+        out.append(_line(block.summary, "#   "))
     if block.source == "generated":
         out.append("# opsgen: written by the model from the step's prose, not by the runbook:")
         out.append("#   check every word before approving")
@@ -139,7 +140,7 @@ def _item(step: int, item: Item) -> list[str]:
         return [_line(f"# {item.text}")] if item.text else ["#"]
     if item.kind == "manual":
         return [_line(f"# MANUAL (step {step}, line {item.line}): {item.text}"),
-                _line(f"#   {item.note}")]  # fmt: skip
+                _line(item.note, "#   ")]  # fmt: skip
     return [_line(f"# opsgen: {item.note} (line {item.line}, not run)")]
 
 
@@ -212,9 +213,8 @@ def _bash_parameters(params: tuple[Parameter, ...]) -> list[str]:
         where = ", ".join(map(str, p.lines[:6])) + (" ..." if len(p.lines) > 6 else "")
         said = p.description and p.description.lower() not in p.placeholder.lower()
         about = f" - {_clean(p.description, 80)}" if said else ""
-        out.append(
-            _line(f"#   {p.name:<{width}}  {_clean(p.placeholder, 60)}{about} (line {where})")
-        )
+        aligned = f"#   {p.name:<{width}}  "
+        out.append(_line(f"{_clean(p.placeholder, 60)}{about} (line {where})", aligned))
     names = " ".join(p.name for p in params)
     out += ['for opsgen_arg in "$@"; do', '  case "${opsgen_arg}" in']
     out += [f'    {p.name}=*) {p.name}="${{opsgen_arg#*=}}" ;;' for p in params]
