@@ -14,6 +14,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -286,33 +287,82 @@ def runtime_available(runtime: str) -> bool:
     return all(importlib.util.find_spec(m) is not None for m in modules[runtime])
 
 
+def llama_wheel_dir() -> Path:
+    """Where the compiled llama-cpp-python wheel is kept, keyed by version range and flags.
+
+    pip's own wheel cache ignores ``CMAKE_ARGS``, so it could hand back a build made with
+    other flags; a folder of our own, named by a hash of the flags, cannot. Every later
+    install (a fresh clone, a new virtual environment, CI) then takes seconds, not the
+    10-30 minutes of compiling llama.cpp on 2 cores.
+    """
+    flags = os.environ.get("CMAKE_ARGS", LLAMA_CMAKE_ARGS)
+    key = hashlib.sha256(f"{LLAMA_REQUIREMENT}|{flags}|{sys.version_info[:2]}".encode()).hexdigest()
+    return cache_root().parent / "wheels" / key[:16]
+
+
+def _pip(args: list[str], env: dict[str, str], what: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", *args], env=env, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        tail = " / ".join(proc.stderr.strip().splitlines()[-3:])
+        raise ModelUnavailable(f"could not install the {what} runtime: {tail}")
+
+
 def install_runtime(runtime: str = "llama", progress: Progress | None = None) -> None:
-    """pip-install a runtime into this Python environment (once; pip caches the build).
+    """pip-install a runtime into this Python environment (compiled once per machine).
 
     llama-cpp-python ships only as source on PyPI, so the first install compiles llama.cpp
-    (10-30 minutes on 2 cores); the tools, examples and tests are switched off to save time.
+    (10-30 minutes on 2 cores; tools, examples and tests switched off) into a wheel kept in
+    :func:`llama_wheel_dir`; later installs reuse it.
     """
     if runtime_available(runtime):
         _say(progress, f"runtime {runtime}: already installed")
         return
     env = dict(os.environ)
-    if runtime == "llama":
-        requirements = [LLAMA_REQUIREMENT]
-        env.setdefault("CMAKE_ARGS", LLAMA_CMAKE_ARGS)
-        _say(progress, "building llama-cpp-python from source (once; 10-30 minutes)")
-    else:
+    if runtime != "llama":
         # torch pinned to the CPU build: a bare "torch" would pull gigabytes of CUDA.
-        requirements = ["torch==2.13.0", "transformers>=4.50", "gguf>=0.10", "accelerate>=1.0"]
         _say(progress, "installing torch (CPU), transformers, gguf, accelerate")
-    cmd = [sys.executable, "-m", "pip", "install", "--quiet", *requirements]
-    if runtime == "llama":
-        # pip's wheel cache ignores CMAKE_ARGS, so a cached build with other flags (say
-        # -march=native from another machine) would be reused silently: build fresh.
-        cmd.insert(4, "--no-cache-dir")
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        tail = " / ".join(proc.stderr.strip().splitlines()[-3:])
-        raise ModelUnavailable(f"could not install the {runtime} runtime: {tail}")
+        _pip(
+            [
+                "install",
+                "--quiet",
+                "torch==2.13.0",
+                "transformers>=4.50",
+                "gguf>=0.10",
+                "accelerate>=1.0",
+            ],
+            env,
+            runtime,
+        )
+        _say(progress, f"runtime {runtime}: installed")
+        return
+    env.setdefault("CMAKE_ARGS", LLAMA_CMAKE_ARGS)
+    wheels = llama_wheel_dir()
+    if not list(wheels.glob("llama_cpp_python-*.whl")):
+        _say(progress, "building llama-cpp-python from source (once; 10-30 minutes)")
+        building = wheels.with_name(wheels.name + f".building-{os.getpid()}")
+        building.mkdir(parents=True, exist_ok=True)
+        _pip(
+            [
+                "wheel",
+                "--quiet",
+                "--no-deps",
+                "--no-cache-dir",
+                "-w",
+                str(building),
+                LLAMA_REQUIREMENT,
+            ],
+            env,
+            runtime,
+        )
+        if wheels.exists():
+            shutil.rmtree(building, ignore_errors=True)  # another process finished first
+        else:
+            building.rename(wheels)
+    else:
+        _say(progress, f"llama-cpp-python: reusing the wheel built earlier in {wheels}")
+    _pip(["install", "--quiet", "--find-links", str(wheels), LLAMA_REQUIREMENT], env, runtime)
     _say(progress, f"runtime {runtime}: installed")
 
 
