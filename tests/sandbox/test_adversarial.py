@@ -202,15 +202,15 @@ def test_adv04_many_files_hit_the_disk_quota(docker_client: Any, no_leaks: None)
     assert_killed(report, "disk", "OPS405")
     assert report.first.duration_s < 25
     assert by_path(report)["/var/fill"].change == "added"
-
-
-def test_adv04_hard_disk_cap_on_the_writable_rootfs() -> None:
-    pytest.skip(
-        "known gap (security.md §3.4, §6): on overlay2 over ext4 `--storage-opt size` is "
-        "refused, so the writable rootfs has no hard cap; the quota is polled (SizeRw every "
-        "0.5 s) and the run killed over it, with an overshoot of up to poll interval x write "
-        "speed (about 300 MB measured), plus fsize per file and the deadline"
+    # Known gap (security.md §3.4, §6, README): overlay2 on ext4 refuses `--storage-opt size`,
+    # so there is no hard cap, only this poll. Its overshoot is bounded by poll interval x
+    # write speed: assert the bound, so a slower or broken poll fails here.
+    written = sum(
+        f.after.size
+        for f in report.diff.files
+        if f.path.startswith("/var/fill/") and f.after is not None
     )
+    assert 48 * MiB < written < 48 * MiB + 400 * MiB
 
 
 @pytest.mark.docker
