@@ -55,7 +55,7 @@ def test_default_model_writes_the_cron_job(llama_models):
     _bash_ok(script)
     assert "/var/tmp" in script and ("cron" in script or "crontab" in script)
     assert out.finish_reason in ("fence", "stop")
-    assert out.tokens_per_s > 1.0
+    assert out.completion_tokens > 0  # speed is measured in bench/gen_speed.py, not asserted
 
 
 def test_small_model_answers_a_find_request(llama_models):
