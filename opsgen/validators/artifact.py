@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from opsgen.validators.ansible.tasks import Snippet, Task, iter_tasks, shell_snippet
 from opsgen.validators.ansible.yamlload import YamlError, load_yaml
+from opsgen.validators.shell.cron import cron_commands
 from opsgen.validators.shell.index import ShellIndex
 from opsgen.validators.shell.parser import parse
 from opsgen.validators.suppress import Directive, DirectiveProblem, parse_directives
@@ -145,9 +146,16 @@ class Artifact:
 
     @cached_property
     def shells(self) -> list[tuple[ShellIndex, Task | None]]:
-        """Shell code to check: the whole bash script, or each shell task's command."""
+        """Shell code to check: the whole bash script and the cron jobs it installs, or
+        each shell task's command."""
         if self.shell is not None:
-            return [(self.shell, None)]
+            # Cron lines the script installs run later, unattended: their commands are
+            # shell code too (``echo "0 2 * * * rm -rf /var/tmp" | crontab -``).
+            jobs = [
+                (ShellIndex(parse(job.text, job.line), job.text, job.line), None)
+                for job in cron_commands(self.shell.calls)
+            ]
+            return [(self.shell, None), *jobs]
         out: list[tuple[ShellIndex, Task | None]] = []
         for task in self.tasks:
             snip: Snippet | None = shell_snippet(task, self.lines)

@@ -18,7 +18,8 @@ __all__ = ["SYSTEM_DIRS", "DangerousRm", "ForkBomb", "RawDiskWrite"]
 SYSTEM_DIRS = frozenset(
     "/ /bin /boot /dev /etc /home /lib /lib32 /lib64 /libx32 /media /mnt /opt /proc /root "
     "/run /sbin /srv /sys /usr /var /usr/bin /usr/lib /usr/local /usr/sbin /usr/share "
-    "/var/lib".split()
+    # Shared scratch and state folders: "prune /var/tmp" must never become rm -rf /var/tmp.
+    "/var/lib /tmp /var/tmp /var/log /var/cache /var/spool /var/mail /var/backups".split()
 )
 _ALWAYS_BAD = frozenset({"*", ".*", ".", "..", "./*", "../*", "~", "~/*", "~/.*", "/*", "/.*",
                          "$HOME", "${HOME}", "$HOME/*", "${HOME}/*"})
