@@ -1,7 +1,8 @@
 """The ``opsgen`` command line: a thin layer over the Python API.
 
 Each verb lives in its own module under :mod:`opsgen.commands` and registers itself through a
-``register(app)`` function, so adding a verb never edits this file. This module's one job is
+``register(app)`` function; :data:`VERBS` names the module of each verb so that only the verb
+being run is imported. This module's one job is
 the mapping from errors to text and exit codes (pip's ``base_command``).
 """
 
@@ -9,13 +10,14 @@ from __future__ import annotations
 
 import importlib
 import os
-import pkgutil
 import signal
 import sys
 from types import FrameType
+from typing import Any
 
 import typer
 from typer._click import exceptions as click_exc  # typer vendors click since 0.2x
+from typer.core import TyperGroup
 
 from opsgen import commands
 from opsgen.errors import OpsError
@@ -27,8 +29,58 @@ stopped dry-run) or an unexpected error; 2 usage error; 3 bad input or configura
 engine, image missing, policy violation); 5 generation failed; 6 export refused; 130
 cancelled (Ctrl-C or SIGTERM)."""
 
+#: verb -> module of :mod:`opsgen.commands` that registers it. Verbs are imported only when
+#: they run (or for ``--help``), so ``opsgen dryrun`` does not pay for the model, the store
+#: and the linters at start-up. ``tests/cli/test_cli_verbs.py`` checks this table against
+#: what the modules really register.
+VERBS: dict[str, str] = {
+    "new": "new",
+    "explain": "explain",
+    "model": "model",
+    "lint": "lint",
+    "rules": "rules",
+    "dryrun": "dryrun",
+    "sandbox": "sandbox",
+    "import": "import_",
+    "list": "list_",
+    "show": "show",
+    "diff": "diff",
+    "edit": "edit",
+    "approve": "approve",
+    "reject": "reject",
+    "export": "export",
+    "verify": "verify",
+    "audit": "audit",
+    "convert": "convert",
+    "version": "version",
+}
+
+
+def _verb_app() -> typer.Typer:
+    return typer.Typer(pretty_exceptions_enable=False, add_completion=False, rich_markup_mode=None)
+
+
+class _LazyVerbs(TyperGroup):
+    """A command group that imports a verb's module on first use."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*VERBS, *(n for n in super().list_commands(ctx) if n not in VERBS)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None or cmd_name not in VERBS:
+            return found
+        sub = _verb_app()
+        importlib.import_module(f"{commands.__name__}.{VERBS[cmd_name]}").register(sub)
+        found = typer.main.get_group(sub).get_command(ctx, cmd_name)
+        if found is not None:
+            self.add_command(found, cmd_name)
+        return found
+
+
 app = typer.Typer(
     name="opsgen",
+    cls=_LazyVerbs,
     help=(
         "Write ops automation you can trust: generate a bash script or Ansible playbook, lint "
         "it, dry-run it in a locked-down disposable container, review what it changed, "
@@ -45,17 +97,6 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """Write ops automation you can trust."""
-
-
-def _load_commands() -> None:
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        register = getattr(module, "register", None)
-        if register is not None:
-            register(app)
-
-
-_load_commands()
 
 
 def _sigterm_to_interrupt(signum: int, frame: FrameType | None) -> None:
