@@ -64,7 +64,6 @@ def register(app: typer.Typer) -> None:
         1 when a run failed, was stopped or was not idempotent, 3 for a bad file,
         4 when the sandbox is unavailable.
         """
-        from opsgen.report_view import render_dryrun
         from opsgen.sandbox import DryRunOptions, dryrun
 
         text = read_text_file(script)
@@ -80,6 +79,8 @@ def register(app: typer.Typer) -> None:
             report = dryrun(text, language, options)
             print(json.dumps(report.to_dict(), indent=2))
         else:
+            from opsgen.report_view import render_dryrun
+
             with err_console.status("dry-run: starting") as status:
                 report = dryrun(
                     text,
