@@ -18,6 +18,7 @@ __all__ = [
     "Completion",
     "FakeLLM",
     "FenceStop",
+    "StreamingClient",
     "LLMClient",
     "Message",
     "TokenCallback",
@@ -173,6 +174,38 @@ def collect_stream(
 
 
 Responder = Callable[[Sequence[Message]], str]
+
+
+class StreamingClient:
+    """Base of the backends that stream text pieces: only :meth:`_pieces` differs.
+
+    ``complete`` (fence stop, token callback, timing) is the same for llama.cpp and an
+    OpenAI-compatible server, so it lives here once.
+    """
+
+    name: str
+    runtime: str
+
+    def _pieces(self, messages: Sequence[Message], max_tokens: int) -> Iterable[str]:
+        raise NotImplementedError
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int = 768,
+        stop_at_fence: bool = True,
+        on_token: TokenCallback | None = None,
+    ) -> Completion:
+        """Greedy chat completion, streamed; see :class:`LLMClient`."""
+        return collect_stream(
+            self._pieces(messages, max_tokens),
+            model=self.name,
+            runtime=self.runtime,
+            stop_at_fence=stop_at_fence,
+            on_token=on_token,
+            max_tokens=max_tokens,
+        )
 
 
 @dataclass

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from opsgen.errors import ModelUnavailable
-from opsgen.generator.llm import Completion, Message, TokenCallback, collect_stream
+from opsgen.generator.llm import Message, StreamingClient
 
 __all__ = ["LlamaCppClient", "default_threads"]
 
@@ -40,7 +40,7 @@ def _import_llama() -> Any:
     return llama_cpp
 
 
-class LlamaCppClient:
+class LlamaCppClient(StreamingClient):
     """A GGUF model loaded in-process with llama.cpp.
 
     Args:
@@ -76,21 +76,3 @@ class LlamaCppClient:
         for chunk in stream:
             delta = chunk["choices"][0].get("delta", {})
             yield delta.get("content") or ""
-
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_tokens: int = 768,
-        stop_at_fence: bool = True,
-        on_token: TokenCallback | None = None,
-    ) -> Completion:
-        """Greedy chat completion with the GGUF's own chat template, streamed."""
-        return collect_stream(
-            self._pieces(messages, max_tokens),
-            model=self.name,
-            runtime=self.runtime,
-            stop_at_fence=stop_at_fence,
-            on_token=on_token,
-            max_tokens=max_tokens,
-        )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opsgen.errors import ConfigError, GenerationError, ModelUnavailable
-from opsgen.generator.llm import Completion, Message, TokenCallback, collect_stream
+from opsgen.generator.llm import Message, StreamingClient
 
 __all__ = ["OpenAIClient", "OpenAIConfig"]
 
@@ -45,7 +45,7 @@ class OpenAIConfig:
         return cls(base_url=base.rstrip("/"), model=name, api_key=key)
 
 
-class OpenAIClient:
+class OpenAIClient(StreamingClient):
     """Streams ``POST {base_url}/chat/completions`` with greedy settings."""
 
     runtime = "openai"
@@ -91,24 +91,6 @@ class OpenAIClient:
                 if data == "[DONE]":
                     return
                 yield _delta_text(json.loads(data))
-
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_tokens: int = 768,
-        stop_at_fence: bool = True,
-        on_token: TokenCallback | None = None,
-    ) -> Completion:
-        """Greedy chat completion, streamed (server-sent events)."""
-        return collect_stream(
-            self._pieces(messages, max_tokens),
-            model=self.name,
-            runtime=self.runtime,
-            stop_at_fence=stop_at_fence,
-            on_token=on_token,
-            max_tokens=max_tokens,
-        )
 
 
 def _delta_text(event: dict[str, Any]) -> str:
