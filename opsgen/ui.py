@@ -20,7 +20,8 @@ __all__ = ["console", "err_console", "redact", "render_error", "safe", "sanitize
 console = Console(highlight=False, emoji=False)
 err_console = Console(stderr=True, highlight=False, emoji=False)
 
-# C0 (newline and tab included) and C1 controls, DEL, and the bidi overrides that reorder what a reviewer reads.
+# C0 (newline and tab included) and C1 controls, DEL, and the bidi overrides that
+# reorder what a reviewer reads.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\x1b"}
 

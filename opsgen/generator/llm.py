@@ -18,9 +18,9 @@ __all__ = [
     "Completion",
     "FakeLLM",
     "FenceStop",
-    "StreamingClient",
     "LLMClient",
     "Message",
+    "StreamingClient",
     "TokenCallback",
     "collect_stream",
 ]
