@@ -197,15 +197,25 @@ class StreamingClient:
         stop_at_fence: bool = True,
         on_token: TokenCallback | None = None,
     ) -> Completion:
-        """Greedy chat completion, streamed; see :class:`LLMClient`."""
-        return collect_stream(
-            self._pieces(messages, max_tokens),
-            model=self.name,
-            runtime=self.runtime,
-            stop_at_fence=stop_at_fence,
-            on_token=on_token,
-            max_tokens=max_tokens,
-        )
+        """Greedy chat completion, streamed; see :class:`LLMClient`.
+
+        The piece stream is closed at the end (if it has ``close``), so a backend that
+        generates in a thread stops and joins it even when the fence ended the answer.
+        """
+        pieces = self._pieces(messages, max_tokens)
+        try:
+            return collect_stream(
+                pieces,
+                model=self.name,
+                runtime=self.runtime,
+                stop_at_fence=stop_at_fence,
+                on_token=on_token,
+                max_tokens=max_tokens,
+            )
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()
 
 
 @dataclass

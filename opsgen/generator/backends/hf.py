@@ -20,7 +20,7 @@ from typing import Any
 
 from opsgen.errors import ModelUnavailable
 from opsgen.generator.backends.llamacpp import default_threads
-from opsgen.generator.llm import Completion, Message, TokenCallback, collect_stream
+from opsgen.generator.llm import Message, StreamingClient
 
 __all__ = ["TransformersClient", "convert_gguf"]
 
@@ -85,6 +85,15 @@ class _Streamer:
         self.stop = False
         self.thread: threading.Thread | None = None
 
+    def close(self) -> None:
+        """Stop generating and wait for the worker (called by ``complete`` when it ends)."""
+        self.stop = True
+        for _ in self:  # wait for the thread to finish its current token
+            pass
+        if self.thread is not None:
+            # A worker still alive at interpreter exit aborts the process in C++.
+            self.thread.join()
+
     def put(self, value: Any) -> None:
         ids = value.reshape(-1).tolist()
         if self.skip:  # the first call carries the prompt
@@ -115,7 +124,7 @@ class _Streamer:
             yield piece
 
 
-class TransformersClient:
+class TransformersClient(StreamingClient):
     """A causal LM loaded with transformers (from a folder, or a GGUF converted once).
 
     Args:
@@ -151,8 +160,11 @@ class TransformersClient:
         self.model = model.to(device).eval()
         self.device = device
 
-    def _start(self, messages: Sequence[Message], max_tokens: int) -> _Streamer:
-        """Start greedy generation in a thread; its text arrives through the streamer."""
+    def _pieces(self, messages: Sequence[Message], max_tokens: int) -> _Streamer:
+        """Start greedy generation in a thread; its text arrives through the streamer.
+
+        A closed fence makes :meth:`_Streamer.close` set the stop flag, which ends
+        generation after the current token."""
         _, tf = _import_hf()
         tok = self.tokenizer
         prompt = tok.apply_chat_template(
@@ -182,31 +194,3 @@ class TransformersClient:
         streamer.thread = threading.Thread(target=work, daemon=True)
         streamer.thread.start()
         return streamer
-
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_tokens: int = 768,
-        stop_at_fence: bool = True,
-        on_token: TokenCallback | None = None,
-    ) -> Completion:
-        """Greedy generation with the model's chat template, streamed. A closed fence sets
-        the stop flag, which ends generation after the current token."""
-        streamer = self._start(messages, max_tokens)
-        try:
-            return collect_stream(
-                streamer,
-                model=self.name,
-                runtime=self.runtime,
-                stop_at_fence=stop_at_fence,
-                on_token=on_token,
-                max_tokens=max_tokens,
-            )
-        finally:
-            streamer.stop = True
-            for _ in streamer:  # wait for the thread to finish its current token
-                pass
-            if streamer.thread is not None:
-                # A worker still alive at interpreter exit aborts the process in C++.
-                streamer.thread.join()
