@@ -8,16 +8,14 @@ the sha256 of the canonical JSON of findings + dry-run report + image id.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
-from pathlib import PurePath
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from opsgen.errors import OpsError, SandboxError
+from opsgen.errors import SandboxError
 from opsgen.findings import Finding, Severity
 from opsgen.store.canonical import canonical_json, normalise, sha256_text
 
-__all__ = ["LANGS", "Evidence", "Lang", "detect_lang", "dryrun_options", "evaluate"]
+__all__ = ["LANGS", "Evidence", "Lang", "dryrun_options", "evaluate", "lint_findings"]
 
 Lang = Literal["bash", "ansible"]
 LANGS: tuple[str, ...] = ("bash", "ansible")
@@ -125,6 +123,18 @@ class Evidence:
         )
 
 
+def lint_findings(
+    text: str, lang: str, path: str = "<script>", *, provenance: Any = None
+) -> tuple[Finding, ...]:
+    """Every lint finding of ``text``; ``provenance`` (request and source documents) turns
+    on the OPS5xx rules. Imported here so loading the review code never loads the linters."""
+    from opsgen.validators import lint_text
+
+    # lint_text refuses a language other than bash or ansible with a clear InputError.
+    report = lint_text(text, lang=cast("Lang", lang), path=path, provenance=provenance)
+    return tuple(report.findings)
+
+
 def evaluate(
     text: str,
     lang: str,
@@ -132,14 +142,14 @@ def evaluate(
     dryrun: bool = True,
     options: Any = None,
     path: str = "<script>",
+    provenance: Any = None,
 ) -> Evidence:
     """Lint ``text`` and (unless ``dryrun`` is False) dry-run it in the sandbox.
 
     A sandbox that cannot run at all (no Docker engine, image missing) is recorded as
     missing evidence rather than raised, so a change can still be imported and reviewed;
-    its approval then needs ``--override``. The imports are local so that importing the
-    review code never loads Docker or the linters (``importlib`` keeps the seam untyped
-    until those packages land).
+    its approval then needs ``--override``. The sandbox is imported here so that importing
+    the review code never loads Docker.
 
     Args:
         text: the script or playbook.
@@ -147,19 +157,15 @@ def evaluate(
         dryrun: run the sandbox too.
         options: passed to :func:`opsgen.sandbox.dryrun` unchanged.
         path: the name findings point at.
+        provenance: an :class:`opsgen.validators.Provenance` for the OPS5xx rules.
     """
-    validators = importlib.import_module("opsgen.validators")
-    if not hasattr(validators, "lint_text"):
-        raise OpsError(
-            "the linters are not available in this installation (opsgen.validators.lint_text)",
-            reference="linters-missing",
-        )
-    findings = tuple(validators.lint_text(text, lang=lang, path=path).findings)
+    findings = lint_findings(text, lang, path, provenance=provenance)
     if not dryrun:
         return Evidence(findings, None, "", "dry-run not requested")
-    sandbox = importlib.import_module("opsgen.sandbox")
+    from opsgen.sandbox import dryrun as run_dryrun
+
     try:
-        report = sandbox.dryrun(text, lang, options)
+        report = run_dryrun(text, lang, options)
     except SandboxError as exc:
         return Evidence(findings, None, "", f"dry-run could not run: {exc.message}")
     return Evidence(findings, report.to_dict(), str(report.image_id), "")
@@ -170,20 +176,9 @@ def dryrun_options(image: str | None = None, *, twice: bool = True) -> Any:
 
     Built lazily so that importing this module never loads the Docker SDK.
     """
-    sandbox = importlib.import_module("opsgen.sandbox")
+    from opsgen.sandbox import DryRunOptions
+
     kwargs: dict[str, Any] = {"twice": twice}
     if image:
         kwargs["image"] = image
-    return sandbox.DryRunOptions(**kwargs)
-
-
-def detect_lang(text: str, path: str) -> str:
-    """``bash`` or ``ansible`` for an imported file, using the validators when present."""
-    detect = getattr(importlib.import_module("opsgen.validators"), "detect_lang", None)
-    if detect is not None:
-        found = str(detect(text, path))
-        if found in LANGS:
-            return found
-    if PurePath(path).suffix.lower() in {".yml", ".yaml"}:
-        return "ansible"
-    return "bash"
+    return DryRunOptions(**kwargs)

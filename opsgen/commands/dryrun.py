@@ -27,19 +27,6 @@ class Lang(StrEnum):
     ansible = "ansible"
 
 
-def _detect(text: str, path: Path) -> str:
-    if path.suffix in (".yml", ".yaml"):
-        return "ansible"
-    if text.startswith("#!"):
-        return "bash"
-    try:
-        from opsgen.validators import detect_lang
-
-        return str(detect_lang(text, str(path)))
-    except ImportError:  # validators not installed in a trimmed build
-        return "bash"
-
-
 def register(app: typer.Typer) -> None:
     """Add the ``dryrun`` verb."""
 
@@ -67,7 +54,9 @@ def register(app: typer.Typer) -> None:
         from opsgen.sandbox import DryRunOptions, dryrun
 
         text = read_text_file(script)
-        language = _detect(text, script) if lang is Lang.auto else lang.value
+        from opsgen.validators import detect_lang
+
+        language = detect_lang(text, str(script)) if lang is Lang.auto else lang.value
         options = DryRunOptions(
             image=image,
             timeout=timeout,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from opsgen.approval import sign_off
-from opsgen.evaluate import LANGS, detect_lang
+from opsgen.evaluate import LANGS
 from opsgen.export.paths import check_name
 from opsgen.inputs import read_text_file
 from opsgen.review.cliutil import JsonOpt, WorkspaceOpt, current_user, open_store, print_json
@@ -45,6 +45,8 @@ def register(app: typer.Typer) -> None:
         text = read_text_file(file)
         if lang is not None and lang not in LANGS:
             raise typer.BadParameter(f"use one of {', '.join(LANGS)}", param_hint="--lang")
+        from opsgen.validators import detect_lang
+
         lang = lang or detect_lang(text, str(file))
         who = check_person(author or current_user(), "--author")
         change_name = check_name(name if name is not None else slug(str(file)))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from opsgen.errors import InputError, OpsError, SandboxError
-from opsgen.evaluate import Evidence
+from opsgen.evaluate import Evidence, lint_findings
 from opsgen.findings import Finding
 
 __all__ = ["DEFAULT_TIMEOUT", "Checks", "SandboxChecks"]
@@ -63,10 +63,11 @@ class SandboxChecks:
         self, script: str, lang: str, path: str, *, request: str, source: str
     ) -> tuple[Finding, ...]:
         """Every lint finding, with the runbook as provenance (enables OPS501/OPS502)."""
-        validators = importlib.import_module("opsgen.validators")
-        provenance = validators.Provenance(request=request, sources=(source,))
-        report = validators.lint_text(script, lang=lang, path=path, provenance=provenance)
-        return tuple(report.findings)
+        from opsgen.validators import Provenance
+
+        return lint_findings(
+            script, lang, path, provenance=Provenance(request=request, sources=(source,))
+        )
 
     def dryrun(
         self, script: str, lang: str, findings: tuple[Finding, ...], progress: Progress
