@@ -12,7 +12,6 @@ import base64
 import hashlib
 import json
 import os
-import posixpath
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from opsgen.sandbox.models import FileMeta
-from opsgen.sandbox.tarstream import Observed, read_tree
+from opsgen.sandbox.tarstream import CONTENT_LIMIT, Observed, read_tree
 
 __all__ = ["ApiObserver", "State", "changed_paths", "is_noise", "observe_paths", "pristine_paths"]
 
@@ -79,8 +78,6 @@ def _plan(changes: dict[str, str]) -> list[tuple[str, bool]]:
 
 
 def _limit(path: str) -> int:
-    from opsgen.sandbox.tarstream import CONTENT_LIMIT
-
     return BIG_CONTENT.get(path, CONTENT_LIMIT)
 
 
@@ -212,13 +209,3 @@ def _cache_put(cache: Path | None, path: str, obs: Observed | None) -> None:
         tmp.replace(cache / _key(path))
     except OSError:
         tmp.unlink(missing_ok=True)
-
-
-def parent_dirs(path: str) -> list[str]:
-    """``/a/b/c`` → ``['/a', '/a/b']``."""
-    out: list[str] = []
-    cur = posixpath.dirname(path)
-    while cur not in ("/", ""):
-        out.append(cur)
-        cur = posixpath.dirname(cur)
-    return out[::-1]

@@ -25,7 +25,7 @@ from opsgen.sandbox.models import DryRunReport, RunResult, ServiceIntent, System
 from opsgen.sandbox.observe import ApiObserver, State
 from opsgen.sandbox.outcomes import outcome_finding
 from opsgen.sandbox.overlay import overlay_observer
-from opsgen.sandbox.policy import OPS, SandboxPolicy, to_docker_kwargs
+from opsgen.sandbox.policy import LABEL, OPS, SandboxPolicy, to_docker_kwargs
 from opsgen.sandbox.reaper import reap_orphans
 
 __all__ = ["DryRunOptions", "dryrun"]
@@ -76,19 +76,36 @@ def dryrun(
     run_id = uuid.uuid4().hex[:12]
     kwargs = to_docker_kwargs(policy, run_id=run_id)
     progress("create")
+    container: Any = None
     try:
-        container = client.containers.create(
-            image.id, entrypoint=["/bin/bash", "/.opsgen/run"], command=[lang], **kwargs
-        )
-    except DockerException as exc:
-        raise SandboxError(f"could not create the sandbox container: {exc}") from None
-    try:
+        try:
+            container = client.containers.create(
+                image.id, entrypoint=["/bin/bash", "/.opsgen/run"], command=[lang], **kwargs
+            )
+        except DockerException as exc:
+            raise SandboxError(f"could not create the sandbox container: {exc}") from None
         return _run(client, container, image, script, lang, opts, policy, warnings, progress)
     except APIError as exc:
         raise SandboxError(f"the Docker engine failed during the dry-run: {exc}") from None
     finally:
+        _remove(client, container, run_id)
+
+
+def _remove(client: Any, container: Any, run_id: str) -> None:
+    """Remove this run's container, also when Ctrl-C came while ``create`` was returning.
+
+    The engine may have made the container before the call returned it to us, so when we
+    hold no handle we look it up by this run's label.
+    """
+    targets = [container] if container is not None else []
+    if not targets:
         try:
-            container.remove(force=True)
+            targets = client.containers.list(all=True, filters={"label": f"{LABEL}.run={run_id}"})
+        except DockerException:
+            return  # the reaper removes it at the next start
+    for target in targets:
+        try:
+            target.remove(force=True)
         except DockerException:
             pass  # the reaper removes it at the next start
 
