@@ -53,6 +53,7 @@ VERBS: dict[str, str] = {
     "audit": "audit",
     "convert": "convert",
     "version": "version",
+    "worker": "worker",
 }
 
 

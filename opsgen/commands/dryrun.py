@@ -50,6 +50,9 @@ def register(app: typer.Typer) -> None:
         Exit 0 when every run passed (and, with --twice, the second changed nothing),
         1 when a run failed, was stopped or was not idempotent, 3 for a bad file,
         4 when the sandbox is unavailable.
+
+        Each run starts a new Python process (about half a second); `opsgen worker start`
+        keeps a warm one that runs dryrun and lint for you (`opsgen worker stop` ends it).
         """
         from opsgen.sandbox import DryRunOptions, dryrun
 

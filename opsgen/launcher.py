@@ -1,0 +1,190 @@
+"""The ``opsgen`` console script: hand ``dryrun`` and ``lint`` to a warm worker when one runs.
+
+A new Python process spends about half a second importing typer, rich, the docker SDK and
+the linters before it does any work. ``opsgen worker start`` keeps a process with all of
+that imported; this launcher passes it the command line, the working directory, the
+environment and its own stdin/stdout/stderr (``SCM_RIGHTS``), forwards SIGINT, SIGTERM and
+SIGHUP, and exits with the code the worker reports. Whenever the worker is absent, stale
+or refuses, the command runs in this process as before, so the worker is never needed.
+
+This module is imported on every start: it may use the standard library and the tiny
+:mod:`opsgen` package only. The worker side (:mod:`opsgen.worker`) uses its helpers too.
+
+Protocol (Unix stream socket, messages are a 4-byte big-endian length plus JSON)::
+
+    client -> server  {"op": "run", "version", "argv", "cwd", "env", "umask", "stdio"}
+                      (with fds 0, 1, 2 attached to the length prefix)
+    server -> client  {"op": "started", "pid"} | {"op": "stale"} | {"op": "refused", "reason"}
+    client -> server  {"op": "signal", "signum"}            (any number of times)
+    server -> client  {"op": "exit", "code"}
+    client -> server  {"op": "status"} | {"op": "stop"}     (control; one answer each)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+from typing import Any
+
+from opsgen import __version__
+
+__all__ = ["SERVED", "main", "recv_msg", "runtime_dir", "send_msg", "socket_path"]
+
+#: Verbs a worker runs; every other verb runs in the calling process.
+SERVED = frozenset({"dryrun", "lint", "version"})
+_FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_HEADER = struct.Struct(">I")
+_MAX_MSG = 16 << 20
+
+
+def runtime_dir() -> str:
+    """Where the socket, pid file and log live (not created here).
+
+    A string, not a ``Path``: importing pathlib would cost this launcher more than it does.
+    """
+    if explicit := os.environ.get("OPSGEN_RUNTIME_DIR"):
+        return explicit
+    if xdg := os.environ.get("XDG_RUNTIME_DIR"):
+        return os.path.join(xdg, "opsgen")
+    return os.path.join(os.path.expanduser("~"), ".cache", "opsgen", "run")
+
+
+def socket_path() -> str:
+    """The worker's Unix socket."""
+    return os.path.join(runtime_dir(), "worker.sock")
+
+
+def send_msg(sock: socket.socket, msg: dict[str, Any], fds: list[int] | None = None) -> None:
+    """Send one framed message; ``fds`` ride on the length prefix."""
+    data = json.dumps(msg).encode()
+    head = _HEADER.pack(len(data))
+    if fds:
+        socket.send_fds(sock, [head], fds)
+        sock.sendall(data)
+    else:
+        sock.sendall(head + data)
+
+
+def recv_msg(sock: socket.socket, nfds: int = 0) -> tuple[dict[str, Any] | None, list[int]]:
+    """Receive one framed message and the fds sent with it; ``(None, [])`` on EOF."""
+    fds: list[int] = []
+    if nfds:
+        head, fds, _flags, _addr = socket.recv_fds(sock, _HEADER.size, nfds)
+    else:
+        head = sock.recv(_HEADER.size)
+    head += _recv_exact(sock, _HEADER.size - len(head)) if head else b""
+    if len(head) < _HEADER.size:
+        _close_all(fds)
+        return None, []
+    (size,) = _HEADER.unpack(head)
+    if size > _MAX_MSG:
+        _close_all(fds)
+        raise ValueError(f"worker message of {size} bytes")
+    body = _recv_exact(sock, size)
+    if len(body) < size:
+        _close_all(fds)
+        return None, []
+    msg = json.loads(body)
+    return (msg if isinstance(msg, dict) else None), fds
+
+
+def _recv_exact(sock: socket.socket, size: int) -> bytes:
+    chunks = []
+    while size > 0:
+        chunk = sock.recv(min(size, 1 << 16))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        os.close(fd)
+
+
+def _stdio() -> list[list[str]]:
+    out = []
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        out.append(
+            [
+                getattr(stream, "encoding", None) or "utf-8",
+                getattr(stream, "errors", None) or "strict",
+            ]
+        )
+    return out
+
+
+def _request(argv: list[str]) -> dict[str, Any]:
+    mask = os.umask(0)
+    os.umask(mask)
+    return {
+        "op": "run",
+        "version": __version__,
+        "argv": argv,
+        "cwd": os.getcwd(),
+        "env": dict(os.environ),
+        "umask": mask,
+        "stdio": _stdio(),
+    }
+
+
+def run_via_worker(argv: list[str]) -> int | None:
+    """Run ``argv`` in the worker; its exit code, or None when this process must run it."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(socket_path())
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        send_msg(sock, _request(argv), [0, 1, 2])
+        answer, _ = recv_msg(sock)
+    except (OSError, ValueError):
+        sock.close()
+        return None
+    if not answer or answer.get("op") != "started":
+        sock.close()
+        return None  # stale, refused or gone before it began: nothing ran yet
+    return _wait(sock)
+
+
+def _wait(sock: socket.socket) -> int:
+    """Forward signals until the worker reports the exit code."""
+
+    def forward(signum: int, frame: object) -> None:
+        try:
+            send_msg(sock, {"op": "signal", "signum": signum})
+        except OSError:
+            pass
+
+    for signum in _FORWARDED:
+        signal.signal(signum, forward)
+    try:
+        while True:
+            msg, _ = recv_msg(sock)
+            if msg is None:
+                break
+            if msg.get("op") == "exit":
+                return int(msg.get("code", 1))
+    except (OSError, ValueError):
+        pass
+    finally:
+        sock.close()
+    print("error[worker-lost]: the opsgen worker stopped before the command ended", file=sys.stderr)
+    return 1
+
+
+def main() -> None:
+    """Console-script entry point."""
+    argv = sys.argv[1:]
+    if argv and argv[0] in SERVED and not os.environ.get("OPSGEN_NO_WORKER"):
+        code = run_via_worker(argv)
+        if code is not None:
+            sys.exit(code)
+    from opsgen.cli import run
+
+    run()
