@@ -1,13 +1,19 @@
 """NL->bash quality: the model's raw first answer vs opsgen's vetted answer (repair loop).
 
-Same model, same run: attempt 1 of the repair loop *is* the raw one-shot answer (no
-corrections, no checks), and the loop's chosen script is the vetted one. The loop dry-runs
-inside the task's own fixture image (``bench-fs-N``), so it sees the files the request
-talks about; it never sees the gold command or the expected output. Both answers are then
-scored by ``../shared/bench/score_bash.py`` (file-system and stdout match against gold).
+Same model, same run: attempt 1 of the repair loop *is* the raw one-shot answer (greedy,
+no corrections, no checks), and the loop's chosen script is the vetted one: repaired until
+lint and the dry-run pass, then weighed against ``--candidates - 1`` sampled answers by
+what each did in the sandbox (execution consensus, as ``opsgen new --candidates``).
+The loop dry-runs inside the task's own fixture image (``bench-fs-N``), so it sees the
+files the request talks about; it never sees the gold command or the expected output.
+Both answers are then scored by ``../shared/bench/score_bash.py`` (file-system and
+stdout match against gold).
 
     python bench/gen_quality.py generate --model qwen2.5-coder-1.5b --out q15.jsonl
     python bench/gen_quality.py score --from q15.jsonl
+
+A long run can be paused between tasks (e.g. to take timings on a quiet machine) by
+creating ``OUT.pause``; it resumes when the file is removed. A rerun skips finished tasks.
 """
 
 from __future__ import annotations
@@ -50,6 +56,9 @@ def generate(args: argparse.Namespace) -> int:
         for task in subset(args.n):
             if task["id"] in done:
                 continue
+            pause = out.with_name(out.name + ".pause")
+            while pause.exists():
+                time.sleep(2)
             image = f"bench-fs-{task['fs'].split('_')[1]}"
             dry = make_dryrun(image=image, timeout=30)
             t0 = time.perf_counter()
@@ -62,6 +71,7 @@ def generate(args: argparse.Namespace) -> int:
                     dryrun=dry,
                     attempts=args.attempts,
                     max_tokens=args.max_tokens,
+                    candidates=args.candidates,
                 )
                 record = {
                     "raw": result.attempts[0].completion.text,
@@ -70,6 +80,9 @@ def generate(args: argparse.Namespace) -> int:
                     "attempts": len(result.attempts),
                     "tokens": sum(a.completion.completion_tokens for a in result.attempts),
                     "problems": [[p.code for p in a.problems] for a in result.attempts],
+                    "sampled": [a.sampled for a in result.attempts],
+                    "final": result.final.number,
+                    "consensus": result.consensus.to_dict() if result.consensus else None,
                 }
             except Exception as exc:  # an unusable answer is a failed task, not a crash
                 record = {"raw": "", "vetted": "", "status": f"error: {exc}", "attempts": 0}
@@ -146,6 +159,7 @@ def main() -> int:
     g.add_argument("--runtime", default=None)
     g.add_argument("--n", type=int, default=100)
     g.add_argument("--attempts", type=int, default=3)
+    g.add_argument("--candidates", type=int, default=3, help="answers weighed by consensus")
     g.add_argument("--max-tokens", type=int, default=384, help="per answer (one-liners need few)")
     g.add_argument("--out", required=True)
     p = sub.add_parser("print")

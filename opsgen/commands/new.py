@@ -39,7 +39,10 @@ class _Progress(Events):
 
     def stage(self, name: str, attempt: int, total: int) -> None:
         words = {"generate": "generating", "lint": "linting", "dryrun": "dry-running twice"}
-        self.label = f"attempt {attempt}/{total} · {words.get(name, name)}"
+        if name == "sample":
+            self.label = f"candidate {attempt + 1}/{total + 1} · sampling"
+        else:
+            self.label = f"attempt {attempt}/{total} · {words.get(name, name)}"
         self.tokens, self.started = 0, time.perf_counter()
         self.status.update(self.label)
 
@@ -81,6 +84,15 @@ def register(app: typer.Typer) -> None:
         attempts: Annotated[
             int, typer.Option(min=1, max=10, help="Most generations (repairs + 1).")
         ] = 3,
+        candidates: Annotated[
+            int,
+            typer.Option(
+                min=1,
+                max=9,
+                help="Answers to weigh by what they did in the sandbox: the repaired answer "
+                "plus N-1 sampled ones; the behaviour most share wins (needs the dry-run).",
+            ),
+        ] = 1,
         no_dryrun: Annotated[
             bool, typer.Option("--no-dryrun", help="Lint only; the result is 'unverified'.")
         ] = False,
@@ -123,6 +135,7 @@ def register(app: typer.Typer) -> None:
                 attempts=attempts,
                 max_tokens=max_tokens,
                 events=_Progress(status),
+                candidates=candidates,
             )
         stored = None
         if store:

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 __all__ = [
+    "GREEDY",
     "Completion",
     "FakeLLM",
     "FenceStop",
     "LLMClient",
     "Message",
+    "Sampling",
     "StreamingClient",
     "TokenCallback",
     "collect_stream",
@@ -39,6 +41,28 @@ class Message:
     def to_dict(self) -> dict[str, str]:
         """The ``{"role", "content"}`` shape every chat API takes."""
         return {"role": self.role, "content": self.content}
+
+
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    """How to pick tokens: greedy by default, sampled for extra candidates.
+
+    Greedy decoding gives the same answer every time, which is what a repair needs; the
+    consensus stage (:mod:`opsgen.generator.consensus`) asks for *different* answers to the
+    same request, so it samples with a seed (reproducible where the runtime allows it).
+    """
+
+    temperature: float = 0.0
+    top_p: float = 0.95
+    seed: int | None = None
+
+    @property
+    def greedy(self) -> bool:
+        """True when no sampling happens."""
+        return self.temperature <= 0.0
+
+
+GREEDY = Sampling()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +110,9 @@ class LLMClient(Protocol):
         max_tokens: int = 768,
         stop_at_fence: bool = True,
         on_token: TokenCallback | None = None,
+        sampling: Sampling = GREEDY,
     ) -> Completion:
-        """Generate greedily until end of turn, the token budget or a closed code fence.
+        """Generate until end of turn, the token budget or a closed code fence.
 
         Args:
             messages: the conversation, system message first.
@@ -95,6 +120,7 @@ class LLMClient(Protocol):
             stop_at_fence: stop as soon as a fenced code block has been closed; the model
                 tends to add prose after the block that we would throw away anyway.
             on_token: called with each new piece of text, for progress displays.
+            sampling: greedy (the default) or sampled decoding.
         """
         ...
 
@@ -186,7 +212,9 @@ class StreamingClient:
     name: str
     runtime: str
 
-    def _pieces(self, messages: Sequence[Message], max_tokens: int) -> Iterable[str]:
+    def _pieces(
+        self, messages: Sequence[Message], max_tokens: int, sampling: Sampling
+    ) -> Iterable[str]:
         raise NotImplementedError
 
     def complete(
@@ -196,13 +224,14 @@ class StreamingClient:
         max_tokens: int = 768,
         stop_at_fence: bool = True,
         on_token: TokenCallback | None = None,
+        sampling: Sampling = GREEDY,
     ) -> Completion:
-        """Greedy chat completion, streamed; see :class:`LLMClient`.
+        """Chat completion, streamed; see :class:`LLMClient`.
 
         The piece stream is closed at the end (if it has ``close``), so a backend that
         generates in a thread stops and joins it even when the fence ended the answer.
         """
-        pieces = self._pieces(messages, max_tokens)
+        pieces = self._pieces(messages, max_tokens, sampling)
         try:
             return collect_stream(
                 pieces,
@@ -231,6 +260,7 @@ class FakeLLM:
     name: str = "fake"
     runtime: str = "fake"
     calls: list[list[Message]] = field(default_factory=list)
+    samplings: list[Sampling] = field(default_factory=list)
 
     def complete(
         self,
@@ -239,9 +269,11 @@ class FakeLLM:
         max_tokens: int = 768,
         stop_at_fence: bool = True,
         on_token: TokenCallback | None = None,
+        sampling: Sampling = GREEDY,
     ) -> Completion:
         """Return the next canned answer, streamed word by word to ``on_token``."""
         self.calls.append(list(messages))
+        self.samplings.append(sampling)
         if callable(self.responses):
             text = self.responses(messages)
         else:

@@ -6,6 +6,11 @@ passes the real :func:`opsgen.validators.lint_text` and :func:`opsgen.sandbox.dr
 Whether checks run is decided here, by the caller's options, and never by anything the
 model or the request says: an answer that claims "checks skipped" is linted and run like
 any other. Every attempt is kept, so the review shows the whole history.
+
+With ``candidates > 1`` the loop then samples further answers to the original request,
+checks each the same way, and picks among the passing ones by what they did in the sandbox
+(:mod:`opsgen.generator.consensus`): a check sees a broken script, only agreement between
+independent answers can hint that a clean-running one does the wrong thing.
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from opsgen.errors import UnparseableOutput
+from opsgen.generator.consensus import Consensus, choose, settled
 from opsgen.generator.extract import extract_script
-from opsgen.generator.llm import Completion, LLMClient, Message
+from opsgen.generator.llm import GREEDY, Completion, LLMClient, Message, Sampling
 from opsgen.generator.problems import (
     LintLike,
     Problem,
@@ -39,7 +45,7 @@ class Events:
     """Progress hooks; the CLI overrides them to drive its display. No-ops by default."""
 
     def stage(self, name: str, attempt: int, total: int) -> None:
-        """A stage starts: ``generate``, ``lint`` or ``dryrun``."""
+        """A stage starts: ``generate``, ``sample``, ``lint`` or ``dryrun``."""
 
     def token(self, piece: str) -> None:
         """The model produced a piece of text."""
@@ -60,6 +66,7 @@ class Attempt:
         lint: the lint report (None when not linted).
         dryrun: the dry-run report (None when not run).
         problems: everything that blocks acceptance, in the order found.
+        sampled: an extra candidate sampled for the consensus (not a repair).
     """
 
     number: int
@@ -69,6 +76,7 @@ class Attempt:
     lint: LintLike | None = None
     dryrun: DryRunReport | None = None
     problems: tuple[Problem, ...] = ()
+    sampled: bool = False
 
     @property
     def passed(self) -> bool:
@@ -80,6 +88,7 @@ class Attempt:
         c = self.completion
         return {
             "number": self.number,
+            "sampled": self.sampled,
             "raw": c.text,
             "script": self.script,
             "fixes": list(self.fixes),
@@ -106,11 +115,17 @@ class LoopResult:
     attempts: tuple[Attempt, ...]
     dryrun_enabled: bool
     extra: dict[str, Any] = field(default_factory=dict)
+    consensus: Consensus | None = None
 
     @property
     def final(self) -> Attempt:
-        """The first attempt that passed, else the usable one with fewest problems (latest wins
-        ties, since it has seen the most feedback)."""
+        """The consensus' choice when candidates were sampled; else the first attempt that
+        passed, else the usable one with fewest problems (latest wins ties, since it has
+        seen the most feedback)."""
+        if self.consensus is not None:
+            for attempt in self.attempts:
+                if attempt.number == self.consensus.chosen:
+                    return attempt
         for attempt in self.attempts:
             if attempt.passed:
                 return attempt
@@ -158,6 +173,69 @@ def _check(
     return report, run_report, problems
 
 
+def _attempt(
+    number: int,
+    completion: Completion,
+    lang: str,
+    lint: LintFn,
+    dryrun: DryRunFn | None,
+    *,
+    last: bool,
+    sampled: bool,
+    events: Events,
+    total: int,
+) -> Attempt:
+    """Extract the script from a completion and check it."""
+    try:
+        extracted = extract_script(completion.text, lang)
+    except UnparseableOutput as exc:
+        problem = Problem("unparseable", "no-script", exc.message)
+        return Attempt(number, completion, None, problems=(problem,), sampled=sampled)
+    script = extracted.script
+    report, run_report, problems = _check(
+        script, lang, lint, dryrun, last, events, number, total
+    )
+    return Attempt(
+        number, completion, script, extracted.fixes, report, run_report, tuple(problems),
+        sampled,
+    )
+
+
+#: Sampling for the extra candidates: varied enough to disagree, focused enough to be sane.
+SAMPLE_TEMPERATURE = 0.7
+
+
+def _sample(
+    request_messages: Sequence[Message],
+    done: list[Attempt],
+    candidates: int,
+    llm: LLMClient,
+    lang: str,
+    lint: LintFn,
+    dryrun: DryRunFn,
+    max_tokens: int,
+    events: Events,
+) -> None:
+    """Add up to ``candidates - 1`` sampled answers, stopping once they cannot change the
+    choice. Samples are checked but not repaired: they are votes, not drafts."""
+    extra = candidates - 1
+    for i in range(1, extra + 1):
+        if settled(done, extra - i + 1):
+            break
+        number = len(done) + 1
+        events.stage("sample", i, extra)
+        sampling = Sampling(temperature=SAMPLE_TEMPERATURE, seed=i)
+        completion = llm.complete(
+            request_messages, max_tokens=max_tokens, on_token=events.token, sampling=sampling
+        )
+        attempt = _attempt(
+            number, completion, lang, lint, dryrun, last=False, sampled=True, events=events,
+            total=number,
+        )
+        done.append(attempt)
+        events.finished(attempt)
+
+
 def _locate_failures(
     script: str, found: list[Problem], report: DryRunReport, dryrun: DryRunFn
 ) -> list[Problem]:
@@ -194,6 +272,7 @@ def run_loop(
     max_tokens: int = 768,
     target: Target | None = None,
     events: Events | None = None,
+    candidates: int = 1,
 ) -> LoopResult:
     """Generate a script for ``request`` and repair it until the checks pass.
 
@@ -207,6 +286,8 @@ def run_loop(
         max_tokens: the token budget of each generation.
         target: facts about the target machine for the system prompt.
         events: progress hooks.
+        candidates: answers to weigh against each other (1: the repaired greedy answer
+            only). Needs the dry-run: without observed behaviour there is nothing to compare.
 
     Raises:
         UnparseableOutput: no attempt produced a usable script.
@@ -218,31 +299,31 @@ def run_loop(
     done: list[Attempt] = []
     for number in range(1, total + 1):
         events.stage("generate", number, total)
-        completion = llm.complete(messages, max_tokens=max_tokens, on_token=events.token)
-        try:
-            extracted = extract_script(completion.text, lang)
-        except UnparseableOutput as exc:
-            problem = Problem("unparseable", "no-script", exc.message)
-            done.append(Attempt(number, completion, None, problems=(problem,)))
-            events.finished(done[-1])
-            continue
-        script = extracted.script
-        report, run_report, problems = _check(
-            script, lang, lint, dryrun, number == total, events, number, total
+        completion = llm.complete(
+            messages, max_tokens=max_tokens, on_token=events.token, sampling=GREEDY
         )
-        attempt = Attempt(
-            number, completion, script, extracted.fixes, report, run_report, tuple(problems)
+        attempt = _attempt(
+            number, completion, lang, lint, dryrun, last=number == total, sampled=False,
+            events=events, total=total,
         )
         done.append(attempt)
         events.finished(attempt)
         if attempt.passed:
             break
-        # Repair from the original request each time: the context stays small and the
-        # model sees its latest script with exactly the problems that script has.
-        messages = repair_messages(base, script, [p.describe(script) for p in problems], lang)
+        if attempt.script is not None:
+            # Repair from the original request each time: the context stays small and the
+            # model sees its latest script with exactly the problems that script has.
+            messages = repair_messages(
+                base, attempt.script, [p.describe(attempt.script) for p in attempt.problems],
+                lang,
+            )
+    consensus = None
+    if candidates > 1 and dryrun is not None:
+        _sample(base, done, candidates, llm, lang, lint, dryrun, max_tokens, events)
+        consensus = choose(done)
     if all(a.script is None for a in done):
         raise UnparseableOutput(
             f"the model returned no usable script in {len(done)} attempt(s)",
             hint="rephrase the request, or choose another --model",
         )
-    return LoopResult(request, lang, tuple(done), dryrun is not None)
+    return LoopResult(request, lang, tuple(done), dryrun is not None, consensus=consensus)

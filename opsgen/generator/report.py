@@ -46,6 +46,7 @@ def result_to_dict(result: LoopResult) -> dict[str, Any]:
         "dryrun": final.dryrun.to_dict() if final.dryrun is not None else None,
         "final_attempt": final.number,
         "attempts": [a.to_dict() for a in result.attempts],
+        "consensus": result.consensus.to_dict() if result.consensus is not None else None,
         **result.extra,
     }
 
@@ -84,7 +85,8 @@ def _print_attempts(out: Console, result: LoopResult) -> None:
         c = a.completion
         speed = f"{c.completion_tokens} tokens, {c.seconds:.1f}s, {c.tokens_per_s:.1f} tok/s"
         verdict = "[green]passed[/]" if a.passed else f"{len(a.problems)} problem(s)"
-        out.print(f"  attempt {a.number}: {verdict} ({speed})")
+        kind = " (sampled candidate)" if a.sampled else ""
+        out.print(f"  attempt {a.number}{kind}: {verdict} ({speed})")
         for p in a.problems:
             out.print(f"    - {safe(p.describe(a.script or ''))}", soft_wrap=True)
 
@@ -115,5 +117,7 @@ def print_review(result: LoopResult, out: Console) -> None:
         out.print("[bold]Dry-run[/]: [yellow]skipped (--no-dryrun)[/]")
     out.print("[bold]Attempts[/]:")
     _print_attempts(out, result)
+    if result.consensus is not None:
+        out.print(f"[bold]Consensus[/]: {result.consensus.describe()}")
     colour = {"vetted": "green", "unverified": "yellow"}.get(result.status, "bold red")
     out.print(f"[bold]Change[/] {result.change_id}: [{colour}]{result.status}[/]")

@@ -183,3 +183,22 @@ def test_no_store_leaves_no_workspace(model_server, capsys, workspace):
     code, data = run_json(capsys, "create /srv/app", "--no-dryrun", "--no-store")
     assert code == 0 and "change" not in data
     assert not workspace.exists()
+
+
+def _script(cmd: str) -> str:
+    return f"```bash\n#!/usr/bin/env bash\nset -euo pipefail\n# Show it.\n{cmd}\n```"
+
+
+def test_candidates_pick_the_behaviour_most_answers_share(model_server, capsys, docker_client,
+                                                          no_leaks):
+    """Real dry-runs: a greedy answer that prints a label is outvoted by two samples that
+    print the bare number; the samples are requested with a temperature and a seed."""
+    stub = model_server([_script("echo 'Total: 3'"), _script("echo 3"), _script("echo 3")])
+    code, data = run_json(capsys, "print the number three", "--candidates", "3")
+    assert code == 0 and data["status"] == "vetted"
+    assert [a["sampled"] for a in data["attempts"]] == [False, True, True]
+    assert data["final_attempt"] == 2 and "echo 3" in data["script"]
+    assert data["consensus"]["groups"] == [[2, 3], [1]]
+    assert data["dryrun"]["runs"][0]["stdout"].strip() == "3"
+    temps = [r["temperature"] for r in stub.requests]
+    assert temps[0] == 0 and temps[1] > 0 and stub.requests[1]["seed"] != stub.requests[2]["seed"]

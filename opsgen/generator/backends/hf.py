@@ -20,7 +20,7 @@ from typing import Any
 
 from opsgen.errors import ModelUnavailable
 from opsgen.generator.backends.llamacpp import default_threads
-from opsgen.generator.llm import Message, StreamingClient
+from opsgen.generator.llm import Message, Sampling, StreamingClient
 
 __all__ = ["TransformersClient", "convert_gguf"]
 
@@ -160,8 +160,10 @@ class TransformersClient(StreamingClient):
         self.model = model.to(device).eval()
         self.device = device
 
-    def _pieces(self, messages: Sequence[Message], max_tokens: int) -> _Streamer:
-        """Start greedy generation in a thread; its text arrives through the streamer.
+    def _pieces(
+        self, messages: Sequence[Message], max_tokens: int, sampling: Sampling
+    ) -> _Streamer:
+        """Start generation in a thread; its text arrives through the streamer.
 
         A closed fence makes :meth:`_Streamer.close` set the stop flag, which ends
         generation after the current token."""
@@ -177,13 +179,20 @@ class TransformersClient(StreamingClient):
             def __call__(self, *args: Any, **kwargs: Any) -> bool:
                 return streamer.stop
 
+        knobs: dict[str, Any] = {"do_sample": False}
+        if not sampling.greedy:
+            knobs = {"do_sample": True, "temperature": sampling.temperature,
+                     "top_p": sampling.top_p, "top_k": 40}
+            if sampling.seed is not None:
+                self._torch.manual_seed(sampling.seed)
+
         def work() -> None:
             try:
                 with self._torch.inference_mode():
                     self.model.generate(
                         **inputs,
                         max_new_tokens=max_tokens,
-                        do_sample=False,
+                        **knobs,
                         streamer=streamer,
                         stopping_criteria=tf.StoppingCriteriaList([_StopFlag()]),
                         pad_token_id=tok.pad_token_id or tok.eos_token_id,

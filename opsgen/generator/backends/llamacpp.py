@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from opsgen.errors import ModelUnavailable
-from opsgen.generator.llm import Message, StreamingClient
+from opsgen.generator.llm import Message, Sampling, StreamingClient
 
 __all__ = ["LlamaCppClient", "default_threads"]
 
@@ -65,13 +65,19 @@ class LlamaCppClient(StreamingClient):
         except (ValueError, RuntimeError) as exc:
             raise ModelUnavailable(f"llama.cpp could not load {path}: {exc}") from None
 
-    def _pieces(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
+    def _pieces(
+        self, messages: Sequence[Message], max_tokens: int, sampling: Sampling
+    ) -> Iterator[str]:
+        knobs: dict[str, Any] = {"temperature": 0.0, "top_k": 1}
+        if not sampling.greedy:
+            knobs = {"temperature": sampling.temperature, "top_p": sampling.top_p, "top_k": 40}
+            if sampling.seed is not None:
+                knobs["seed"] = sampling.seed
         stream = self._llm.create_chat_completion(
             messages=[m.to_dict() for m in messages],
             max_tokens=max_tokens,
-            temperature=0.0,
-            top_k=1,
             stream=True,
+            **knobs,
         )
         for chunk in stream:
             delta = chunk["choices"][0].get("delta", {})

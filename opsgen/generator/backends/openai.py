@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opsgen.errors import ConfigError, GenerationError, ModelUnavailable
-from opsgen.generator.llm import Message, StreamingClient
+from opsgen.generator.llm import GREEDY, Message, Sampling, StreamingClient
 
 __all__ = ["OpenAIClient", "OpenAIConfig"]
 
@@ -54,14 +54,20 @@ class OpenAIClient(StreamingClient):
         self.config = config
         self.name = config.model
 
-    def _request(self, messages: Sequence[Message], max_tokens: int) -> urllib.request.Request:
-        body = {
+    def _request(
+        self, messages: Sequence[Message], max_tokens: int, sampling: Sampling = GREEDY
+    ) -> urllib.request.Request:
+        body: dict[str, Any] = {
             "model": self.config.model,
             "messages": [m.to_dict() for m in messages],
             "max_tokens": max_tokens,
-            "temperature": 0,
+            "temperature": 0 if sampling.greedy else sampling.temperature,
             "stream": True,
         }
+        if not sampling.greedy:
+            body["top_p"] = sampling.top_p
+            if sampling.seed is not None:
+                body["seed"] = sampling.seed
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
         if self.config.api_key:
             headers["Authorization"] = f"Bearer {self.config.api_key}"
@@ -70,8 +76,10 @@ class OpenAIClient(StreamingClient):
         data = json.dumps(body).encode()
         return urllib.request.Request(url, data, headers, method="POST")  # noqa: S310
 
-    def _pieces(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
-        req = self._request(messages, max_tokens)
+    def _pieces(
+        self, messages: Sequence[Message], max_tokens: int, sampling: Sampling
+    ) -> Iterator[str]:
+        req = self._request(messages, max_tokens, sampling)
         try:
             resp = urllib.request.urlopen(req, timeout=self.config.timeout)  # noqa: S310
         except urllib.error.HTTPError as exc:

@@ -1,0 +1,148 @@
+"""Execution consensus: extra sampled candidates, grouped by what they did in the sandbox."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from fakes import FakeLint, finding, report, run
+
+from opsgen.generator.consensus import behaviour, choose, settled
+from opsgen.generator.llm import FakeLLM, Message
+from opsgen.generator.loop import run_loop
+from opsgen.sandbox.models import DryRunReport, FileChange, FileMeta, RunResult, SystemDiff
+
+
+def _out(stdout: str, files: tuple[FileChange, ...] = ()) -> DryRunReport:
+    r = RunResult(0, "passed", 0.1, stdout, "")
+    return replace(report(runs=(r, r)), diff=SystemDiff(files=files))
+
+
+def _answer(cmd: str) -> str:
+    return f"```bash\n#!/usr/bin/env bash\nset -euo pipefail\n{cmd}\n```"
+
+
+class ByCommand:
+    """A dry-run stage whose observed output is a function of the script's last line."""
+
+    def __init__(self, outputs: dict[str, str]):
+        self.outputs = outputs
+        self.seen: list[str] = []
+
+    def __call__(self, script: str, lang: str) -> DryRunReport:
+        self.seen.append(script)
+        return _out(self.outputs[script.strip().splitlines()[-1]])
+
+
+def _lint(script: str, lang: str) -> FakeLint:
+    return FakeLint()
+
+
+def test_behaviour_ignores_output_order_blanks_and_log_contents():
+    meta = FileMeta("file", 0o644, 0, 0, 3, "aa")
+    log_a = FileChange("/var/log/apt/history.log", "modified", after=meta)
+    log_b = FileChange("/var/log/apt/history.log", "modified", after=replace(meta, sha256="bb"))
+    a = _out("b\n  a   1\n\n", (log_a,))
+    b = _out("a 1\nb\n", (log_b,))
+    assert behaviour(a) == behaviour(b)
+
+
+def test_behaviour_sees_different_output_and_different_file_content():
+    meta = FileMeta("file", 0o644, 0, 0, 3, "aa")
+    conf_a = FileChange("/etc/app.conf", "added", after=meta)
+    conf_b = FileChange("/etc/app.conf", "added", after=replace(meta, sha256="bb"))
+    assert behaviour(_out("3")) != behaviour(_out("Total: 3"))
+    assert behaviour(_out("", (conf_a,))) != behaviour(_out("", (conf_b,)))
+    assert behaviour(_out("", (conf_a,))) != behaviour(_out("", (replace(conf_a, after=replace(meta, mode=0o600)),)))
+
+
+def test_two_agreeing_samples_overrule_a_lone_greedy_answer():
+    llm = FakeLLM([_answer("echo 'Total: 3'"), _answer("echo 3"), _answer("echo 3")])
+    dry = ByCommand({"echo 'Total: 3'": "Total: 3", "echo 3": "3"})
+    result = run_loop("count", "bash", llm, lint=_lint, dryrun=dry, candidates=3)
+    assert [a.sampled for a in result.attempts] == [False, True, True]
+    assert result.final.number == 2 and "echo 3" in (result.final.script or "")
+    assert result.consensus is not None
+    assert result.consensus.groups == ((2, 3), (1,))
+    assert result.status == "vetted"
+    # samples are drawn from the original request, with sampling on and a seed each
+    assert llm.calls[1] == llm.calls[0]
+    assert [s.greedy for s in llm.samplings] == [True, False, False]
+    assert llm.samplings[1].seed != llm.samplings[2].seed
+
+
+def test_ties_keep_the_greedy_answer():
+    llm = FakeLLM([_answer("echo a"), _answer("echo b"), _answer("echo c")])
+    dry = ByCommand({"echo a": "a", "echo b": "b", "echo c": "c"})
+    result = run_loop("x", "bash", llm, lint=_lint, dryrun=dry, candidates=3)
+    assert result.final.number == 1
+    assert result.consensus is not None and result.consensus.agreeing == 1
+
+
+def test_sampling_stops_once_the_winner_is_settled():
+    llm = FakeLLM([_answer("echo a"), _answer("echo a"), _answer("echo b")])
+    dry = ByCommand({"echo a": "a", "echo b": "b"})
+    result = run_loop("x", "bash", llm, lint=_lint, dryrun=dry, candidates=3)
+    assert len(llm.calls) == 2  # greedy + one agreeing sample: the third cannot change it
+    assert result.final.number == 1 and result.consensus is not None
+    assert result.consensus.describe().startswith("2 of 2 passing candidates")
+
+
+def test_failing_samples_do_not_vote_and_a_passing_sample_rescues_a_failed_loop():
+    bad = _answer("false")
+    llm = FakeLLM([bad, bad, _answer("echo ok")])
+    failed = replace(report(runs=(run("failed", 1), run("failed", 1))))
+
+    def dry(script: str, lang: str) -> DryRunReport:
+        return failed if script.strip().endswith("false") else _out("ok")
+
+    result = run_loop("x", "bash", llm, lint=_lint, dryrun=dry, attempts=2, candidates=2)
+    assert [a.passed for a in result.attempts] == [False, False, True]
+    assert result.final.number == 3 and result.status == "vetted"
+
+
+def test_samples_with_lint_errors_are_not_run_and_do_not_vote():
+    llm = FakeLLM([_answer("echo a"), _answer("rm -rf /")])
+    seen: list[str] = []
+
+    def lint(script: str, lang: str) -> FakeLint:
+        return FakeLint((finding("OPS101", 4),) if "rm -rf /" in script else ())
+
+    def dry(script: str, lang: str) -> DryRunReport:
+        seen.append(script)
+        return _out("a")
+
+    result = run_loop("x", "bash", llm, lint=lint, dryrun=dry, candidates=2)
+    assert len(seen) == 1 and result.final.number == 1
+    assert result.attempts[1].sampled and not result.attempts[1].passed
+
+
+def test_no_candidates_without_a_dryrun():
+    llm = FakeLLM([_answer("echo a")])
+    result = run_loop("x", "bash", llm, lint=_lint, dryrun=None, candidates=3)
+    assert len(llm.calls) == 1 and result.consensus is None
+    assert result.status == "unverified"
+
+
+def test_choose_and_settled_on_plain_candidates():
+    class C:
+        def __init__(self, number: int, out: str | None):
+            self.number = number
+            self.passed = out is not None
+            self.dryrun = _out(out) if out is not None else None
+
+    assert choose([C(1, None)]) is None
+    pool = [C(1, "x"), C(2, "y"), C(3, "y"), C(4, None)]
+    picked = choose(pool)
+    assert picked is not None and picked.chosen == 2 and picked.candidates == 4
+    assert picked.to_dict()["groups"] == [[2, 3], [1]]
+    assert not settled([C(1, "x")], 2)
+    assert settled([C(1, "x"), C(2, "x")], 1)
+    assert not settled([C(1, "x"), C(2, "x"), C(3, "y")], 1)  # y could still tie, and y ≠ first
+
+
+def test_messages_unchanged_for_greedy_path():
+    # candidates=1 is the plain repair loop: one greedy call, no sampling
+    llm = FakeLLM([_answer("echo a")])
+    run_loop("x", "bash", llm, lint=_lint, dryrun=ByCommand({"echo a": "a"}))
+    assert len(llm.calls) == 1 and llm.samplings[0].greedy
+    assert isinstance(llm.calls[0][0], Message)
