@@ -59,6 +59,10 @@ def register(app: typer.Typer) -> None:
         fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
         no_ansible_lint: bool = typer.Option(
             False, "--no-ansible-lint", help="Skip ansible-lint (it takes seconds per file)."),
+        no_cache: bool = typer.Option(
+            False, "--no-cache",
+            help="Run every tool even if its result for this input is cached "
+                 "(also OPSGEN_NO_CACHE=1)."),
     ) -> int:
         """Lint FILES with bash -n, shellcheck, ansible-playbook --syntax-check, ansible-lint
         and opsgen's policy rules. Nothing is executed.
@@ -74,7 +78,8 @@ def register(app: typer.Typer) -> None:
         for path in files:
             try:
                 reports.append(lint_file(path, lang.value if lang else None,
-                                         ansible_lint=not no_ansible_lint))
+                                         ansible_lint=not no_ansible_lint,
+                                         cache=not no_cache))
             except InputError as exc:
                 render_error(exc)
                 bad_input = True

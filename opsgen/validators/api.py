@@ -2,7 +2,9 @@
 
 The external tools are started first, each in the background, so that shellcheck (or
 ansible-playbook and ansible-lint) parse while the Python rules run. Nothing is executed:
-the tools only parse, inside a private temporary directory.
+the tools only parse, inside a private temporary directory. A tool that already answered
+for the same input (and the same tool version) is answered from the result cache
+(:mod:`opsgen.validators.cache`); its run then says ``detail="cached"``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from opsgen.validators.adapters.ansible_lint import ansible_lint_findings, ansib
 from opsgen.validators.adapters.bash import bash_syntax_job
 from opsgen.validators.adapters.shellcheck import shellcheck_findings, shellcheck_job
 from opsgen.validators.artifact import Artifact, Lang, Provenance
+from opsgen.validators.cache import default_cache
 from opsgen.validators.detect import detect_lang
 from opsgen.validators.report import LintReport
 from opsgen.validators.rules import RULES
@@ -38,6 +41,7 @@ def lint_text(
     *,
     ansible_lint: bool = True,
     provenance: Provenance | None = None,
+    cache: bool = True,
 ) -> LintReport:
     """Lint ``text`` as bash or Ansible and return the sorted findings.
 
@@ -47,11 +51,14 @@ def lint_text(
         path: the name findings refer to.
         ansible_lint: also run ansible-lint (slow: seconds, not milliseconds).
         provenance: the request and source texts, to enable the OPS5xx rules.
+        cache: reuse the external tools' results for identical input (``OPSGEN_NO_CACHE=1``
+            turns the cache off everywhere); opsgen's own rules always run.
     """
     lang = lang or detect_lang(text, path)
     if lang not in ("bash", "ansible"):
         raise ValueError(f"lang must be 'bash' or 'ansible', not {lang!r}")
-    with Artifact(text, lang, path, provenance) as art:
+    store = default_cache() if cache else None
+    with Artifact(text, lang, path, provenance, cache=store) as art:
         _start_tools(art, ansible_lint)
         findings = [f for rule in _RULES if lang in rule.langs for f in rule.check(art)]
         if lang == "bash":
@@ -77,14 +84,17 @@ def lint_file(
     *,
     ansible_lint: bool = True,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    cache: bool = True,
 ) -> LintReport:
     """Read ``path`` (refusing binary, non-UTF-8, empty or oversized files) and lint it.
+
+    The keyword arguments are :func:`lint_text`'s.
 
     Raises:
         opsgen.errors.InputError: the file cannot be used; the message says why.
     """
     text = read_text_file(path, max_bytes=max_bytes)
-    return lint_text(text, lang, str(path), ansible_lint=ansible_lint)
+    return lint_text(text, lang, str(path), ansible_lint=ansible_lint, cache=cache)
 
 
 def _start_tools(art: Artifact, ansible_lint: bool) -> None:

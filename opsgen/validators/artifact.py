@@ -17,11 +17,12 @@ from typing import Any, Literal
 
 from opsgen.validators.ansible.tasks import Snippet, Task, iter_tasks, shell_snippet
 from opsgen.validators.ansible.yamlload import YamlError, load_yaml
+from opsgen.validators.cache import ResultCache
 from opsgen.validators.shell.cron import cron_commands
 from opsgen.validators.shell.index import ShellIndex
 from opsgen.validators.shell.parser import parse
 from opsgen.validators.suppress import Directive, DirectiveProblem, parse_directives
-from opsgen.validators.tools import Job, ToolRun
+from opsgen.validators.tools import Job, ToolRun, tool_env
 
 __all__ = ["Artifact", "Lang", "Provenance"]
 
@@ -49,14 +50,16 @@ class Artifact:
         lang: ``"bash"`` or ``"ansible"``.
         path: the name shown in findings.
         provenance: the request and sources, when known (enables OPS5xx).
+        cache: where tools' results are looked up and stored (None: always run them).
     """
 
     def __init__(self, text: str, lang: Lang, path: str = "<script>",
-                 provenance: Provenance | None = None):
+                 provenance: Provenance | None = None, cache: ResultCache | None = None):
         self.text = text
         self.lang: Lang = lang
         self.path = path
         self.provenance = provenance
+        self.cache = cache
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._jobs: dict[str, Job] = {}
 
@@ -82,6 +85,11 @@ class Artifact:
             self._tmp = tempfile.TemporaryDirectory(prefix="opsgen-lint-")
         return Path(self._tmp.name)
 
+    @cached_property
+    def env(self) -> dict[str, str]:
+        """The tools' environment (:func:`tool_env` of the work directory), built once."""
+        return tool_env(self.workdir)
+
     def write(self, relpath: str, text: str | None = None) -> Path:
         """Write ``text`` (default: the artifact) under the work directory."""
         target = self.workdir / relpath
@@ -90,11 +98,12 @@ class Artifact:
         return target
 
     def job(self, factory: Callable[[Artifact], Job]) -> Job:
-        """Start the tool that ``factory`` describes, once per artifact, and return it."""
+        """Start the tool that ``factory`` describes (or answer it from the cache), once per
+        artifact, and return it."""
         key = factory.__qualname__
         if key not in self._jobs:
             self._jobs[key] = factory(self)
-            self._jobs[key].start()
+            self._jobs[key].start(self.cache)
         return self._jobs[key]
 
     @property

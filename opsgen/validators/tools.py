@@ -4,11 +4,15 @@ The tools are parsers here, never runners: each gets a private temporary directo
 ``HOME`` and working directory, an environment we build from scratch (no ``BASH_ENV``, no
 user ``ansible.cfg``, Ansible's temp and cache paths inside the temp directory), a process
 group of its own and a timeout, after which the whole group is killed.
+
+A tool that ran to completion leaves its result in the :mod:`~opsgen.validators.cache`;
+the same tool on the same input later is answered from there without being started.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import resource
 import shutil
@@ -18,11 +22,15 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+from opsgen.validators.cache import SCHEMA, ResultCache
 
 __all__ = ["Job", "JobResult", "ToolRun", "tool_env", "tool_path"]
 
 ToolStatus = Literal["ok", "missing", "timeout", "failed", "skipped"]
+#: stands for the lint's temporary directory in cache keys and cached output
+_WORKDIR = "\x00opsgen-workdir\x00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +100,15 @@ def tool_env(home: Path) -> dict[str, str]:
     }
 
 
+def _stat_sig(path: str | Path) -> str:
+    """Size and modification time of ``path``: changes when the file is replaced."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "<absent>"
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
 def _last_line(data: bytes) -> str:
     lines = data.decode("utf-8", "replace").strip().splitlines()
     return lines[-1][:200] if lines else ""
@@ -110,6 +127,9 @@ class Job:
         mem_limit: address-space limit in bytes (Python tools only: GHC's runtime, i.e.
             shellcheck, reserves a terabyte of address space up front). A playbook full of
             YAML aliases can make ansible-lint expand millions of nodes; this stops it.
+        inputs: files under ``cwd`` the tool reads; their bytes are part of the cache key.
+        fingerprint: other paths whose size and mtime can change the tool's answer
+            (site-packages, collection folders); part of the cache key.
 
     Input goes in files, never through a pipe: a tool blocked on stdin would not run while
     the Python rules do.
@@ -118,6 +138,7 @@ class Job:
     def __init__(
         self, name: str, argv: list[str | None], *, cwd: Path, env: dict[str, str],
         timeout: float, ok_codes: tuple[int, ...] = (0,), mem_limit: int | None = None,
+        inputs: tuple[str, ...] = (), fingerprint: tuple[str, ...] = (),
     ):
         self.name = name
         self.argv = argv
@@ -126,18 +147,28 @@ class Job:
         self.timeout = timeout
         self.ok_codes = ok_codes
         self.mem_limit = mem_limit
+        self.inputs = inputs
+        self.fingerprint = fingerprint
         self._proc: subprocess.Popen[bytes] | None = None
         self._started = 0.0
         self._result: JobResult | None = None
+        self._cache: ResultCache | None = None
+        self._key = ""
 
-    def start(self) -> None:
-        """Start the process; a missing tool is remembered as such, never raised."""
+    def start(self, cache: ResultCache | None = None) -> None:
+        """Start the process, or answer from ``cache``; a missing tool is remembered as
+        such, never raised."""
         if self._proc is not None or self._result is not None:
             return
         if self.argv[0] is None:
             self._result = JobResult(ToolRun(self.name, "missing", 0.0, "not installed"))
             return
         self._started = time.perf_counter()
+        if cache is not None:
+            self._cache, self._key = cache, self.cache_key()
+            self._result = self._from_cache(cache.get(self._key))
+            if self._result is not None:
+                return
         try:
             self._proc = subprocess.Popen(
                 [str(a) for a in self.argv], cwd=self.cwd, env=self.env,
@@ -176,7 +207,61 @@ class Job:
             out.decode("utf-8", "replace"),
             err.decode("utf-8", "replace"),
         )
+        if status == "ok" and self._cache is not None:  # timeouts and failures: never
+            self._cache.put(self._key, self._to_entry(self._result))
         return self._result
+
+    def cache_key(self) -> str:
+        """sha256 over what can change the tool's answer: its name, the binary (resolved
+        path, size, mtime), the argv and environment (temp paths left out), the accepted
+        exit codes, the ``fingerprint`` paths' size and mtime, and the ``inputs``' bytes."""
+        digest = hashlib.sha256()
+
+        def add(*parts: str | bytes) -> None:
+            for part in parts:
+                data = part if isinstance(part, bytes) else part.encode("utf-8", "replace")
+                digest.update(len(data).to_bytes(8, "little") + data)
+
+        workdir = str(self.cwd)
+        exe = os.path.realpath(str(self.argv[0]))
+        add("opsgen-lint", str(SCHEMA), self.name, exe, _stat_sig(exe), repr(self.ok_codes))
+        add(*(str(a).replace(workdir, _WORKDIR) for a in self.argv[1:]))
+        for name in sorted(self.env):
+            add(name, self.env[name].replace(workdir, _WORKDIR))
+        for path in self.fingerprint:
+            add(path, _stat_sig(path))
+        for rel in self.inputs:
+            try:
+                add(rel, hashlib.sha256((self.cwd / rel).read_bytes()).digest())
+            except OSError:
+                add(rel, "<absent>")
+        return digest.hexdigest()
+
+    def _workdirs(self) -> list[str]:
+        """The temp directory as the tools may print it (as given, and resolved)."""
+        return sorted({str(self.cwd), os.path.realpath(self.cwd)}, key=len, reverse=True)
+
+    def _to_entry(self, res: JobResult) -> dict[str, Any]:
+        def strip(text: str) -> str:
+            for path in self._workdirs():
+                text = text.replace(path, _WORKDIR)
+            return text
+
+        return {"name": self.name, "returncode": res.returncode,
+                "stdout": strip(res.stdout), "stderr": strip(res.stderr)}
+
+    def _from_cache(self, entry: dict[str, Any] | None) -> JobResult | None:
+        """The cached result, if ``entry`` is one this job could have produced."""
+        if entry is None or entry.get("name") != self.name:
+            return None
+        code, out, err = entry.get("returncode"), entry.get("stdout"), entry.get("stderr")
+        if not (isinstance(code, int) and code in self.ok_codes
+                and isinstance(out, str) and isinstance(err, str)):
+            return None
+        seconds = round(time.perf_counter() - self._started, 4)
+        workdir = str(self.cwd)
+        return JobResult(ToolRun(self.name, "ok", seconds, "cached"), code,
+                         out.replace(_WORKDIR, workdir), err.replace(_WORKDIR, workdir))
 
     def close(self) -> None:
         """Kill the tool if it is still running (the lint ended early or failed)."""

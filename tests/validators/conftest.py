@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,19 @@ from opsgen.findings import Finding
 from opsgen.validators import Artifact, Rule
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def _lint_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("opsgen-cache")
+
+
+@pytest.fixture(autouse=True)
+def _private_lint_cache(_lint_cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tool results are cached in a folder of this test session, never in ``~/.cache``."""
+    monkeypatch.setenv("OPSGEN_CACHE_DIR", str(_lint_cache_dir))
+    monkeypatch.delenv("OPSGEN_NO_CACHE", raising=False)
+    yield
 
 
 def _run_rule(rule: type[Rule], text: str, lang: Any = "bash", **kw: Any) -> list[Finding]:

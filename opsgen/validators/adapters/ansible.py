@@ -17,15 +17,19 @@ user's file is ever loaded either.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
+import sysconfig
+from pathlib import Path
 
 from opsgen.validators.ansible.tasks import is_playbook
 from opsgen.validators.artifact import Artifact
-from opsgen.validators.tools import Job, tool_env, tool_path
+from opsgen.validators.tools import Job, tool_path
 
-__all__ = ["TOOL_MEMORY", "is_missing_file", "lint_target", "neutralize", "probe_job",
-           "syntax_check_job", "syntax_errors", "target_name", "unknown_modules"]
+__all__ = ["INPUTS", "TOOL_MEMORY", "ansible_fingerprint", "is_missing_file", "lint_target",
+           "neutralize", "probe_job", "syntax_check_job", "syntax_errors", "target_name",
+           "unknown_modules"]
 
 #: address-space cap for the Python-based ansible tools (see :class:`Job`)
 TOOL_MEMORY = 4 << 30
@@ -40,6 +44,8 @@ _OLD_ORIGIN = re.compile(
     r"appears to be in '(?P<path>[^']+)': line (?P<line>\d+), column (?P<col>\d+)"
 )
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+#: the files in the lint directory the Ansible tools read (cache key inputs)
+INPUTS = ("ansible.cfg", "playbook.yml", "wrapper.yml", "tasks/main.yml")
 
 
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
@@ -70,14 +76,31 @@ def lint_target(art: Artifact) -> str:
     return name
 
 
+def ansible_fingerprint() -> tuple[str, ...]:
+    """Paths whose size and mtime change when ansible-core, ansible-lint or a collection is
+    installed, upgraded or removed: site-packages, each collection namespace folder, and
+    our module-lookup child. Part of the Ansible tools' cache keys."""
+    site = sysconfig.get_paths()["purelib"]
+    roots = [site, str(Path.home() / ".ansible/collections"), "/usr/share/ansible/collections"]
+    paths = [site, str(Path(__file__).with_name("probe.py"))]
+    for root in roots:
+        top = os.path.join(root, "ansible_collections")
+        paths.append(top)
+        try:
+            paths += sorted(e.path for e in os.scandir(top) if e.is_dir())
+        except OSError:
+            continue
+    return tuple(paths)
+
+
 def syntax_check_job(art: Artifact) -> Job:
     """``ansible-playbook --syntax-check -i localhost,``: loads, resolves, runs nothing."""
     target = lint_target(art)
     play = "playbook.yml" if target == "playbook.yml" else "wrapper.yml"
     argv = [tool_path("ansible-playbook"), "--syntax-check", "-i", "localhost,", play]
-    return Job("ansible-playbook --syntax-check", argv, cwd=art.workdir,
-               env=tool_env(art.workdir), timeout=60, ok_codes=(0, 1, 4),
-               mem_limit=TOOL_MEMORY)
+    return Job("ansible-playbook --syntax-check", argv, cwd=art.workdir, env=art.env,
+               timeout=60, ok_codes=(0, 1, 4), mem_limit=TOOL_MEMORY, inputs=INPUTS,
+               fingerprint=ansible_fingerprint())
 
 
 def is_missing_file(message: str) -> bool:
@@ -109,8 +132,8 @@ def probe_job(art: Artifact) -> Job:
     """Resolve every module name of the tasks in a child Python with our clean env."""
     names = sorted({t.module for t in art.tasks if "{{" not in t.module})
     argv = [sys.executable, "-I", "-m", "opsgen.validators.adapters.probe", *names]
-    return Job("ansible module lookup", list(argv), cwd=art.workdir,
-               env=tool_env(art.workdir), timeout=60, mem_limit=TOOL_MEMORY)
+    return Job("ansible module lookup", list(argv), cwd=art.workdir, env=art.env,
+               timeout=60, mem_limit=TOOL_MEMORY, fingerprint=ansible_fingerprint())
 
 
 def unknown_modules(art: Artifact) -> set[str]:

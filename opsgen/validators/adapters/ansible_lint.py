@@ -10,9 +10,15 @@ import json
 from typing import Any
 
 from opsgen.findings import Finding, Location, Severity
-from opsgen.validators.adapters.ansible import TOOL_MEMORY, lint_target, target_name
+from opsgen.validators.adapters.ansible import (
+    INPUTS,
+    TOOL_MEMORY,
+    ansible_fingerprint,
+    lint_target,
+    target_name,
+)
 from opsgen.validators.artifact import Artifact
-from opsgen.validators.tools import Job, tool_env, tool_path
+from opsgen.validators.tools import Job, tool_path
 
 __all__ = ["ansible_lint_findings", "ansible_lint_job"]
 
@@ -27,8 +33,9 @@ def ansible_lint_job(art: Artifact) -> Job:
     target = lint_target(art)
     argv = [tool_path("ansible-lint"), "--offline", "--profile", "production", "-f", "json",
             "--nocolor", "--project-dir", str(art.workdir), target]
-    return Job("ansible-lint", argv, cwd=art.workdir, env=tool_env(art.workdir), timeout=120,
-               ok_codes=(0, 2), mem_limit=TOOL_MEMORY)
+    return Job("ansible-lint", argv, cwd=art.workdir, env=art.env, timeout=120,
+               ok_codes=(0, 2), mem_limit=TOOL_MEMORY, inputs=INPUTS,
+               fingerprint=ansible_fingerprint())
 
 
 def ansible_lint_findings(art: Artifact) -> list[Finding]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from opsgen.validators.artifact import Artifact
-from opsgen.validators.tools import Job, tool_env, tool_path
+from opsgen.validators.tools import Job, tool_path
 
 __all__ = ["bash_syntax_errors", "bash_syntax_job"]
 
@@ -16,8 +16,8 @@ def bash_syntax_job(art: Artifact) -> Job:
     """``bash -n script.sh``: parses, never runs (and sources no ``BASH_ENV``: clean env)."""
     script = art.write("script.sh")
     argv = [tool_path("bash"), "-n", script.name]
-    return Job("bash -n", argv, cwd=art.workdir, env=tool_env(art.workdir), timeout=10,
-               ok_codes=(0, 1, 2))
+    return Job("bash -n", argv, cwd=art.workdir, env=art.env, timeout=10,
+               ok_codes=(0, 1, 2), inputs=(script.name,))
 
 
 def bash_syntax_errors(art: Artifact) -> list[tuple[int, str]]:

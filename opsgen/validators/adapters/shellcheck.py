@@ -6,7 +6,7 @@ import json
 
 from opsgen.findings import Finding, Location, Severity
 from opsgen.validators.artifact import Artifact
-from opsgen.validators.tools import Job, tool_env, tool_path
+from opsgen.validators.tools import Job, tool_path
 
 __all__ = ["shellcheck_findings", "shellcheck_job"]
 
@@ -22,8 +22,8 @@ def shellcheck_job(art: Artifact) -> Job:
     if not art.text.startswith("#!"):
         argv.append("--shell=bash")
     argv.append(script.name)
-    return Job("shellcheck", argv, cwd=art.workdir, env=tool_env(art.workdir), timeout=30,
-               ok_codes=(0, 1))
+    return Job("shellcheck", argv, cwd=art.workdir, env=art.env, timeout=30,
+               ok_codes=(0, 1), inputs=(script.name,))
 
 
 def shellcheck_findings(art: Artifact) -> list[Finding]:
