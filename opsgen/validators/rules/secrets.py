@@ -7,11 +7,14 @@ high-entropy string); it is reported once, under the most specific code.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from opsgen.findings import Finding, Severity
 from opsgen.validators.artifact import Artifact
 from opsgen.validators.rule import Example, Rule
-from opsgen.validators.secrets import SecretHit
+
+if TYPE_CHECKING:  # importing detect-secrets costs ~130 ms: only Artifact.secrets does it
+    from opsgen.validators.secrets import SecretHit
 
 __all__ = ["CloudKey", "EntropyString", "HardcodedPassword", "PrivateKey", "UrlCredentials"]
 
