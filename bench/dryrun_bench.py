@@ -1,8 +1,10 @@
 """Dry-run cost against a bare `docker run --rm IMAGE true`, measured in the same run.
 
-Prints medians and the ratio for three ways in: the `opsgen dryrun` CLI (whole process,
-Python start-up included), the Python API `opsgen.sandbox.dryrun()` in a warm process, and
-the bare `docker run`. Goal (issue 2): opsgen dryrun <= 1.3x a bare docker run.
+Prints medians and the ratio for four ways in, interleaved: the bare `docker run`, the
+Python API `opsgen.sandbox.dryrun()` in a warm process, the `opsgen dryrun` console script
+run in-process (OPSGEN_NO_WORKER=1: Python start-up and imports included), and the same
+console script through a worker this bench starts (in its own OPSGEN_RUNTIME_DIR) and stops.
+Goal (issue 2): opsgen dryrun <= 1.3x a bare docker run.
 
     .venv/bin/python bench/dryrun_bench.py [--runs 9]
 """
@@ -10,6 +12,8 @@ the bare `docker run`. Goal (issue 2): opsgen dryrun <= 1.3x a bare docker run.
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import statistics
 import subprocess
 import sys
@@ -40,10 +44,30 @@ exit 0
 """
 
 
-def timed(cmd: list[str]) -> float:
+OPSGEN = str(Path(sys.executable).parent / "opsgen")
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     return time.perf_counter() - t0
+
+
+def served(env: dict[str, str]) -> int:
+    """Requests the bench's worker has served; -1 when it is gone (stale code, idle)."""
+    out = subprocess.run([OPSGEN, "worker", "status"], env=env, capture_output=True, text=True)
+    found = re.search(r"(\d+) request\(s\) served", out.stdout)
+    return int(found.group(1)) if found else -1
+
+
+def worker_run(cmd: list[str], env: dict[str, str]) -> float | None:
+    """Time ``cmd`` through the worker; None when it did not go through it."""
+    before = served(env)
+    if before < 0:  # someone edited the checkout: the worker went stale; start a new one
+        subprocess.run([OPSGEN, "worker", "start"], env=env, check=True, capture_output=True)
+        before = served(env)
+    elapsed = timed(cmd, env)
+    return elapsed if served(env) == before + 1 else None
 
 
 def main() -> None:
@@ -51,6 +75,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--image", default="opsgen-sandbox:bookworm")
     args = parser.parse_args()
+    load = f"{os.getloadavg()[0]:.2f}"
 
     from opsgen.sandbox import DryRunOptions, connect, dryrun
 
@@ -58,37 +83,44 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "app.sh"
         script.write_text(SCRIPT)
-        # Warm-up: fills the pristine cache and the page cache, as on any second use.
-        report = dryrun(SCRIPT, "bash", DryRunOptions(image=args.image), client=client)
-        assert report.first.status == "passed", report.first.stderr
-        bare, cli, api = [], [], []
-        for _ in range(args.runs):
-            bare.append(timed(["docker", "run", "--rm", args.image, "true"]))
-            cli.append(
-                timed(
-                    [
-                        sys.executable,
-                        "-m",
-                        "opsgen.cli",
-                        "dryrun",
-                        "--json",
-                        "--image",
-                        args.image,
-                        str(script),
-                    ]
-                )
-            )
-            t0 = time.perf_counter()
-            dryrun(SCRIPT, "bash", DryRunOptions(image=args.image), client=client)
-            api.append(time.perf_counter() - t0)
-    b, c, a = (statistics.median(x) for x in (bare, cli, api))
+        cli = [OPSGEN, "dryrun", "--json", "--image", args.image, str(script)]
+        in_process = {**os.environ, "OPSGEN_NO_WORKER": "1"}
+        via_worker = {k: v for k, v in os.environ.items() if k != "OPSGEN_NO_WORKER"}
+        via_worker["OPSGEN_RUNTIME_DIR"] = str(Path(tmp) / "run")
+        subprocess.run([OPSGEN, "worker", "start"], env=via_worker, check=True)
+        try:
+            # Warm-up: fills the pristine cache and the page cache, as on any second use.
+            report = dryrun(SCRIPT, "bash", DryRunOptions(image=args.image), client=client)
+            assert report.first.status == "passed", report.first.stderr
+            timed(cli, via_worker)
+            bare, api, cli_in, cli_worker, missed = [], [], [], [], 0
+            for _ in range(args.runs):
+                bare.append(timed(["docker", "run", "--rm", args.image, "true"]))
+                t0 = time.perf_counter()
+                dryrun(SCRIPT, "bash", DryRunOptions(image=args.image), client=client)
+                api.append(time.perf_counter() - t0)
+                cli_in.append(timed(cli, in_process))
+                elapsed = worker_run(cli, via_worker)
+                if elapsed is None:
+                    missed += 1
+                else:
+                    cli_worker.append(elapsed)
+        finally:
+            subprocess.run([OPSGEN, "worker", "stop"], env=via_worker, check=False)
+    b, a, c, w = (
+        statistics.median(x) if x else float("nan") for x in (bare, api, cli_in, cli_worker)
+    )
     print(
         f"files in the diff: {len(report.diff.files)}, users {len(report.diff.users)}, "
         f"cron {len(report.diff.cron)}, services {len(report.diff.services)}"
     )
+    print(f"load average before and after: {load} / {os.getloadavg()[0]:.2f}")
     print(f"bare `docker run --rm {args.image} true`  median {b:.3f}s")
     print(f"opsgen.sandbox.dryrun() (warm process)     median {a:.3f}s  ratio {a / b:.2f}x")
-    print(f"`opsgen dryrun` CLI (new process)          median {c:.3f}s  ratio {c / b:.2f}x")
+    print(f"`opsgen dryrun` CLI, in-process            median {c:.3f}s  ratio {c / b:.2f}x")
+    print(f"`opsgen dryrun` CLI, via the worker        median {w:.3f}s  ratio {w / b:.2f}x")
+    if missed:
+        print(f"({missed} worker run(s) fell back in-process and were left out)")
 
 
 if __name__ == "__main__":

