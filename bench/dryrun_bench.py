@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -55,9 +54,11 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
 
 def served(env: dict[str, str]) -> int:
     """Requests the bench's worker has served; -1 when it is gone (stale code, idle)."""
-    out = subprocess.run([OPSGEN, "worker", "status"], env=env, capture_output=True, text=True)
-    found = re.search(r"(\d+) request\(s\) served", out.stdout)
-    return int(found.group(1)) if found else -1
+    from opsgen.worker.control import request
+
+    os.environ["OPSGEN_RUNTIME_DIR"] = env["OPSGEN_RUNTIME_DIR"]
+    answer = request("status") or {}
+    return int(answer.get("served", -1))
 
 
 def worker_run(cmd: list[str], env: dict[str, str]) -> float | None:

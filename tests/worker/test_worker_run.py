@@ -73,6 +73,21 @@ def test_lint_output_identical(worker: dict[str, str], tmp_path: Path, fmt: str)
     assert via.returncode == 1
 
 
+def test_lint_colour_and_width_follow_the_client(worker: dict[str, str], tmp_path: Path) -> None:
+    script = tmp_path / "bad.sh"
+    script.write_text("#!/bin/bash\nchmod 777 /srv/some/rather/long/path/name/$1\n")
+    env = {**worker, "OPSGEN_NO_CACHE": "1", "FORCE_COLOR": "1", "COLUMNS": "50"}
+    via = opsgen("lint", str(script), env=env)
+    direct = opsgen("lint", str(script), env={**env, "OPSGEN_NO_WORKER": "1"})
+    assert served(worker) == 1
+    assert "\x1b[" in via.stdout
+    assert (via.returncode, via.stdout, via.stderr) == (
+        direct.returncode,
+        direct.stdout,
+        direct.stderr,
+    )
+
+
 def _no_timings(text: str) -> str:
     return re.sub(r'"seconds": [0-9.e-]+', '"seconds": 0', text)
 
