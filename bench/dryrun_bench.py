@@ -95,6 +95,7 @@ def main() -> None:
             assert report.first.status == "passed", report.first.stderr
             timed(cli, via_worker)
             bare, api, cli_in, cli_worker, missed = [], [], [], [], 0
+            paired: list[float] = []  # worker minus API in the same round: robust to load
             for _ in range(args.runs):
                 bare.append(timed(["docker", "run", "--rm", args.image, "true"]))
                 t0 = time.perf_counter()
@@ -106,6 +107,7 @@ def main() -> None:
                     missed += 1
                 else:
                     cli_worker.append(elapsed)
+                    paired.append(elapsed - api[-1])
         finally:
             subprocess.run([OPSGEN, "worker", "stop"], env=via_worker, check=False)
     b, a, c, w = (
@@ -120,6 +122,8 @@ def main() -> None:
     print(f"opsgen.sandbox.dryrun() (warm process)     median {a:.3f}s  ratio {a / b:.2f}x")
     print(f"`opsgen dryrun` CLI, in-process            median {c:.3f}s  ratio {c / b:.2f}x")
     print(f"`opsgen dryrun` CLI, via the worker        median {w:.3f}s  ratio {w / b:.2f}x")
+    if paired:
+        print(f"worker minus API, median of paired rounds: {statistics.median(paired):+.3f}s")
     if missed:
         print(f"({missed} worker run(s) fell back in-process and were left out)")
 

@@ -16,7 +16,7 @@ Protocol (Unix stream socket, messages are a 4-byte big-endian length plus JSON)
                       (with fds 0, 1, 2 attached to the length prefix)
     server -> client  {"op": "started", "pid"} | {"op": "stale"} | {"op": "refused", "reason"}
     client -> server  {"op": "signal", "signum"}            (any number of times)
-    server -> client  {"op": "exit", "code"}
+    server -> client  {"op": "exit", "code"}   (the child sends it too, maybe first)
     client -> server  {"op": "status"} | {"op": "stop"}     (control; one answer each)
 """
 
@@ -163,6 +163,9 @@ def run_via_worker(argv: list[str]) -> int | None:
     except (OSError, ValueError):
         sock.close()
         return None
+    if answer and answer.get("op") == "exit":  # a quick child can answer before the server
+        sock.close()
+        return int(answer.get("code", 1))
     if not answer or answer.get("op") != "started":
         sock.close()
         return None  # stale, refused or gone before it began: nothing ran yet
@@ -201,7 +204,9 @@ def main() -> None:
     if argv and argv[0] in SERVED and not os.environ.get("OPSGEN_NO_WORKER"):
         code = run_via_worker(argv)
         if code is not None:
-            sys.exit(code)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)  # nothing to finalise here; saves the interpreter's shutdown
     from opsgen.cli import run
 
     run()

@@ -77,8 +77,18 @@ def _become_client(req: dict[str, Any], fds: list[int]) -> list[str]:
     return argv
 
 
-def run_child(req: dict[str, Any], fds: list[int], close_server: Callable[[], None]) -> NoReturn:
-    """Run the request's verb in this (forked) process and ``_exit`` with its code."""
+def run_child(
+    req: dict[str, Any],
+    fds: list[int],
+    close_server: Callable[[], None],
+    reply: Callable[[int], None],
+) -> NoReturn:
+    """Run the request's verb in this (forked) process and ``_exit`` with its code.
+
+    ``reply`` tells the client the code before this process goes: one wake-up less on the
+    way back than waiting for the server to reap us (it sends the code again; the client
+    takes the first).
+    """
     code = 1
     try:
         _reset_signals()
@@ -102,4 +112,8 @@ def run_child(req: dict[str, Any], fds: list[int], close_server: Callable[[], No
                 stream.flush()
             except BaseException:  # noqa: S110
                 pass
+        try:
+            reply(code)
+        except BaseException:  # noqa: S110 - the server's copy of the code still goes out
+            pass
         os._exit(code)

@@ -240,7 +240,12 @@ class Server:
         if pid == 0:
             from opsgen.worker.child import run_child
 
-            run_child(req, fds, lambda: self._close_in_child(conn))
+            run_child(
+                req,
+                fds,
+                self._close_in_child,
+                lambda code: send_msg(conn, {"op": "exit", "code": code}),
+            )
         for fd in fds:
             os.close(fd)
         self.served += 1
@@ -255,8 +260,8 @@ class Server:
         except OSError:
             self._client_gone(job)
 
-    def _close_in_child(self, conn: socket.socket) -> None:
-        conn.close()
+    def _close_in_child(self) -> None:
+        # The request's own connection stays open: the child sends its exit code on it.
         for job in self.jobs.values():
             os.close(job.pidfd)
             if job.conn is not None:
