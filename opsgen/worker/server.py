@@ -44,6 +44,7 @@ PRELOAD = (
     "opsgen.sandbox.engine",
     "opsgen.validators",
     "opsgen.validators.api",
+    "opsgen.validators.secrets",  # detect-secrets: lint imports it on first scan
     "opsgen.report_view",
     "docker",
     "rich",
