@@ -7,6 +7,7 @@ not count lines reliably, so a lint problem quotes the line it points at.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
@@ -22,6 +23,17 @@ _MAX_PATHS = 8
 # Sandbox outcome codes that restate a failed or stopped run (timeout, OOM, output flood,
 # disk quota, crash, pids, non-zero exit).
 _RUN_OUTCOMES = frozenset({"OPS401", "OPS402", "OPS403", "OPS405", "OPS406", "OPS407", "OPS408"})
+
+
+# What coreutils, findutils, grep and bash print when a command went wrong. A script that
+# exits 0 with such lines on stderr did not do what it says: usually a wrong path or option
+# whose failure `|| true`, a pipeline or a missing `set -e` swallowed.
+_STDERR_ERROR = re.compile(
+    r"No such file or directory|Is a directory|Not a directory|Permission denied"
+    r"|command not found|[Ii]nvalid option|unrecognized option|illegal option"
+    r"|missing operand|cannot access|cannot stat|cannot open|syntax error|unbound variable"
+    r"|[Ii]nvalid argument|[Uu]sage: "
+)
 
 
 class LintLike(Protocol):
@@ -112,6 +124,21 @@ def _run_problem(run: RunResult, which: str, lang: str) -> Problem | None:
     return Problem("run", f"exit-{run.exit_code}", f"the {which} run failed: {evidence}")
 
 
+def _swallowed_errors(run: RunResult) -> Problem | None:
+    """A bash run that passed although commands in it reported errors on stderr."""
+    if run.status != "passed":
+        return None
+    errors = [ln for ln in run.stderr.splitlines() if _STDERR_ERROR.search(ln)]
+    if not errors:
+        return None
+    return Problem(
+        "run",
+        "stderr-errors",
+        "the run exited 0 but commands in it reported errors (a wrong path or option whose "
+        f"failure was swallowed): {tail(chr(10).join(errors), lines=4)}",
+    )
+
+
 def _paths(paths: Iterable[str]) -> str:
     items = list(paths)
     more = f" and {len(items) - _MAX_PATHS} more" if len(items) > _MAX_PATHS else ""
@@ -132,12 +159,17 @@ def _second_run_evidence(second: SystemDiff) -> str:
 
 
 def dryrun_problems(report: DryRunReport, lang: str) -> list[Problem]:
-    """Failed or stopped runs, OPS4xx outcomes and a non-idempotent second run."""
+    """Failed or stopped runs, errors a passing bash run swallowed, OPS4xx outcomes and a
+    non-idempotent second run."""
     problems: list[Problem] = []
     for index, run in enumerate(report.runs):
         found = _run_problem(run, "first" if index == 0 else "second", lang)
         if found is not None:
             problems.append(found)
+    if lang == "bash" and report.runs:
+        swallowed = _swallowed_errors(report.runs[0])
+        if swallowed is not None:
+            problems.append(swallowed)
     if report.idempotent is False and report.second_diff is not None:
         second = report.second_diff
         changed = _paths(second.paths())

@@ -66,3 +66,21 @@ def test_idempotence_problem_shows_what_the_second_run_added():
     (problem,) = dryrun_problems(replace(rep, second_diff=second), "bash")
     assert "added cron line `0 2 * * * x`" in problem.message
     assert "/etc/motd got `hello` again" in problem.message
+
+
+def test_errors_a_passing_bash_run_swallowed_are_a_problem():
+    from opsgen.sandbox.models import RunResult
+
+    swallowed = RunResult(
+        0, "passed", 0.1, "", "grep: /workspace/dir1: Is a directory\nprogress 50%\n"
+    )
+    found = dryrun_problems(report(runs=(swallowed, run())), "bash")
+    assert [p.code for p in found] == ["stderr-errors"]
+    assert "Is a directory" in found[0].message and "progress" not in found[0].message
+    # warnings that are not errors, and playbooks (Ansible warns on stderr), are left alone
+    chatty = RunResult(0, "passed", 0.1, "", "debconf: delaying package configuration\n")
+    assert dryrun_problems(report(runs=(chatty, run())), "bash") == []
+    assert dryrun_problems(report(runs=(swallowed, run())), "ansible") == []
+    # a failed run is reported once, as the failure
+    failed = RunResult(1, "failed", 0.1, "", "ls: cannot access '/x': No such file or directory")
+    assert [p.code for p in dryrun_problems(report(runs=(failed,)), "bash")] == ["exit-1"]
