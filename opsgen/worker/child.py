@@ -18,6 +18,8 @@ from typing import Any, NoReturn
 
 __all__ = ["run_child"]
 
+_BLOCKED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     # SIGTERM and SIGHUP (forwarded by the client, or sent by the server when the client
@@ -107,6 +109,9 @@ def run_child(
         except BaseException:  # noqa: S110
             pass
     finally:
+        # From here on a forwarded signal must not raise: a KeyboardInterrupt escaping this
+        # block would return into the server's loop, in a copy of the server.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _BLOCKED)
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()

@@ -30,6 +30,7 @@ from typing import Any
 
 import opsgen
 from opsgen.launcher import SERVED, recv_msg, runtime_dir, send_msg
+from opsgen.worker.child import run_child
 
 __all__ = ["PRELOAD", "Server", "fingerprint", "main", "peer_uid"]
 
@@ -52,25 +53,28 @@ PRELOAD = (
     "typer._adapters",  # typer imports it (and pydantic) when it parses the first option
 )
 _KILL_AFTER_S = 10.0
+_GRACE_S = 0.5
 _UCRED = struct.Struct("3i")
 
 
 def fingerprint() -> str:
-    """Mtimes and sizes of the opsgen modules this process has loaded, and the templates.
+    """Mtimes and sizes of the opsgen modules this process has loaded (and templates, if read).
 
-    Only loaded modules count: a child imports any other module from disk anyway, so an
-    edit there cannot make it run stale code (and edits elsewhere in a checkout do not stop
-    the worker).
+    Only what the server holds counts: a child imports any other module, and reads any
+    template, from disk anyway, so an edit there cannot make it run stale code (and edits
+    elsewhere in a checkout do not stop the worker). The served verbs render no template;
+    they count once Jinja is loaded here.
     """
     files = {
         str(mod.__file__)
         for name, mod in list(sys.modules.items())
         if (name == "opsgen" or name.startswith("opsgen.")) and getattr(mod, "__file__", None)
     }
-    templates = Path(opsgen.__file__).parent / "templates"
-    for dirpath, dirnames, filenames in os.walk(templates):
-        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
-        files.update(os.path.join(dirpath, n) for n in filenames if not n.endswith(".pyc"))
+    if "jinja2" in sys.modules:
+        templates = Path(opsgen.__file__).parent / "templates"
+        for dirpath, dirnames, filenames in os.walk(templates):
+            dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+            files.update(os.path.join(dirpath, n) for n in filenames if not n.endswith(".pyc"))
     digest = hashlib.sha256()
     for path in sorted(files):
         try:
@@ -101,7 +105,9 @@ class Job:
     pid: int
     conn: socket.socket | None
     pidfd: int
-    kill_at: float | None = field(default=None)
+    #: when to act next: "term" (the client went away), then "kill" (SIGTERM did not do)
+    next_step: str = ""
+    deadline: float | None = field(default=None)
 
 
 class Server:
@@ -143,7 +149,7 @@ class Server:
             self._kill_overdue()
 
     def _timeout(self, now: float) -> float:
-        deadlines = [j.kill_at for j in self.jobs.values() if j.kill_at is not None]
+        deadlines = [j.deadline for j in self.jobs.values() if j.deadline is not None]
         if not self.jobs:
             deadlines.append(self.last_activity + self.idle)
         return max(0.0, min(deadlines, default=now + 60.0) - now)
@@ -239,14 +245,15 @@ class Server:
         self.last_activity = time.monotonic()
         pid = os.fork()
         if pid == 0:
-            from opsgen.worker.child import run_child
-
-            run_child(
-                req,
-                fds,
-                self._close_in_child,
-                lambda code: send_msg(conn, {"op": "exit", "code": code}),
-            )
+            try:
+                run_child(
+                    req,
+                    fds,
+                    self._close_in_child,
+                    lambda code: send_msg(conn, {"op": "exit", "code": code}),
+                )
+            finally:
+                os._exit(1)  # never fall back into the server's loop
         for fd in fds:
             os.close(fd)
         self.served += 1
@@ -290,25 +297,32 @@ class Server:
                 _kill(job.pid, signum)
 
     def _client_gone(self, job: Job) -> None:
-        log(f"child {job.pid}: client went away, terminating it")
         if job.conn is not None:
             self.sel.unregister(job.conn)
             job.conn.close()
             job.conn = None
-        self._terminate(job)
+        if not job.next_step:
+            # Usually the child has just sent the exit code itself and is exiting: give it a
+            # moment before treating this as a client that died (SIGKILL, closed terminal).
+            job.next_step, job.deadline = "term", time.monotonic() + _GRACE_S
 
     def _terminate(self, job: Job) -> None:
-        if job.kill_at is None:
+        if job.next_step in ("", "term"):
             _kill(job.pid, signal.SIGTERM)
-            job.kill_at = time.monotonic() + _KILL_AFTER_S
+            job.next_step, job.deadline = "kill", time.monotonic() + _KILL_AFTER_S
 
     def _kill_overdue(self) -> None:
         now = time.monotonic()
         for job in self.jobs.values():
-            if job.kill_at is not None and now >= job.kill_at:
+            if job.deadline is None or now < job.deadline:
+                continue
+            if job.next_step == "term":
+                log(f"child {job.pid}: client went away, terminating it")
+                self._terminate(job)
+            elif job.next_step == "kill":
                 log(f"child {job.pid}: still running after SIGTERM, killing it")
                 _kill(job.pid, signal.SIGKILL)
-                job.kill_at = now + 3600
+                job.next_step, job.deadline = "killed", None
 
     def _reap(self, job: Job) -> None:
         _, status = os.waitpid(job.pid, 0)
