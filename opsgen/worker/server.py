@@ -144,8 +144,13 @@ class Server:
                 self.stop(terminate=False)
                 continue
             for key, _events in self.sel.select(self._timeout(now)):
+                if self.sel.get_map().get(key.fd) is not key:
+                    continue  # unregistered by an earlier callback of this batch
                 callback: Callable[[Any], None] = key.data
-                callback(key.fileobj)
+                try:
+                    callback(key.fileobj)
+                except Exception as exc:  # one bad request must not take the server down
+                    log(f"error: {type(exc).__name__}: {exc}")
             self._kill_overdue()
 
     def _timeout(self, now: float) -> float:
@@ -284,7 +289,8 @@ class Server:
     # -- children ---------------------------------------------------------------------------
 
     def _from_client(self, job: Job) -> None:
-        assert job.conn is not None
+        if job.conn is None:
+            return
         try:
             msg, _ = recv_msg(job.conn)
         except (OSError, ValueError):
@@ -338,6 +344,7 @@ class Server:
             except OSError:
                 pass
             job.conn.close()
+            job.conn = None
         del self.jobs[job.pid]
         self.last_activity = time.monotonic()
 

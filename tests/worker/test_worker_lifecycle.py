@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import signal
 import socket
 import stat
 import subprocess
@@ -12,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from worker_helpers import log_text, opsgen, served, wait_for
+from worker_helpers import OPSGEN, log_text, opsgen, served, wait_for
 
 from opsgen.launcher import recv_msg, send_msg, socket_path
 
@@ -154,3 +155,23 @@ def test_launcher_imports_only_the_standard_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['opsgen', 'opsgen.launcher']"
+
+
+def test_sigterm_stops_the_worker_and_cleans_up(worker: dict[str, str]) -> None:
+    rundir = Path(worker["OPSGEN_RUNTIME_DIR"])
+    pid = int((rundir / "worker.pid").read_text())
+    os.kill(pid, signal.SIGTERM)
+    assert wait_for(lambda: not (rundir / "worker.pid").exists())
+    assert not (rundir / "worker.sock").exists()
+    assert "signal: stopping" in log_text(worker)
+
+
+def test_concurrent_requests_are_served_side_by_side(worker: dict[str, str]) -> None:
+    procs = [
+        subprocess.Popen([OPSGEN, "version"], env=worker, stdout=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    outs = [p.communicate(timeout=60)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4
+    assert all(o.startswith("opsgen ") for o in outs)
+    assert served(worker) == 4, log_text(worker)
