@@ -53,7 +53,7 @@ def start(idle: float) -> tuple[dict[str, Any], bool]:
     running = request("status")
     if running is not None and running.get("op") == "status":
         return running, True
-    from opsgen.worker.server import prepare_rundir
+    from opsgen.worker.setup import prepare_rundir
 
     prepare_rundir()
     with log_path().open("ab") as logf:

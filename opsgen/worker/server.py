@@ -10,12 +10,6 @@ start`` does that in a new session with stdio on the log file.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
-import gc
-import hashlib
-import importlib
-import io
 import os
 import selectors
 import signal
@@ -29,60 +23,15 @@ from pathlib import Path
 from typing import Any
 
 import opsgen
-from opsgen.launcher import SERVED, recv_msg, runtime_dir, send_msg
+from opsgen.launcher import SERVED, recv_msg, send_msg
 from opsgen.worker.child import run_child
+from opsgen.worker.setup import Lock, fingerprint, listen, preload, prepare_rundir, unlink
 
-__all__ = ["PRELOAD", "Server", "fingerprint", "main", "peer_uid"]
+__all__ = ["Server", "main", "peer_uid"]
 
-#: Modules the served verbs need; imported before the socket answers.
-PRELOAD = (
-    "opsgen.cli",
-    "opsgen.commands.dryrun",
-    "opsgen.commands.lint",
-    "opsgen.commands.version",
-    "opsgen.inputs",
-    "opsgen.sandbox.stage",
-    "opsgen.sandbox.engine",
-    "opsgen.validators",
-    "opsgen.validators.api",
-    "opsgen.validators.secrets",  # detect-secrets: lint imports it on first scan
-    "opsgen.report_view",
-    "docker",
-    "rich",
-    "typer",
-    "typer._adapters",  # typer imports it (and pydantic) when it parses the first option
-)
 _KILL_AFTER_S = 10.0
 _GRACE_S = 0.5
 _UCRED = struct.Struct("3i")
-
-
-def fingerprint() -> str:
-    """Mtimes and sizes of the opsgen modules this process has loaded (and templates, if read).
-
-    Only what the server holds counts: a child imports any other module, and reads any
-    template, from disk anyway, so an edit there cannot make it run stale code (and edits
-    elsewhere in a checkout do not stop the worker). The served verbs render no template;
-    they count once Jinja is loaded here.
-    """
-    files = {
-        str(mod.__file__)
-        for name, mod in list(sys.modules.items())
-        if (name == "opsgen" or name.startswith("opsgen.")) and getattr(mod, "__file__", None)
-    }
-    if "jinja2" in sys.modules:
-        templates = Path(opsgen.__file__).parent / "templates"
-        for dirpath, dirnames, filenames in os.walk(templates):
-            dirnames[:] = [d for d in dirnames if d != "__pycache__"]
-            files.update(os.path.join(dirpath, n) for n in filenames if not n.endswith(".pyc"))
-    digest = hashlib.sha256()
-    for path in sorted(files):
-        try:
-            st = os.stat(path)
-            digest.update(f"{path}\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
-        except OSError:
-            digest.update(f"{path}\0gone\n".encode())
-    return digest.hexdigest()
 
 
 def peer_uid(conn: socket.socket) -> int:
@@ -113,8 +62,9 @@ class Job:
 class Server:
     """The accept/fork/wait loop; see the module docstring."""
 
-    def __init__(self, rundir: Path, listener: socket.socket, idle: float) -> None:
+    def __init__(self, rundir: Path, listener: socket.socket, idle: float, lock: Lock) -> None:
         self.rundir = rundir
+        self.lock = lock
         self.listener: socket.socket | None = listener
         self.idle = idle
         self.sel = selectors.DefaultSelector()
@@ -176,7 +126,7 @@ class Server:
             self.sel.unregister(self.listener)
             self.listener.close()
             self.listener = None
-            _unlink(self.rundir / "worker.sock")
+            unlink(self.rundir / "worker.sock")
         self.stopping = True
         if terminate:
             for job in self.jobs.values():
@@ -284,7 +234,7 @@ class Server:
         self.sel.close()
         os.close(self.wake_r)
         os.close(self.wake_w)
-        _LOCK.close_in_child()
+        self.lock.close_in_child()
 
     # -- children ---------------------------------------------------------------------------
 
@@ -356,120 +306,27 @@ def _kill(pid: int, signum: int) -> None:
         pass
 
 
-def _unlink(path: Path) -> None:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        pass
-
-
-class _Lock:
-    """``worker.lock``, held with flock for the server's life: one server per runtime dir."""
-
-    def __init__(self) -> None:
-        self.fd = -1
-
-    def acquire(self, rundir: Path) -> bool:
-        self.fd = os.open(rundir / "worker.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self.fd)
-            return False
-        return True
-
-    def close_in_child(self) -> None:
-        # A child must not keep the lock's file description open after the server exits,
-        # or a new server could not start while a long dry-run finishes.
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-
-_LOCK = _Lock()
-
-
-def prepare_rundir() -> Path:
-    """Create the runtime dir (0700) or check that an existing one is ours and private."""
-    rundir = Path(runtime_dir())
-    rundir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    st = rundir.stat()
-    if st.st_uid != os.getuid():
-        raise PermissionError(f"{rundir} belongs to uid {st.st_uid}")
-    if st.st_mode & 0o077:
-        rundir.chmod(0o700)
-    return rundir
-
-
-def preload() -> None:
-    """Import what the served verbs need, so a forked child starts warm."""
-    for name in PRELOAD:
-        importlib.import_module(name)
-    _warm_up()
-    # Everything imported so far is shared with the children; keep the collector from
-    # touching (and so copying) those pages in every child.
-    gc.collect()
-    gc.freeze()
-
-
-def _warm_up() -> None:
-    """Parse each served verb once, on a file that does not exist: no container, no lint.
-
-    typer and pydantic import modules and build adapters on first parse; done here, every
-    child inherits them instead of paying for them again.
-    """
-    from opsgen.cli import main as cli_main
-
-    missing = "/nonexistent/opsgen-warm-up.sh"
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        for argv in _WARM_UP:
-            cli_main([*argv, missing])
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # cli.main installed its handler
-
-
-_WARM_UP = (
-    ["dryrun", "--json", "--timeout", "60", "--network", "none", "--lang", "bash"],
-    ["dryrun", "--image", "none", "--twice"],
-    ["lint", "--format", "json", "--lang", "bash"],
-    ["lint", "--format", "text"],
-    ["version"],
-)
-
-
-def _listen(rundir: Path) -> socket.socket:
-    path = rundir / "worker.sock"
-    _unlink(path)  # we hold the lock: any socket there is a dead server's
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old = os.umask(0o177)
-    try:
-        listener.bind(str(path))
-    finally:
-        os.umask(old)
-    path.chmod(0o600)
-    listener.listen(64)
-    return listener
-
-
 def main(argv: list[str] | None = None) -> int:
     """``python -m opsgen.worker.server [--idle SECONDS]``."""
     parser = argparse.ArgumentParser(prog="opsgen-worker")
     parser.add_argument("--idle", type=float, default=900.0)
     args = parser.parse_args(argv)
     rundir = prepare_rundir()
-    if not _LOCK.acquire(rundir):
+    lock = Lock()
+    if not lock.acquire(rundir):
         log("another worker holds the lock: exiting")
         return 3
     os.chdir("/")
     preload()
-    listener = _listen(rundir)
+    listener = listen(rundir)
     pidfile = rundir / "worker.pid"
     pidfile.write_text(f"{os.getpid()}\n")
     log(f"ready: opsgen {opsgen.__version__}, idle exit after {args.idle:g}s")
     try:
-        Server(rundir, listener, args.idle).serve()
+        Server(rundir, listener, args.idle, lock).serve()
     finally:
-        _unlink(rundir / "worker.sock")
-        _unlink(pidfile)
+        unlink(rundir / "worker.sock")
+        unlink(pidfile)
         log("stopped")
     return 0
 
