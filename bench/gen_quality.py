@@ -12,8 +12,15 @@ stdout match against gold).
     python bench/gen_quality.py generate --model qwen2.5-coder-1.5b --out q15.jsonl
     python bench/gen_quality.py score --from q15.jsonl
 
+Two shards with one thread each keep both cores busy (one generates while the other lints
+and dry-runs); concatenate their outputs before ``score``::
+
+    OPSGEN_THREADS=1 python bench/gen_quality.py generate --shard 0/2 --out q15.a.jsonl &
+    OPSGEN_THREADS=1 python bench/gen_quality.py generate --shard 1/2 --out q15.b.jsonl &
+
 A long run can be paused between tasks (e.g. to take timings on a quiet machine) by
-creating ``OUT.pause``; it resumes when the file is removed. A rerun skips finished tasks.
+creating ``OUT.pause`` (or ``--pause FILE``); it resumes when the file is removed. A rerun
+skips finished tasks.
 """
 
 from __future__ import annotations
@@ -49,14 +56,16 @@ def generate(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     done = set()
-    if out.exists():
-        done = {json.loads(line)["id"] for line in out.read_text().splitlines() if line}
+    for path in [out, *map(Path, args.done)]:
+        if path.exists():
+            done |= {json.loads(line)["id"] for line in path.read_text().splitlines() if line}
+    shard, shards = (int(x) for x in args.shard.split("/"))
     llm = load_client(args.model, args.runtime)
     with out.open("a") as fh:
-        for task in subset(args.n):
-            if task["id"] in done:
+        for index, task in enumerate(subset(args.n)):
+            if task["id"] in done or index % shards != shard:
                 continue
-            pause = out.with_name(out.name + ".pause")
+            pause = Path(args.pause or f"{out}.pause")
             while pause.exists():
                 time.sleep(2)
             image = f"bench-fs-{task['fs'].split('_')[1]}"
@@ -162,6 +171,10 @@ def main() -> int:
     g.add_argument("--candidates", type=int, default=3, help="answers weighed by consensus")
     g.add_argument("--max-tokens", type=int, default=384, help="per answer (one-liners need few)")
     g.add_argument("--out", required=True)
+    g.add_argument("--shard", default="0/1", help="K/N: only every N-th task from K (parallel "
+                   "runs with OPSGEN_THREADS=1 use 2 cores better than one run with 2 threads)")
+    g.add_argument("--pause", help="pause between tasks while this file exists (OUT.pause)")
+    g.add_argument("--done", action="append", default=[], help="skip tasks recorded here too")
     p = sub.add_parser("print")
     p.add_argument("--from", dest="source", required=True)
     p.add_argument("--which", choices=["raw", "vetted"], required=True)
