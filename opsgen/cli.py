@@ -78,6 +78,13 @@ class _LazyVerbs(TyperGroup):
             self.add_command(found, cmd_name)
         return found
 
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            # typer would turn it into a silent Exit(130), returned like a verb's exit code.
+            raise typer.Abort from exc
+
 
 app = typer.Typer(
     name="opsgen",
@@ -101,13 +108,16 @@ def _root() -> None:
 
 
 def _sigterm_to_interrupt(signum: int, frame: FrameType | None) -> None:
-    # SIGTERM must unwind the stack like Ctrl-C so `finally` blocks remove containers.
+    # SIGTERM and SIGHUP must unwind the stack like Ctrl-C so `finally` blocks remove
+    # containers.
     raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns (and exits with) the exit code."""
     signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
+    if signal.getsignal(signal.SIGHUP) is signal.SIG_DFL:  # not under nohup
+        signal.signal(signal.SIGHUP, _sigterm_to_interrupt)
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     debug = bool(os.environ.get("OPSGEN_DEBUG"))
@@ -127,8 +137,6 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.exit_code
     except typer.Exit as exc:
         code = exc.exit_code
-        if code == 130:  # typer turns Ctrl-C into a silent Exit(130)
-            err_console.print("Operation cancelled by user")
     except OpsError as exc:
         render_error(exc)
         code = exc.exit_code

@@ -498,6 +498,7 @@ def _cli(script: Path) -> subprocess.Popen[bytes]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        env={**os.environ, "OPSGEN_NO_WORKER": "1"},  # this process owns the container
     )
 
 
@@ -516,7 +517,9 @@ def _running_container_of(client: Any, proc: subprocess.Popen[bytes]) -> Any:
 
 
 @pytest.mark.docker
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"]
+)
 def test_adv17_no_orphan_after_ctrl_c_or_term(
     docker_client: Any, no_leaks: None, tmp_path: Path, sig: signal.Signals
 ) -> None:
@@ -536,6 +539,7 @@ def test_adv17_no_orphan_after_ctrl_c_or_term(
                 c.remove(force=True)
     assert proc.returncode == 130, err.decode(errors="replace")
     assert b"Traceback" not in err
+    assert err.count(b"Operation cancelled by user") == 1, err.decode(errors="replace")
     assert containers_of(docker_client, run=run_id) == []
     assert containers_of(docker_client, owner_pid=str(proc.pid)) == []
 
