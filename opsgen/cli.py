@@ -20,6 +20,7 @@ from typer._click import exceptions as click_exc  # typer vendors click since 0.
 from typer.core import TyperGroup
 
 from opsgen import commands
+from opsgen.context import RunContext
 from opsgen.errors import OpsError
 from opsgen.ui import err_console, render_error, safe
 
@@ -113,8 +114,11 @@ def _sigterm_to_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; returns (and exits with) the exit code."""
+def main(argv: list[str] | None = None, *, context: RunContext | None = None) -> int:
+    """Entry point of the console script; returns (and exits with) the exit code.
+
+    ``context`` is what a worker child offers the verb (see :mod:`opsgen.context`).
+    """
     signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
     if signal.getsignal(signal.SIGHUP) is signal.SIG_DFL:  # not under nohup
         signal.signal(signal.SIGHUP, _sigterm_to_interrupt)
@@ -127,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         debug = True
     command = typer.main.get_command(app)
     try:
-        rv = command.main(args, prog_name="opsgen", standalone_mode=False)
+        rv = command.main(args, prog_name="opsgen", standalone_mode=False, obj=context)
         code = rv if isinstance(rv, int) else 0
     except typer.Abort:
         err_console.print("Operation cancelled by user")

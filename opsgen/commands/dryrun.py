@@ -32,6 +32,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("dryrun")
     def dryrun_cmd(
+        ctx: typer.Context,
         script: Path = typer.Argument(..., help="Bash script or Ansible playbook to dry-run."),
         image: str = typer.Option(
             "opsgen-sandbox:bookworm", help="Image to run in (never pulled)."
@@ -54,8 +55,10 @@ def register(app: typer.Typer) -> None:
         Each run starts a new Python process (about half a second); `opsgen worker start`
         keeps a warm one that runs dryrun and lint for you (`opsgen worker stop` ends it).
         """
+        from opsgen.context import run_context
         from opsgen.sandbox import DryRunOptions, dryrun
 
+        defer = run_context(ctx.obj).defer()
         text = read_text_file(script)
         from opsgen.validators import detect_lang
 
@@ -68,7 +71,7 @@ def register(app: typer.Typer) -> None:
             require_userns=require_userns,
         )
         if as_json:
-            report = dryrun(text, language, options)
+            report = dryrun(text, language, options, defer=defer)
             print(json.dumps(report.to_dict(), indent=2))
         else:
             from opsgen.report_view import render_dryrun
@@ -79,6 +82,7 @@ def register(app: typer.Typer) -> None:
                     language,
                     options,
                     progress=lambda stage: status.update(f"dry-run: {stage}"),
+                    defer=defer,
                 )
             render_dryrun(report, console)
         raise typer.Exit(0 if report.ok else 1)

@@ -14,7 +14,7 @@ from docker.errors import APIError, NotFound
 
 from opsgen.sandbox.policy import LABEL, _process_start
 
-__all__ = ["owner_alive", "reap_orphans"]
+__all__ = ["owner_alive", "reap_orphans", "remove_owned"]
 
 
 def owner_alive(labels: dict[str, str]) -> bool:
@@ -41,6 +41,31 @@ def reap_orphans(client: docker.DockerClient) -> list[str]:
     for container in containers:
         if owner_alive(dict(container.labels)):
             continue
+        try:
+            container.remove(force=True)
+            removed.append(str(container.id))
+        except NotFound:
+            pass
+        except APIError:
+            continue
+    return removed
+
+
+def remove_owned(client: docker.DockerClient, pid: int, started: str) -> list[str]:
+    """Remove the containers of one process of this host that has ended; return their ids.
+
+    The worker calls this for a child that died before its own clean-up. ``started`` (its
+    start time, read before it was waited for) keeps a later process with the same PID out.
+    """
+    labels = [f"{LABEL}=1", f"{LABEL}.owner_pid={pid}", f"{LABEL}.owner_host={os.uname().nodename}"]
+    if started:
+        labels.append(f"{LABEL}.owner_start={started}")
+    removed: list[str] = []
+    try:
+        containers = client.containers.list(all=True, filters={"label": labels})
+    except APIError:
+        return removed
+    for container in containers:
         try:
             container.remove(force=True)
             removed.append(str(container.id))

@@ -1,7 +1,9 @@
 """The dry-run stage: one fresh, hardened container per call, removed whatever happens.
 
 Sequence (Molecule-style, as data in :func:`dryrun`): reap orphans → create → copy the
-bundle in → run → read the diff → (run again → read the second diff) → remove.
+bundle in → run → read the diff → (run again → read the second diff) → remove. A caller that
+answers its user before cleaning up (the worker) passes ``defer``, and reaping and removal
+become its work for after the answer.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Literal
 
 from docker.errors import APIError, DockerException
@@ -32,6 +35,8 @@ __all__ = ["DryRunOptions", "dryrun"]
 
 MAX_SCRIPT_BYTES = 1 << 20
 Progress = Callable[[str], None]
+#: Takes clean-up work to run later (``contextlib.ExitStack.callback`` fits).
+Defer = Callable[[Callable[[], object]], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +62,20 @@ def dryrun(
     *,
     client: Any = None,
     progress: Progress = lambda stage: None,
+    defer: Defer | None = None,
 ) -> DryRunReport:
     """Run ``script`` in a fresh sandbox container and report what it changed.
+
+    Args:
+        script: the bash script or playbook text.
+        lang: ``bash`` or ``ansible``.
+        options: image, timeout, network, twice, policy.
+        client: a connected Docker client (default: :func:`connect`).
+        progress: called with the name of each stage as it begins.
+        defer: when given, reaping orphans and removing this run's container are handed to
+            it instead of being done here: a caller that reports first (the worker child)
+            runs them after its client has the answer. The containers carry their run and
+            owner labels, so whoever outlives a caller that dies first can find them.
 
     Raises:
         InputError: empty or oversized script, unknown language.
@@ -68,7 +85,10 @@ def dryrun(
     _check_input(script, lang)
     policy = opts.effective_policy()
     client = client or connect()
-    reap_orphans(client)
+    if defer is None:
+        reap_orphans(client)
+    else:
+        defer(partial(reap_orphans, client))
     image = resolve_image(client, opts.image)
     warnings = engine_warnings(
         client.info(), require_userns=opts.require_userns, runtime=policy.runtime
@@ -88,7 +108,10 @@ def dryrun(
     except APIError as exc:
         raise SandboxError(f"the Docker engine failed during the dry-run: {exc}") from None
     finally:
-        _remove(client, container, run_id)
+        if defer is None:
+            _remove(client, container, run_id)
+        else:
+            defer(partial(_remove, client, container, run_id))
 
 
 def _remove(client: Any, container: Any, run_id: str) -> None:

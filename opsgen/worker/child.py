@@ -4,10 +4,16 @@ The child takes over the client's stdin/stdout/stderr, working directory, enviro
 umask, so rich sees the client's real terminal (width, colour) and relative paths resolve
 as they would in the client. It never touches a Docker connection of the server: the verbs
 connect on their own, after the fork.
+
+Report first, clean up after: the verb defers the container's removal to an
+``after_reply`` stack (:mod:`opsgen.context`), which runs once the client has the exit
+code and this process has let go of the client's terminal. If the child dies before it is
+done, the server removes the containers it owned (:mod:`opsgen.worker.server`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -79,6 +85,14 @@ def _become_client(req: dict[str, Any], fds: list[int]) -> list[str]:
     return argv
 
 
+def _let_go_of_client() -> None:
+    """Point stdio at /dev/null: a client in a pipeline ends when its reader sees EOF."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for target in (0, 1, 2):
+        os.dup2(null, target)
+    os.close(null)
+
+
 def run_child(
     req: dict[str, Any],
     fds: list[int],
@@ -87,18 +101,21 @@ def run_child(
 ) -> NoReturn:
     """Run the request's verb in this (forked) process and ``_exit`` with its code.
 
-    ``reply`` tells the client the code before this process goes: one wake-up less on the
-    way back than waiting for the server to reap us (it sends the code again; the client
-    takes the first).
+    ``reply`` tells the client the code as soon as the verb is done, before the deferred
+    clean-up and before this process goes (the server sends the code again when it reaps
+    us; the client takes the first).
     """
+    from opsgen.context import RunContext
+
     code = 1
+    after_reply = contextlib.ExitStack()
     try:
         _reset_signals()
         close_server()
         argv = _become_client(req, fds)
         from opsgen.cli import main
 
-        code = main(argv)
+        code = main(argv, context=RunContext(after_reply=after_reply))
     except KeyboardInterrupt:
         code = 130
     except SystemExit as exc:
@@ -120,5 +137,10 @@ def run_child(
         try:
             reply(code)
         except BaseException:  # noqa: S110 - the server's copy of the code still goes out
+            pass
+        try:
+            _let_go_of_client()
+            after_reply.close()
+        except BaseException:  # noqa: S110 - the server reaps what a failed removal left
             pass
         os._exit(code)
