@@ -52,13 +52,18 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
     return time.perf_counter() - t0
 
 
-def served(env: dict[str, str]) -> int:
-    """Requests the bench's worker has served; -1 when it is gone (stale code, idle)."""
+def status(env: dict[str, str]) -> dict[str, int]:
+    """The bench's worker's status; ``served`` is -1 when it is gone (stale code, idle)."""
     from opsgen.worker.control import request
 
     os.environ["OPSGEN_RUNTIME_DIR"] = env["OPSGEN_RUNTIME_DIR"]
     answer = request("status") or {}
-    return int(answer.get("served", -1))
+    return {k: int(answer.get(k, -1)) for k in ("served", "running")}
+
+
+def served(env: dict[str, str]) -> int:
+    """Requests the bench's worker has served; -1 when it is gone."""
+    return status(env)["served"]
 
 
 def worker_run(cmd: list[str], env: dict[str, str]) -> float | None:
@@ -68,6 +73,11 @@ def worker_run(cmd: list[str], env: dict[str, str]) -> float | None:
         subprocess.run([OPSGEN, "worker", "start"], env=env, check=True, capture_output=True)
         before = served(env)
     elapsed = timed(cmd, env)
+    # The child removes its container after the reply: let it finish (untimed) so that the
+    # removal does not slow the next measurement down.
+    deadline = time.monotonic() + 30
+    while status(env)["running"] > 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
     return elapsed if served(env) == before + 1 else None
 
 
