@@ -90,9 +90,10 @@ def register(app: typer.Typer) -> None:
                 min=1,
                 max=9,
                 help="Answers to weigh by what they did in the sandbox: the repaired answer "
-                "plus N-1 sampled ones; the behaviour most share wins (needs the dry-run).",
+                "plus up to N-1 sampled ones; the behaviour most share wins (needs the dry-run; "
+                "1 is fastest).",
             ),
-        ] = 1,
+        ] = 3,
         no_dryrun: Annotated[
             bool, typer.Option("--no-dryrun", help="Lint only; the result is 'unverified'.")
         ] = False,

@@ -49,7 +49,8 @@ class Sampling:
 
     Greedy decoding gives the same answer every time, which is what a repair needs; the
     consensus stage (:mod:`opsgen.generator.consensus`) asks for *different* answers to the
-    same request, so it samples with a seed (reproducible where the runtime allows it).
+    same request, so it samples, with a seed per candidate (runtimes do not promise the same
+    sample twice: llama.cpp's prompt-cache reuse alone can change the last bits of a logit).
     """
 
     temperature: float = 0.0

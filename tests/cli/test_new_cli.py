@@ -150,7 +150,8 @@ def test_dry_run_vets_the_script_even_when_the_request_says_skip(
     assert data["dryrun"] is not None and data["dryrun"]["ok"] is True
     assert data["dryrun"]["idempotent"] is True
     assert any(f["path"] == "/srv/app" for f in data["dryrun"]["diff"]["files"])
-    assert len(stub.requests) == 1
+    # default --candidates 3: the greedy answer and one agreeing sample settle the choice
+    assert len(stub.requests) == 2 and data["consensus"]["groups"] == [[1, 2]]
 
 
 def test_a_suppression_comment_from_the_model_does_not_switch_a_check_off(model_server, capsys):

@@ -107,3 +107,17 @@ def test_transformers_runtime_converts_once_and_answers(tmp_path_factory):
     )
     script = extract_script(out.text, "bash").script
     assert "find /var/log" in script
+
+
+def test_sampled_candidates_are_seeded_and_usable(llama_models):
+    """The consensus' samples go through llama.cpp's real sampler (temperature, top_p, seed
+    accepted) and come back as answers; a sample may be broken, which the loop's checks catch,
+    so only the plumbing is asserted here."""
+    from opsgen.generator.llm import Sampling
+
+    llm = llama_models["qwen2.5-coder-0.5b"]
+    messages = generation_messages("count the files under /etc", "bash")
+    for seed in (1, 2):
+        out = llm.complete(messages, max_tokens=160, sampling=Sampling(temperature=0.7, seed=seed))
+        assert out.completion_tokens > 0 and out.finish_reason in ("fence", "stop", "length")
+        assert "```" in out.text
