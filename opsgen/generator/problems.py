@@ -87,7 +87,8 @@ def tail(text: str, lines: int = _TAIL_LINES, chars: int = _TAIL_CHARS) -> str:
 
 
 def lint_problems(report: LintLike) -> list[Problem]:
-    """Error-level findings; warnings are shown to the operator, not repaired.
+    """Error-level findings, with our rules' fix hints (shellcheck's hint is only its wiki
+    link, which a model cannot open); warnings are shown to the operator, not repaired.
 
     Suppression comments (``# ops: disable=...``) are the operator's tool, and a generated
     script's comments were written by the model, which reads the untrusted request: a
@@ -99,6 +100,7 @@ def lint_problems(report: LintLike) -> list[Problem]:
             "lint",
             f.code,
             f.message
+            + (f" Fix: {f.hint}" if f.hint and f.source != "shellcheck" else "")
             + (
                 " (a suppression comment written by the model does not count)"
                 if f.suppressed

@@ -84,3 +84,22 @@ def test_errors_a_passing_bash_run_swallowed_are_a_problem():
     # a failed run is reported once, as the failure
     failed = RunResult(1, "failed", 0.1, "", "ls: cannot access '/x': No such file or directory")
     assert [p.code for p in dryrun_problems(report(runs=(failed,)), "bash")] == ["exit-1"]
+
+
+def test_our_rules_hints_reach_the_model_but_not_shellchecks_wiki_links():
+    from dataclasses import replace
+
+    ours = replace(finding("OPS107", 3), source="opsgen", hint="Name the exact folder.")
+    theirs = replace(finding("SC2115", 4), source="shellcheck", hint="See https://x/SC2115")
+    found = lint_problems(FakeLint((ours, theirs)))
+    assert found[0].message.endswith("Fix: Name the exact folder.")
+    assert "See https" not in found[1].message
+
+
+def test_rm_of_a_system_folder_says_how_to_prune_it():
+    from opsgen.validators import lint_text
+
+    report = lint_text('#!/usr/bin/env bash\necho "0 2 * * * rm -rf /var/tmp" | crontab -\n',
+                       "bash", "s.sh")
+    [ops107] = [f for f in report.findings if f.code == "OPS107"]
+    assert "find /var/tmp -mindepth 1 -mtime +7 -delete" in ops107.message

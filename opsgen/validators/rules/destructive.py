@@ -100,7 +100,11 @@ def _danger(word: Word, safe: set[str]) -> str:
         return f"of {v} deletes far more than intended"
     stripped = v.rstrip("/") or "/"
     if stripped in SYSTEM_DIRS or (v.endswith("/*") and v[:-2] in SYSTEM_DIRS):
-        return f"of the system folder {stripped}"
+        folder = v[:-2] if v.endswith("/*") else stripped
+        return (
+            f"of the system folder {stripped}; to clean it, delete old entries inside it, "
+            f"e.g. `find {folder} -mindepth 1 -mtime +7 -delete`"
+        )
     m = _LEADING_VAR.fullmatch(v)
     if m and m.group("rest").startswith("/"):
         var = m.group("b") or m.group("n") or ""
