@@ -6,12 +6,18 @@ ratio. Example::
 
     .venv/bin/python bench/gen_speed.py                       # speed, both runtimes, both models
     .venv/bin/python bench/gen_speed.py --vetted --runtimes llama   # + lint and dry-run loop
+    .venv/bin/python bench/gen_speed.py --runtimes hf-int8          # transformers, int8 Linear
+
+``hf-int8`` is the transformers runtime with ``OPSGEN_HF_INT8=1`` (dynamic int8 quantisation
+of the Linear layers). ``--vetted`` runs the whole loop as ``opsgen new`` does by default
+(3 attempts, 3 candidates).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -28,13 +34,13 @@ REQUESTS = [
 MODELS = ["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"]
 
 
-def child(runtime: str, model: str, n: int, vetted: bool, attempts: int) -> dict:
+def child(runtime: str, model: str, n: int, vetted: bool, attempts: int, candidates: int) -> dict:
     """Load one model with one runtime and time it on the first ``n`` requests."""
     from opsgen.generator.backends import load_client
     from opsgen.generator.prompts import generation_messages
 
     t0 = time.perf_counter()
-    llm = load_client(model, runtime)
+    llm = load_client(model, "hf" if runtime == "hf-int8" else runtime)
     load_s = time.perf_counter() - t0
     rows = []
     for request in REQUESTS[:n]:
@@ -57,7 +63,8 @@ def child(runtime: str, model: str, n: int, vetted: bool, attempts: int) -> dict
         for request in REQUESTS[:n]:
             t = time.perf_counter()
             result = run_loop(
-                request, "bash", llm, lint=make_lint(request), dryrun=dry, attempts=attempts
+                request, "bash", llm, lint=make_lint(request), dryrun=dry, attempts=attempts,
+                candidates=candidates,
             )
             loops.append(
                 {
@@ -98,9 +105,10 @@ def summarise(results: list[dict]) -> None:
             f"{r['peak_rss_mb']:7.0f} {loop_s:>11} {vetted:>7}"
         )
     for model in MODELS:
-        if ("llama", model) in speed and ("hf", model) in speed and speed[("hf", model)]:
-            ratio = speed[("llama", model)] / speed[("hf", model)]
-            print(f"{model}: llama.cpp is {ratio:.1f}x transformers in tokens/s")
+        for hf in ("hf", "hf-int8"):
+            if ("llama", model) in speed and speed.get((hf, model)):
+                ratio = speed[("llama", model)] / speed[(hf, model)]
+                print(f"{model}: llama.cpp is {ratio:.1f}x {hf} in tokens/s")
 
 
 def main() -> int:
@@ -110,11 +118,14 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=5)
     parser.add_argument("--vetted", action="store_true", help="also time the repair loop")
     parser.add_argument("--attempts", type=int, default=3)
+    parser.add_argument("--candidates", type=int, default=3)
     parser.add_argument("--out", help="write the raw results as JSON here")
     parser.add_argument("--child", nargs=2, metavar=("RUNTIME", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(*args.child, args.requests, args.vetted, args.attempts)))
+        print(json.dumps(
+            child(*args.child, args.requests, args.vetted, args.attempts, args.candidates)
+        ))
         return 0
     results = []
     for runtime in args.runtimes.split(","):
@@ -129,10 +140,13 @@ def main() -> int:
                 str(args.requests),
                 "--attempts",
                 str(args.attempts),
+                "--candidates",
+                str(args.candidates),
             ]
             cmd += ["--vetted"] if args.vetted else []
+            env = dict(os.environ, OPSGEN_HF_INT8="1" if runtime == "hf-int8" else "0")
             print(f"# {runtime} {model} ...", file=sys.stderr, flush=True)
-            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
             if proc.returncode != 0:
                 print(f"# {runtime} {model} failed: {proc.stderr.strip()[-500:]}", file=sys.stderr)
                 continue
