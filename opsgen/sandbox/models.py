@@ -172,6 +172,9 @@ class DryRunReport:
     policy: dict[str, Any] = field(default_factory=dict)
     engine_warnings: tuple[str, ...] = ()
     dropped: tuple[tuple[str, str], ...] = ()  # (path, why) of entries we refused to read
+    #: How the script bundle got into the container: ``upperdir`` (written into its overlay2
+    #: upper layer before start) or ``put_archive`` (through the engine); empty in old reports.
+    bundle_copy: str = ""
 
     @property
     def first(self) -> RunResult:

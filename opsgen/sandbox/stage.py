@@ -1,9 +1,10 @@
 """The dry-run stage: one fresh, hardened container per call, removed whatever happens.
 
 Sequence (Molecule-style, as data in :func:`dryrun`): reap orphans → create → copy the
-bundle in → run → read the diff → (run again → read the second diff) → remove. A caller that
-answers its user before cleaning up (the worker) passes ``defer``, and reaping and removal
-become its work for after the answer.
+bundle in (into the upper layer on a local overlay2 engine, else ``put_archive``) → run →
+read the diff → (run again → read the second diff) → remove. A caller that answers its user
+before cleaning up (the worker) passes ``defer``, and reaping and removal become its work for
+after the answer.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from opsgen.sandbox.outcomes import outcome_finding
 from opsgen.sandbox.overlay import overlay_observer
 from opsgen.sandbox.policy import LABEL, OPS, SandboxPolicy, to_docker_kwargs
 from opsgen.sandbox.reaper import reap_orphans
+from opsgen.sandbox.upperdir import upper_dir, write_bundle
 
 __all__ = ["DryRunOptions", "dryrun"]
 
@@ -90,9 +92,8 @@ def dryrun(
     else:
         defer(partial(reap_orphans, client))
     image = resolve_image(client, opts.image)
-    warnings = engine_warnings(
-        client.info(), require_userns=opts.require_userns, runtime=policy.runtime
-    )
+    info = client.info()
+    warnings = engine_warnings(info, require_userns=opts.require_userns, runtime=policy.runtime)
     run_id = uuid.uuid4().hex[:12]
     kwargs = to_docker_kwargs(policy, run_id=run_id)
     progress("create")
@@ -104,7 +105,9 @@ def dryrun(
             )
         except DockerException as exc:
             raise SandboxError(f"could not create the sandbox container: {exc}") from None
-        return _run(client, container, image, script, lang, opts, policy, warnings, progress)
+        copied = _copy_bundle(container, info, make_bundle(script, lang))
+        report = _run(client, container, image, script, lang, opts, policy, warnings, progress)
+        return replace(report, bundle_copy=copied)
     except APIError as exc:
         raise SandboxError(f"the Docker engine failed during the dry-run: {exc}") from None
     finally:
@@ -133,6 +136,25 @@ def _remove(client: Any, container: Any, run_id: str) -> None:
             pass  # the reaper removes it at the next start
 
 
+def _copy_bundle(container: Any, info: dict[str, Any], bundle: bytes) -> str:
+    """Copy the bundle into the created container; say how (``upperdir`` or ``put_archive``).
+
+    Straight into the overlay2 upper directory when the engine is local and that is safe
+    (:mod:`opsgen.sandbox.upperdir`), else, or on any failure there, through the engine.
+    """
+    upper = upper_dir(container, info)
+    if upper is not None:
+        try:
+            write_bundle(upper, bundle)
+        except (OSError, ValueError):
+            pass  # what it made is gone again; the engine's copy is the reference
+        else:
+            return "upperdir"
+    if not container.put_archive("/", bundle):
+        raise SandboxError("could not copy the script into the sandbox container")
+    return "put_archive"
+
+
 def _check_input(script: str, lang: str) -> None:
     if lang not in ("bash", "ansible"):
         raise InputError(f"unknown language {lang!r}: use bash or ansible")
@@ -157,9 +179,6 @@ def _run(
     warnings: list[str],
     progress: Progress,
 ) -> DryRunReport:
-    if not container.put_archive("/", make_bundle(script, lang)):
-        raise SandboxError("could not copy the script into the sandbox container")
-
     def make_pristine() -> Any:
         kw = to_docker_kwargs(policy, run_id="pristine")
         return client.containers.create(image.id, entrypoint=["/bin/true"], **kw)
