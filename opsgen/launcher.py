@@ -5,7 +5,9 @@ the linters before it does any work. ``opsgen worker start`` keeps a process wit
 that imported; this launcher passes it the command line, the working directory, the
 environment and its own stdin/stdout/stderr (``SCM_RIGHTS``), forwards SIGINT, SIGTERM and
 SIGHUP, and exits with the code the worker reports. Whenever the worker is absent, stale
-or refuses, the command runs in this process as before, so the worker is never needed.
+or refuses, the command runs in this process as before, so the worker is never needed; when
+it was absent or stale, one is started in the background for the next command
+(:func:`autostart`).
 
 This module is imported on every start: it may use the standard library and the tiny
 :mod:`opsgen` package only. The worker side (:mod:`opsgen.worker`) uses its helpers too.
@@ -195,25 +197,59 @@ def _request(argv: list[str]) -> dict[str, Any]:
     }
 
 
+#: Why the last :func:`run_via_worker` returned None: ``absent`` (no worker answers),
+#: ``stale`` (it runs older code and is exiting) or ``refused``.
+last_miss = ""
+
+
 def run_via_worker(argv: list[str]) -> int | None:
     """Run ``argv`` in the worker; its exit code, or None when this process must run it."""
+    global last_miss
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.connect(socket_path())
+    except OSError:
+        sock.close()
+        last_miss = "absent"
+        return None
+    try:
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
         send_msg(sock, _request(argv), [0, 1, 2])
         answer, _ = recv_msg(sock)
     except (OSError, ValueError):
         sock.close()
+        last_miss = "absent"
         return None
     if answer and answer.get("op") == "exit":  # a quick child can answer before the server
         sock.close()
         return int(answer.get("code", 1))
     if not answer or answer.get("op") != "started":
         sock.close()
+        last_miss = "stale" if answer and answer.get("op") == "stale" else "refused"
         return None  # stale, refused or gone before it began: nothing ran yet
     return _wait(sock)
+
+
+#: Idle seconds after which an automatically started worker exits.
+AUTOSTART_IDLE_S = 900
+
+
+def autostart() -> None:
+    """Start a worker in the background for the *next* command; this one runs in-process.
+
+    Like Gradle's or Bazel's server: the first ``opsgen dryrun`` pays Python's start-up, the
+    ones after it do not. ``OPSGEN_WORKER_AUTOSTART=0`` turns this off (a worker started by
+    hand is still used); ``OPSGEN_NO_WORKER=1`` turns the worker off altogether.
+    """
+    if os.environ.get("OPSGEN_WORKER_AUTOSTART", "1") in ("0", ""):
+        return
+    try:
+        from opsgen.worker.control import spawn
+
+        spawn(AUTOSTART_IDLE_S)
+    except Exception:  # noqa: BLE001 - never let the optimisation break the command
+        return
 
 
 def _wait(sock: _socket.socket) -> int:
@@ -251,6 +287,8 @@ def main() -> None:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)  # nothing to finalise here; saves the interpreter's shutdown
+        if last_miss in ("absent", "stale") and argv[0] != "version":
+            autostart()
     from opsgen.cli import run
 
     run()

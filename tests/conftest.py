@@ -13,6 +13,11 @@ IN_CI = bool(os.environ.get("CI"))
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
+# `opsgen dryrun`/`lint` started as processes would otherwise start (and then use) a warm
+# worker in the user's runtime dir: tests run in-process unless they test the worker
+# (tests/worker drops this variable and gives each test its own runtime dir).
+os.environ.setdefault("OPSGEN_NO_WORKER", "1")
+
 
 def _unavailable(reason: str) -> None:
     if IN_CI:

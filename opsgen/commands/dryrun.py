@@ -52,8 +52,10 @@ def register(app: typer.Typer) -> None:
         1 when a run failed, was stopped or was not idempotent, 3 for a bad file,
         4 when the sandbox is unavailable.
 
-        Each run starts a new Python process (about half a second); `opsgen worker start`
-        keeps a warm one that runs dryrun and lint for you (`opsgen worker stop` ends it).
+        The first run starts a warm worker in the background (it exits after 15 idle
+        minutes) that runs later dryrun and lint commands without Python's half-second
+        start-up; `opsgen worker stop` ends it, OPSGEN_WORKER_AUTOSTART=0 stops the
+        automatic start, OPSGEN_NO_WORKER=1 runs everything in this process.
         """
         from opsgen.context import run_context
         from opsgen.sandbox import DryRunOptions, dryrun

@@ -1,7 +1,8 @@
 """``opsgen worker start|stop|status``: a warm process that runs ``dryrun`` and ``lint`` fast.
 
-Opt-in: nothing starts a worker implicitly. See :mod:`opsgen.worker` and
-:mod:`opsgen.launcher`.
+A ``dryrun`` or ``lint`` that finds no worker starts one in the background for the next
+command (``OPSGEN_WORKER_AUTOSTART=0`` turns that off); ``start`` does it now and waits
+until it answers. See :mod:`opsgen.worker` and :mod:`opsgen.launcher`.
 """
 
 from __future__ import annotations

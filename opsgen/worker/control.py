@@ -13,7 +13,7 @@ from typing import Any
 from opsgen.errors import OpsError
 from opsgen.launcher import recv_msg, runtime_dir, send_msg, socket_path
 
-__all__ = ["WorkerError", "log_path", "request", "start", "stop"]
+__all__ = ["WorkerError", "log_path", "request", "spawn", "start", "stop"]
 
 _START_TIMEOUT_S = 60.0
 
@@ -44,6 +44,24 @@ def request(op: str, timeout: float = 5.0) -> dict[str, Any] | None:
     return answer
 
 
+def spawn(idle: float) -> subprocess.Popen[bytes]:
+    """Start a worker process in a new session and return at once (it may lose the race for
+    the lock to another start, and then simply exits)."""
+    from opsgen.worker.setup import prepare_rundir
+
+    prepare_rundir()
+    with log_path().open("ab") as logf:
+        return subprocess.Popen(
+            [sys.executable, "-m", "opsgen.worker.server", "--idle", str(idle)],
+            stdin=subprocess.DEVNULL,
+            stdout=logf,
+            stderr=logf,
+            cwd="/",  # never pin the caller's folder (an unmount, a deleted checkout)
+            start_new_session=True,  # setsid: no controlling terminal, no terminal signals
+            close_fds=True,
+        )
+
+
 def start(idle: float) -> tuple[dict[str, Any], bool]:
     """Start a worker in a new session; return its status and whether it was already running.
 
@@ -55,16 +73,7 @@ def start(idle: float) -> tuple[dict[str, Any], bool]:
         return running, True
     from opsgen.worker.setup import prepare_rundir
 
-    prepare_rundir()
-    with log_path().open("ab") as logf:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "opsgen.worker.server", "--idle", str(idle)],
-            stdin=subprocess.DEVNULL,
-            stdout=logf,
-            stderr=logf,
-            start_new_session=True,  # setsid: no controlling terminal, no terminal signals
-            close_fds=True,
-        )
+    proc = spawn(idle)
     deadline = time.monotonic() + _START_TIMEOUT_S
     while time.monotonic() < deadline:
         answer = request("status")

@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,24 @@ def test_concurrent_requests_are_served_side_by_side(worker: dict[str, str]) -> 
     assert [p.returncode for p in procs] == [0] * 4
     assert all(o.startswith("opsgen ") for o in outs)
     assert served(worker) == 4, log_text(worker)
+
+
+def test_a_served_command_without_a_worker_starts_one_for_the_next(env, tmp_path):
+    script = tmp_path / "ok.sh"
+    script.write_text("#!/usr/bin/env bash\nset -euo pipefail\necho hi\n")
+    first = opsgen("lint", str(script), env=env)  # in-process; starts a worker behind it
+    assert first.returncode == 0, first.stderr
+    assert wait_for(lambda: served(env) >= 0, timeout=60), log_text(env)
+    second = opsgen("lint", str(script), env=env)
+    assert second.returncode == 0 and second.stdout == first.stdout
+    assert served(env) == 1  # the second one ran in the worker
+
+
+def test_autostart_can_be_turned_off(env, tmp_path):
+    script = tmp_path / "ok.sh"
+    script.write_text("#!/usr/bin/env bash\nset -euo pipefail\necho hi\n")
+    quiet = {**env, "OPSGEN_WORKER_AUTOSTART": "0"}
+    assert opsgen("lint", str(script), env=quiet).returncode == 0
+    time.sleep(2)
+    assert served(env) == -1
+    assert not os.path.exists(os.path.join(env["OPSGEN_RUNTIME_DIR"], "worker.sock"))
