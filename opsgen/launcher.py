@@ -248,7 +248,7 @@ def autostart() -> None:
         from opsgen.worker.control import spawn
 
         spawn(AUTOSTART_IDLE_S)
-    except Exception:  # noqa: BLE001 - never let the optimisation break the command
+    except Exception:  # never let the optimisation break the command
         return
 
 

@@ -71,8 +71,6 @@ def start(idle: float) -> tuple[dict[str, Any], bool]:
     running = request("status")
     if running is not None and running.get("op") == "status":
         return running, True
-    from opsgen.worker.setup import prepare_rundir
-
     proc = spawn(idle)
     deadline = time.monotonic() + _START_TIMEOUT_S
     while time.monotonic() < deadline:
