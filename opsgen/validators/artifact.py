@@ -8,6 +8,8 @@ rules cost one parse. Tools write only inside its private temporary directory, r
 
 from __future__ import annotations
 
+import contextlib
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,10 +93,22 @@ class Artifact:
         return tool_env(self.workdir)
 
     def write(self, relpath: str, text: str | None = None) -> Path:
-        """Write ``text`` (default: the artifact) under the work directory."""
+        """Write ``text`` (default: the artifact) under the work directory.
+
+        Several tools read the same file while others are being started: rewriting it in
+        place would truncate it under a tool that is reading it (shellcheck then saw an
+        empty script and reported SC2148, "no shebang", which the result cache kept). So an
+        unchanged file is left alone and a new one appears whole, by rename.
+        """
         target = self.workdir / relpath
+        data = (self.text if text is None else text).encode("utf-8")
+        with contextlib.suppress(OSError):
+            if target.read_bytes() == data:
+                return target
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(self.text if text is None else text, encoding="utf-8")
+        partial = target.with_name(f".{target.name}.partial")
+        partial.write_bytes(data)
+        os.replace(partial, target)
         return target
 
     def job(self, factory: Callable[[Artifact], Job]) -> Job:

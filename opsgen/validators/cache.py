@@ -28,7 +28,7 @@ __all__ = ["MAX_BYTES", "MAX_ENTRIES", "ResultCache", "cache_disabled", "cache_r
            "default_cache"]
 
 #: bump when the entry format or the key recipe changes: old entries are then never read
-SCHEMA = 1
+SCHEMA = 2  # 2: entries written before artifact files were replaced whole are void
 MAX_ENTRIES = 2000
 MAX_BYTES = 50 << 20
 #: each write prunes with this probability: a full scan costs milliseconds, not a write

@@ -251,3 +251,26 @@ def test_concurrent_writers_never_leave_a_partial_entry(tmp_path: Path) -> None:
     final = cache.get(key)
     assert final is not None and final["n"] == 299
     assert [p.name for p in tmp_path.glob("*/*")] == [f"{key}.json"]  # no temp files left
+
+
+def test_a_file_two_tools_read_is_never_rewritten_under_them():
+    """shellcheck reads script.sh while bash -n's job is being set up, which writes the same
+    file: rewriting it in place truncated it under shellcheck (a spurious SC2148 that the
+    cache then kept). Unchanged, the file is left alone; changed, it is replaced whole."""
+    from opsgen.validators import Artifact
+
+    with Artifact("#!/usr/bin/env bash\necho hi\n", "bash", "t.sh") as art:
+        first = art.write("script.sh")
+        inode = first.stat().st_ino
+        assert art.write("script.sh").stat().st_ino == inode  # same bytes: untouched
+        again = art.write("script.sh", "#!/usr/bin/env bash\necho bye\n")
+        assert again.stat().st_ino != inode  # new bytes: a new file renamed into place
+        assert again.read_text().endswith("echo bye\n")
+        assert not list(art.workdir.glob(".*.partial"))
+
+
+def test_shellcheck_and_bash_n_see_the_whole_script_every_time(cache_dir):
+    script = unique("#!/usr/bin/env bash\nset -euo pipefail\nfind /tmp -name x -print\n")
+    for _ in range(20):
+        report = lint_text(script, "bash", "s.sh", cache=False)
+        assert [f.code for f in report.findings if f.code == "SC2148"] == []
