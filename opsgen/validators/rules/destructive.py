@@ -37,8 +37,10 @@ class DangerousRm(Rule):
     name = "dangerous-rm"
     severity = Severity.ERROR
     summary = "Do not rm -r /, ~, *, a system folder, or a path built from an unchecked variable."
-    hint = ('Name the exact folder; guard variables with "${DIR:?}" so an empty value stops '
-            "the script instead of deleting from /.")
+    hint = ("Delete exactly what must go: to clean a folder, delete old entries inside it "
+            "(`find DIR -mindepth 1 -mtime +7 -delete`), never the folder itself; guard a "
+            'variable path with "${DIR:?}" so an empty value stops the script instead of '
+            "deleting from /.")
     rationale = (
         "`rm -rf \"$DIR\"/*` with an empty or unset `DIR` becomes `rm -rf /*` (Steam for Linux "
         "shipped exactly this bug in 2015). A bare `*` or `.` deletes whatever the current "
