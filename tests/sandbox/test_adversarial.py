@@ -488,6 +488,12 @@ echo "zombies=$z"
 # --------------------------------------------------------------------- ADV-17, ADV-18
 
 
+def _default_hangup() -> None:
+    # Under `nohup` (a CI harness, a detached shell) SIGHUP is inherited as ignored, and the
+    # CLI rightly leaves an ignored SIGHUP alone; this test is about a delivered one.
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 def _cli(script: Path) -> subprocess.Popen[bytes]:
     """``opsgen dryrun SCRIPT`` in its own session. SIGINT is not ignored here; if a harness
     ever starts it with SIGINT ignored, ``opsgen.cli.main`` restores the default handler."""
@@ -498,6 +504,7 @@ def _cli(script: Path) -> subprocess.Popen[bytes]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=_default_hangup,
         env={**os.environ, "OPSGEN_NO_WORKER": "1"},  # this process owns the container
     )
 

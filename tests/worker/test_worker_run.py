@@ -206,4 +206,7 @@ def test_container_removed_when_the_child_dies_after_replying(
             break
     else:
         pytest.skip("the child removed its container before SIGKILL landed, five times")
-    assert wait_for(lambda: f"child {pid}: removed 1 container(s) it left" in log_text(worker))
+    # The server's cleaner ran for the killed child. It may find nothing left: a removal the
+    # child had already asked for is finished by the engine even after the child is gone.
+    assert wait_for(lambda: re.search(rf"child {pid}: removed \d+ container\(s\) it left",
+                                      log_text(worker)))
