@@ -120,8 +120,8 @@ class LoopResult:
     @property
     def final(self) -> Attempt:
         """The consensus' choice when candidates were sampled; else the first attempt that
-        passed, else the usable one with fewest problems (latest wins ties, since it has
-        seen the most feedback)."""
+        passed, else the usable one with fewest problems (a repaired answer before a sample,
+        then the latest, since it has seen the most feedback)."""
         if self.consensus is not None:
             for attempt in self.attempts:
                 if attempt.number == self.consensus.chosen:
@@ -130,7 +130,9 @@ class LoopResult:
             if attempt.passed:
                 return attempt
         usable = [a for a in self.attempts if a.script is not None]
-        return min(reversed(usable), key=lambda a: len(a.problems))
+        # Fewest problems; then a repaired answer over a sample (its last attempt was
+        # dry-run, so the review has evidence); then the latest, which saw most feedback.
+        return min(reversed(usable), key=lambda a: (len(a.problems), a.sampled))
 
     @property
     def status(self) -> Status:

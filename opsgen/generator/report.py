@@ -113,6 +113,8 @@ def print_review(result: LoopResult, out: Console) -> None:
         )
     if final.dryrun is not None:
         _print_dryrun(out, final.dryrun)
+    elif result.dryrun_enabled:
+        out.print("[bold]Dry-run[/]: [yellow]not run: lint errors are fixed first[/]")
     else:
         out.print("[bold]Dry-run[/]: [yellow]skipped (--no-dryrun)[/]")
     out.print("[bold]Attempts[/]:")

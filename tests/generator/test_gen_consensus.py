@@ -146,3 +146,42 @@ def test_messages_unchanged_for_greedy_path():
     run_loop("x", "bash", llm, lint=_lint, dryrun=ByCommand({"echo a": "a"}))
     assert len(llm.calls) == 1 and llm.samplings[0].greedy
     assert isinstance(llm.calls[0][0], Message)
+
+
+def test_when_nothing_passes_the_repaired_answer_is_shown_before_a_sample():
+    def lint(script: str, lang: str) -> FakeLint:
+        return FakeLint((finding("OPS107", 4),))
+
+    llm = FakeLLM([_answer("rm -rf /var/tmp")])
+    result = run_loop("x", "bash", llm, lint=lint, dryrun=lambda s, lang: _out(""), attempts=2,
+                      candidates=3)
+    assert result.status == "failed-checks" and result.consensus is None
+    assert [a.sampled for a in result.attempts] == [False, False, True, True]
+    assert result.final.number == 2  # the last repair (it was dry-run), not a sample
+
+
+def test_review_says_why_the_chosen_script_was_not_dry_run():
+    from io import StringIO
+
+    from rich.console import Console
+
+    from opsgen.generator.report import print_review
+
+    def lint(script: str, lang: str) -> FakeLint:
+        return FakeLint((finding("OPS107", 4),))
+
+    llm = FakeLLM([_answer("rm -rf /var/tmp")])
+    result = run_loop("x", "bash", llm, lint=lint, dryrun=None, attempts=1)
+    buf = StringIO()
+    print_review(result, Console(file=buf, width=120))
+    assert "skipped (--no-dryrun)" in buf.getvalue()
+    # a lint-blocked sample shown with the dry-run on: say why it was not run
+    from opsgen.generator.loop import Attempt, LoopResult
+    from opsgen.generator.problems import Problem
+
+    sample = replace(result.attempts[0], sampled=True, dryrun=None,
+                     problems=(Problem("lint", "OPS107", "rm -r of /var/tmp", 4),))
+    buf = StringIO()
+    print_review(LoopResult("x", "bash", (sample,), True), Console(file=buf, width=120))
+    assert "not run: lint errors are fixed first" in buf.getvalue()
+    assert isinstance(sample, Attempt)
