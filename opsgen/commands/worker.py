@@ -36,8 +36,9 @@ def register(app: typer.Typer) -> None:
 
         The worker imports everything once and forks a child per command, which writes to
         your terminal directly. It serves only your uid, only dryrun and lint, and exits
-        after --idle seconds without a request. Set OPSGEN_NO_WORKER=1 to bypass it.
-        `status` exits 1 when no worker runs.
+        after --idle seconds without a request. A dryrun or lint that finds no worker
+        starts one for the next command (OPSGEN_WORKER_AUTOSTART=0 turns that off);
+        OPSGEN_NO_WORKER=1 bypasses it. `status` exits 1 when no worker runs.
         """
         from opsgen.launcher import socket_path
         from opsgen.worker import control

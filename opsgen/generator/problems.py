@@ -130,14 +130,14 @@ def _swallowed_errors(run: RunResult) -> Problem | None:
     """A bash run that passed although commands in it reported errors on stderr."""
     if run.status != "passed":
         return None
-    errors = [ln for ln in run.stderr.splitlines() if _STDERR_ERROR.search(ln)]
+    errors = "\n".join(ln for ln in run.stderr.splitlines() if _STDERR_ERROR.search(ln))
     if not errors:
         return None
     return Problem(
         "run",
         "stderr-errors",
         "the run exited 0 but commands in it reported errors (a wrong path or option whose "
-        f"failure was swallowed): {tail(chr(10).join(errors), lines=4)}",
+        f"failure was swallowed): {tail(errors, lines=4)}",
     )
 
 

@@ -8,6 +8,8 @@ other opsgen processes that are still running (security.md §3.12).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from typing import Any
 
 import docker
 from docker.errors import APIError, NotFound
@@ -33,22 +35,11 @@ def owner_alive(labels: dict[str, str]) -> bool:
 
 def reap_orphans(client: docker.DockerClient) -> list[str]:
     """Remove our orphaned containers; return their ids."""
-    removed: list[str] = []
     try:
         containers = client.containers.list(all=True, filters={"label": f"{LABEL}=1"})
     except APIError:
-        return removed
-    for container in containers:
-        if owner_alive(dict(container.labels)):
-            continue
-        try:
-            container.remove(force=True)
-            removed.append(str(container.id))
-        except NotFound:
-            pass
-        except APIError:
-            continue
-    return removed
+        return []
+    return _remove(c for c in containers if not owner_alive(dict(c.labels)))
 
 
 def remove_owned(client: docker.DockerClient, pid: int, started: str) -> list[str]:
@@ -60,17 +51,21 @@ def remove_owned(client: docker.DockerClient, pid: int, started: str) -> list[st
     labels = [f"{LABEL}=1", f"{LABEL}.owner_pid={pid}", f"{LABEL}.owner_host={os.uname().nodename}"]
     if started:
         labels.append(f"{LABEL}.owner_start={started}")
-    removed: list[str] = []
     try:
         containers = client.containers.list(all=True, filters={"label": labels})
     except APIError:
-        return removed
+        return []
+    return _remove(containers)
+
+
+def _remove(containers: Iterable[Any]) -> list[str]:
+    """Force-remove each container; the ids of those removed (gone already or refused by
+    the engine: skipped, the next reaper pass tries again)."""
+    removed: list[str] = []
     for container in containers:
         try:
             container.remove(force=True)
             removed.append(str(container.id))
-        except NotFound:
-            pass
-        except APIError:
+        except (NotFound, APIError):
             continue
     return removed
