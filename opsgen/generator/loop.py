@@ -23,6 +23,7 @@ from typing import Any, Literal
 from opsgen.errors import UnparseableOutput
 from opsgen.generator.consensus import Consensus, choose, settled
 from opsgen.generator.extract import extract_script
+from opsgen.generator.hints import with_hints
 from opsgen.generator.llm import GREEDY, Completion, LLMClient, Message, Sampling
 from opsgen.generator.problems import (
     LintLike,
@@ -171,7 +172,7 @@ def _check(
         found = dryrun_problems(run_report, lang)
         if lang == "bash" and any(p.kind == "run" and p.line == 0 for p in found):
             found = _locate_failures(script, found, run_report, dryrun)
-        problems += found
+        problems += with_hints(found)
     return report, run_report, problems
 
 

@@ -1,0 +1,80 @@
+"""Fix hints for well-known run failures: matched on the run's evidence, added once."""
+
+from __future__ import annotations
+
+import pytest
+from fakes import FakeLint, Recorder
+
+from opsgen.generator.hints import HINTS, with_hints
+from opsgen.generator.llm import FakeLLM
+from opsgen.generator.loop import run_loop
+from opsgen.generator.problems import Problem
+
+# What each failure really looks like in a problem line (stderr tails and traced commands
+# as the loop writes them).
+EVIDENCE = {
+    "no-crontab": "the first run failed: no crontab for root | no crontab for root",
+    "interactive-editor": "the first run failed: Vim: Warning: Output is not to a terminal",
+    "apt-unknown-package": "the first run failed: E: Unable to locate package nginxx",
+    "command-not-found": "the first run failed: line 4: tree: command not found",
+    "unbound-variable": "the first run failed: line 3: BACKUP_DIR: unbound variable",
+    "already-exists": "the second run failed: useradd: user 'deploy' already exists",
+    "grep-no-match": "the first run failed: (no output); the command that failed silently "
+    "was `grep -qx 'x' /etc/hosts` (exit 1; under set -e the script stops there)",
+}
+
+
+def test_every_hint_has_a_realistic_example():
+    assert sorted(EVIDENCE) == sorted(h.name for h in HINTS)
+
+
+@pytest.mark.parametrize("hint", HINTS, ids=lambda h: h.name)
+def test_each_hint_matches_its_failure_and_only_the_first_match_is_added(hint):
+    (problem,) = with_hints([Problem("run", "exit-1", EVIDENCE[hint.name], 3)])
+    assert problem.message == f"{EVIDENCE[hint.name]} Fix: {hint.fix}"
+    assert problem.message.count(" Fix: ") == 1
+    assert (problem.kind, problem.code, problem.line) == ("run", "exit-1", 3)
+
+
+def test_a_silent_crontab_failure_named_by_the_trace_gets_the_cron_d_hint():
+    message = (
+        "the first run failed: (no output); the command that failed silently was "
+        "`crontab -l 2> /dev/null` (exit 1; under set -e the script stops there)"
+    )
+    (problem,) = with_hints([Problem("run", "exit-1", message, 9)])
+    assert "/etc/cron.d/NAME" in problem.message
+
+
+def test_unknown_failures_lint_problems_and_hinted_lines_are_left_alone():
+    problems = [
+        Problem("run", "exit-2", "the first run failed: tar: Cowardly refusing"),
+        Problem("lint", "SC2086", "Double quote to prevent globbing: command not found"),
+        Problem("stopped", "OPS401", "the first run was stopped: timeout"),
+        Problem("run", "exit-1", "command not found Fix: already hinted"),
+    ]
+    assert with_hints(problems) == problems
+
+
+def test_the_hint_reaches_the_repair_prompt_from_a_real_sandbox_run(docker_client, no_leaks):
+    """The demo's real failure: `crontab -l` in a fresh Debian box, run under set -e."""
+    from opsgen.generator.checks import make_dryrun
+
+    crontab = (
+        "```bash\n#!/usr/bin/env bash\nset -euo pipefail\n"
+        "(crontab -l; echo '0 3 * * * root true') | crontab -\n```"
+    )
+    cron_d = (
+        "```bash\n#!/usr/bin/env bash\nset -euo pipefail\n"
+        "echo '0 3 * * * root find /var/tmp -mindepth 1 -mtime +7 -delete' "
+        "> /etc/cron.d/prune-var-tmp\n```"
+    )
+    llm = FakeLLM([crontab, cron_d])
+    result = run_loop(
+        "prune /var/tmp nightly", "bash", llm, lint=Recorder([FakeLint()]),
+        dryrun=make_dryrun(),
+    )
+    first = result.attempts[0]
+    assert any("no crontab for root" in p.message for p in first.problems)
+    assert any("Fix: `crontab -l` fails" in p.message for p in first.problems)
+    assert "write /etc/cron.d/NAME" in llm.calls[1][-1].content
+    assert result.status == "vetted" and result.final.number == 2
