@@ -62,7 +62,8 @@ def generate(args: argparse.Namespace) -> int:
     shard, shards = (int(x) for x in args.shard.split("/"))
     llm = load_client(args.model, args.runtime)
     with out.open("a") as fh:
-        for index, task in enumerate(subset(args.n)):
+        tasks = list(enumerate(subset(args.n)))
+        for index, task in reversed(tasks) if args.reverse else tasks:
             if task["id"] in done or index % shards != shard:
                 continue
             pause = Path(args.pause or f"{out}.pause")
@@ -175,6 +176,8 @@ def main() -> int:
                    "runs with OPSGEN_THREADS=1 use 2 cores better than one run with 2 threads)")
     g.add_argument("--pause", help="pause between tasks while this file exists (OUT.pause)")
     g.add_argument("--done", action="append", default=[], help="skip tasks recorded here too")
+    g.add_argument("--reverse", action="store_true", help="last task first: a second run "
+                   "finishes a slow shard's tail from the other end (stop it when they meet)")
     p = sub.add_parser("print")
     p.add_argument("--from", dest="source", required=True)
     p.add_argument("--which", choices=["raw", "vetted"], required=True)
