@@ -41,6 +41,13 @@ HINTS: tuple[Hint, ...] = (
         "directly (`cat > FILE <<'EOF'` ... `EOF`, or printf).",
     ),
     Hint(
+        "find-lost-path",
+        re.compile(r"find: [^|]*No such file or directory"),
+        "find names a path that is not there: the start folder does not exist (use the "
+        "path the request names), or `-exec rm`/`-exec rmdir` removed a folder before find "
+        "descended into it (use `-delete`, which works depth-first).",
+    ),
+    Hint(
         "apt-unknown-package",
         re.compile(r"Unable to locate package|has no installation candidate"),
         "run `apt-get update` before `apt-get install -y`, and use the Debian bookworm "

@@ -15,6 +15,7 @@ from opsgen.generator.problems import Problem
 EVIDENCE = {
     "no-crontab": "the first run failed: no crontab for root | no crontab for root",
     "interactive-editor": "the first run failed: Vim: Warning: Output is not to a terminal",
+    "find-lost-path": "the first run failed: find: '/srv/a/old': No such file or directory",
     "apt-unknown-package": "the first run failed: E: Unable to locate package nginxx",
     "command-not-found": "the first run failed: line 4: tree: command not found",
     "unbound-variable": "the first run failed: line 3: BACKUP_DIR: unbound variable",
