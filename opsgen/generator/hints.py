@@ -36,7 +36,9 @@ HINTS: tuple[Hint, ...] = (
     ),
     Hint(
         "interactive-editor",
-        re.compile(r"not (?:to|from) a terminal|sensible-editor|`(?:crontab -e|visudo|vi|nano)"),
+        re.compile(
+            r"not (?:to|from) a terminal|sensible-editor|`(?:crontab -e|visudo|vim?|nano)\b"
+        ),
         "the script runs with no terminal, so an editor cannot be used: write files "
         "directly (`cat > FILE <<'EOF'` ... `EOF`, or printf).",
     ),

@@ -15,7 +15,7 @@ from docker.types import LogConfig, Ulimit
 
 from opsgen.errors import PolicyViolation
 
-__all__ = ["OPS", "SandboxPolicy", "check_kwargs", "to_docker_kwargs"]
+__all__ = ["OPS", "SandboxPolicy", "check_kwargs", "process_start", "to_docker_kwargs"]
 
 LABEL = "opsgen.sandbox"
 MiB = 1 << 20
@@ -114,7 +114,7 @@ def to_docker_kwargs(policy: SandboxPolicy, *, run_id: str) -> dict[str, Any]:
         LABEL: "1",
         f"{LABEL}.run": run_id,
         f"{LABEL}.owner_pid": str(os.getpid()),
-        f"{LABEL}.owner_start": _process_start(os.getpid()),
+        f"{LABEL}.owner_start": process_start(os.getpid()),
         f"{LABEL}.owner_host": os.uname().nodename,
         **policy.extra_labels,
     }
@@ -205,7 +205,7 @@ def check_kwargs(kwargs: dict[str, Any]) -> None:
         raise PolicyViolation("sandbox policy forbids any reference to the Docker socket")
 
 
-def _process_start(pid: int) -> str:
+def process_start(pid: int) -> str:
     """The start time of ``pid`` in clock ticks, so the reaper is not fooled by PID reuse."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:

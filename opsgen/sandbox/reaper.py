@@ -14,7 +14,7 @@ from typing import Any
 import docker
 from docker.errors import APIError, NotFound
 
-from opsgen.sandbox.policy import LABEL, _process_start
+from opsgen.sandbox.policy import LABEL, process_start
 
 __all__ = ["owner_alive", "reap_orphans", "remove_owned"]
 
@@ -30,7 +30,7 @@ def owner_alive(labels: dict[str, str]) -> bool:
     if pid <= 0 or not os.path.exists(f"/proc/{pid}"):
         return False
     started = labels.get(f"{LABEL}.owner_start", "")
-    return not started or _process_start(pid) == started
+    return not started or process_start(pid) == started
 
 
 def reap_orphans(client: docker.DockerClient) -> list[str]:

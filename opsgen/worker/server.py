@@ -28,7 +28,7 @@ from typing import Any
 
 import opsgen
 from opsgen.launcher import SERVED, recv_msg, send_msg
-from opsgen.sandbox.policy import _process_start
+from opsgen.sandbox.policy import process_start
 from opsgen.worker.child import run_child
 from opsgen.worker.setup import Lock, fingerprint, listen, preload, prepare_rundir, unlink
 
@@ -314,7 +314,7 @@ class Server:
                 job.next_step, job.deadline = "killed", None
 
     def _reap(self, job: Job) -> None:
-        started = _process_start(job.pid)  # a zombie still has its /proc entry
+        started = process_start(job.pid)  # a zombie still has its /proc entry
         _, status = os.waitpid(job.pid, 0)
         code = os.waitstatus_to_exitcode(status)
         if code < 0:  # killed before its clean-up was done: remove what it left

@@ -52,6 +52,8 @@ def test_unknown_failures_lint_problems_and_hinted_lines_are_left_alone():
         Problem("lint", "SC2086", "Double quote to prevent globbing: command not found"),
         Problem("stopped", "OPS401", "the first run was stopped: timeout"),
         Problem("run", "exit-1", "command not found Fix: already hinted"),
+        # an editor's name only as a word: `virsh` is not `vi`
+        Problem("run", "exit-1", "the command that failed silently was `virsh list` (exit 1"),
     ]
     assert with_hints(problems) == problems
 
