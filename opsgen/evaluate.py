@@ -127,11 +127,14 @@ def lint_findings(
     text: str, lang: str, path: str = "<script>", *, provenance: Any = None
 ) -> tuple[Finding, ...]:
     """Every lint finding of ``text``; ``provenance`` (request and source documents) turns
-    on the OPS5xx rules. Imported here so loading the review code never loads the linters."""
+    on the OPS5xx rules. Imported here so loading the review code never loads the linters.
+    The Ansible tools run in a sandbox container (:mod:`opsgen.sandbox.toolbox`), never here."""
+    from opsgen.sandbox.toolbox import ContainerTools
     from opsgen.validators import lint_text
 
     # lint_text refuses a language other than bash or ansible with a clear InputError.
-    report = lint_text(text, lang=cast("Lang", lang), path=path, provenance=provenance)
+    report = lint_text(text, lang=cast("Lang", lang), path=path, provenance=provenance,
+                       sandbox=ContainerTools() if lang == "ansible" else None)
     return tuple(report.findings)
 
 

@@ -40,6 +40,17 @@ def docker_client() -> Iterator[Any]:
     client.close()
 
 
+@pytest.fixture(scope="session")
+def tools_sandbox(docker_client: Any) -> Any:
+    """Where lint runs the Ansible tools: containers of the tools image (never this host)."""
+    from opsgen.sandbox.toolbox import ContainerTools
+
+    tools = ContainerTools(client=docker_client)
+    if not tools.identity():
+        _unavailable(tools.problem)
+    return tools
+
+
 @pytest.fixture()
 def no_leaks(docker_client: Any) -> Iterator[None]:
     """Assert that a test leaves no sandbox container of this process behind."""

@@ -65,21 +65,26 @@ def register(app: typer.Typer) -> None:
                  "(also OPSGEN_NO_CACHE=1)."),
     ) -> int:
         """Lint FILES with bash -n, shellcheck, ansible-playbook --syntax-check, ansible-lint
-        and opsgen's policy rules. Nothing is executed.
+        and opsgen's policy rules. Nothing is executed on this host: the Ansible tools
+        (which evaluate Jinja while they load a playbook) run in a sandbox container
+        without network.
 
         Prints file:line:col: severity CODE message (with a hint) per finding; exit 1 when
         any unsuppressed error is found, 3 when a file cannot be read.
         """
+        from opsgen.sandbox.toolbox import ContainerTools
         from opsgen.validators import lint_file
         from opsgen.validators.formats import json_document, sarif_document
 
+        tools = ContainerTools()  # one engine connection for every playbook
         reports = []
         bad_input = False
         for path in files:
             try:
                 reports.append(lint_file(path, lang.value if lang else None,
                                          ansible_lint=not no_ansible_lint,
-                                         cache=not no_cache))
+                                         cache=not no_cache,
+                                         sandbox=tools))
             except InputError as exc:
                 render_error(exc)
                 bad_input = True

@@ -17,32 +17,40 @@ def image_build(
     tag: str = typer.Option("opsgen-sandbox:bookworm", help="Tag of the image to build."),
     rebuild_base: bool = typer.Option(False, help="Re-run debootstrap for the base image too."),
 ) -> None:
-    """Build the sandbox image offline-from-registries (debootstrap + docker import + apt)."""
+    """Build the sandbox image offline-from-registries (debootstrap + docker import + apt),
+    and the tools image in which lint runs the Ansible tools (never on this host)."""
     from opsgen.sandbox.engine import connect
-    from opsgen.sandbox.image import build_image
+    from opsgen.sandbox.image import build_image, build_tools_image
 
     client = connect()
-    image_id = build_image(
-        client,
-        tag=tag,
-        rebuild_base=rebuild_base,
-        progress=lambda line: err_console.print(f"  {safe(line)}", highlight=False),
-    )
+
+    def progress(line: str) -> None:
+        err_console.print(f"  {safe(line)}", highlight=False)
+
+    image_id = build_image(client, tag=tag, rebuild_base=rebuild_base, progress=progress)
     console.print(f"built {safe(tag)} {image_id}")
+    tools = build_tools_image(client, progress=progress)
+    console.print(f"built {safe(tools)} (the Ansible tools of opsgen lint)")
 
 
 @image_app.command("status")
 def image_status(
     tag: str = typer.Option("opsgen-sandbox:bookworm", help="Image to look for."),
 ) -> None:
-    """Print the image id; exit 4 when the image is missing."""
+    """Print the ids of the sandbox image and of the tools image (lint's Ansible tools);
+    exit 4 when either is missing."""
     from opsgen.sandbox.engine import connect
     from opsgen.sandbox.image import image_status as status
+    from opsgen.sandbox.image import tools_image_tag
 
-    image_id = status(connect(), tag)
-    if image_id is None:
-        raise ImageMissing(f"image {tag} is not built", hint="run `opsgen sandbox image build`")
-    console.print(f"{safe(tag)} {image_id}")
+    client = connect()
+    for name in (tag, tools_image_tag()):
+        image_id = status(client, name)
+        if image_id is None:
+            raise ImageMissing(
+                f"image {name} is not built", hint="run `opsgen sandbox image build`"
+            )
+        console.print(f"{safe(name)} {image_id}", soft_wrap=True)
 
 
 @sandbox_app.command("reap")

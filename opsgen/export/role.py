@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from opsgen.errors import ExportError
+from opsgen.yamlsafe import safe_load
 
 __all__ = ["SOURCE_PATH", "derive_role"]
 
@@ -29,7 +30,7 @@ def derive_role(playbook: str) -> dict[str, str]:
             (``roles``, ``pre_tasks``, ``vars_files``...); we refuse rather than drop them.
     """
     try:
-        data = yaml.safe_load(playbook)
+        data = safe_load(playbook)
     except yaml.YAMLError as exc:
         raise ExportError(f"--as-role: the playbook is not valid YAML: {exc}") from None
     if not (isinstance(data, list) and len(data) == 1 and isinstance(data[0], dict)):

@@ -19,13 +19,16 @@ def make_lint(request: str = "") -> LintFn:
     """A lint stage with every validator for the language (shellcheck or ansible-lint plus
     the OPS rules), given the request so the provenance rules (OPS5xx) can check that the
     script only reaches for what the operator asked for."""
+    from opsgen.sandbox.toolbox import ContainerTools
     from opsgen.validators import Provenance, lint_text
 
     provenance = Provenance(request=request) if request else None
+    tools = ContainerTools()  # the Ansible tools run in a container, never on this host
 
     def lint(script: str, lang: str) -> LintLike:
         path = "script.sh" if lang == "bash" else "playbook.yml"
-        report: LintLike = lint_text(script, lang, path, provenance=provenance)  # type: ignore[arg-type]
+        report: LintLike = lint_text(script, lang, path, provenance=provenance,  # type: ignore[arg-type]
+                                     sandbox=tools)
         return report
 
     return lint

@@ -12,6 +12,7 @@ The same input always gives the same bytes, so ``--resume`` and reviews can trus
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -229,13 +230,19 @@ def _parseable(blocks: list[Block]) -> list[Block]:
 
 
 def _syntax_error(text: str) -> str:
-    """First line of ``bash -n``'s complaint about ``text`` ("" when it parses)."""
+    """First line of ``bash -n``'s complaint about ``text`` ("" when it parses).
+
+    ``bash -n`` parses and runs nothing; it gets an environment of its own (no ``BASH_ENV``,
+    no exported functions), as the lint's tools do, so nothing but bash's parser reads the
+    runbook's text here."""
     bash = shutil.which("bash")
     if not text.strip() or bash is None:
         return ""
+    env = {"PATH": os.defpath, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
     try:
         done = subprocess.run(
-            [bash, "-n"], input=text, capture_output=True, text=True, timeout=10, check=False
+            [bash, "-n"], input=text, capture_output=True, text=True, timeout=10, check=False,
+            env=env,
         )
     except (OSError, subprocess.TimeoutExpired):
         return ""

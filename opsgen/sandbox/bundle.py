@@ -16,6 +16,7 @@ from importlib import resources
 import yaml
 
 from opsgen.errors import PolicyViolation
+from opsgen.yamlsafe import safe_load
 
 __all__ = ["BUNDLE_DIR", "check_member_name", "inventory_for", "make_bundle"]
 
@@ -49,7 +50,7 @@ def inventory_for(playbook: str) -> str:
     """
     groups: set[str] = set()
     try:
-        plays = yaml.safe_load(playbook)
+        plays = safe_load(playbook)
     except yaml.YAMLError:
         plays = None
     for play in plays if isinstance(plays, list) else []:

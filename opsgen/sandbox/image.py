@@ -8,9 +8,11 @@ apt, and the service-manager shims.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 from collections.abc import Callable
@@ -23,7 +25,8 @@ from docker.errors import BuildError, DockerException, ImageNotFound
 from opsgen.errors import SandboxError
 from opsgen.sandbox.engine import DEFAULT_IMAGE
 
-__all__ = ["BASE_IMAGE", "build_image", "image_status"]
+__all__ = ["BASE_IMAGE", "TOOL_DISTS", "build_image", "build_tools_image", "image_status",
+           "tools_image_tag", "tools_requirements"]
 
 BASE_IMAGE = "opsgen-base:bookworm"
 MIRROR = os.environ.get("OPSGEN_DEBIAN_MIRROR", "http://deb.debian.org/debian")
@@ -72,6 +75,121 @@ def build_image(
             if line:
                 progress(line)
     return str(image.id)
+
+
+#: what the tools image holds: the Ansible tools that read untrusted playbooks during lint
+TOOL_DISTS = ("ansible-core", "ansible-lint")
+#: taken along when installed here: the collections that PyPI's ``ansible`` package ships
+OPTIONAL_TOOL_DISTS = ("ansible",)
+TOOLS_REPO = "opsgen-tools"
+
+
+def tools_requirements(dists: tuple[str, ...] | None = None) -> str:
+    """``name==version`` lines for ``dists`` and everything they need, as installed here.
+
+    The closure is read from this environment's own metadata, so the container runs the
+    very versions opsgen was installed and tested with (and its cache keys stay honest).
+    """
+    from importlib import metadata
+
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    if dists is None:
+        dists = TOOL_DISTS + tuple(d for d in OPTIONAL_TOOL_DISTS if _installed(d))
+    pins: dict[str, str] = {}
+    todo = list(dists)
+    while todo:
+        name = canonicalize_name(todo.pop())
+        if name in pins:
+            continue
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            raise SandboxError(
+                f"{name} is not installed in opsgen's environment",
+                hint="run `scripts/setup.sh` (it installs opsgen's dependencies)",
+            ) from None
+        pins[name] = dist.version
+        for line in dist.requires or []:
+            try:
+                req = Requirement(line)
+            except InvalidRequirement:
+                continue
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    return "".join(f"{name}=={version}\n" for name, version in sorted(pins.items()))
+
+
+def _installed(name: str) -> bool:
+    from importlib import metadata
+
+    try:
+        metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def tools_image_tag(requirements: str | None = None) -> str:
+    """``opsgen-tools:<hash>`` of the pins, the Dockerfile and the driver: a new version of
+    any of them is a new image, so a stale one is never used."""
+    pkg = resources.files("opsgen.sandbox") / "image"
+    digest = hashlib.sha256()
+    for part in (
+        requirements if requirements is not None else tools_requirements(),
+        (pkg / "Dockerfile.tools").read_text(),
+        (pkg / "runtools.py").read_text(),
+    ):
+        digest.update(part.encode() + b"\0")
+    return f"{TOOLS_REPO}:{digest.hexdigest()[:16]}"
+
+
+def build_tools_image(
+    client: docker.DockerClient, *, progress: Progress = lambda line: None
+) -> str:
+    """Build the tools image (and the debootstrap base when missing); return its tag.
+
+    The wheels are made here, by this environment's pip (its index, its cache), and copied
+    into the build context: the build itself needs no Python package index.
+    """
+    requirements = tools_requirements()
+    tag = tools_image_tag(requirements)
+    if image_status(client, tag) is not None:
+        return tag
+    if image_status(client, BASE_IMAGE) is None:
+        _import_base(client, progress)
+    pkg = resources.files("opsgen.sandbox") / "image"
+    with tempfile.TemporaryDirectory(prefix="opsgen-tools-build-", dir=_scratch()) as tmp:
+        ctx = Path(tmp)
+        (ctx / "Dockerfile").write_bytes((pkg / "Dockerfile.tools").read_bytes())
+        (ctx / "runtools.py").write_bytes((pkg / "runtools.py").read_bytes())
+        (ctx / "requirements.txt").write_text(requirements)
+        progress(f"pip wheel {', '.join(TOOL_DISTS)} and what they need")
+        proc = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--wheel-dir",
+             str(ctx / "wheels"), "-r", str(ctx / "requirements.txt")],
+            capture_output=True, text=True, timeout=1800, check=False,
+        )
+        if proc.returncode != 0:
+            tail = proc.stderr.strip()[-400:]
+            raise SandboxError(f"pip wheel for the tools image failed: {tail}")
+        progress(f"docker build {tag}")
+        try:
+            _image, logs = client.images.build(
+                path=str(ctx), tag=tag, buildargs={"BASE": BASE_IMAGE}, network_mode="host",
+                rm=True, forcerm=True, labels={"opsgen.image": "tools"},
+            )
+        except BuildError as exc:
+            tail = "".join(str(c.get("stream", "")) for c in exc.build_log)[-600:]
+            raise SandboxError(f"tools image build failed: {exc.msg}; {tail.strip()}") from None
+        except DockerException as exc:
+            raise SandboxError(f"tools image build failed: {exc}") from None
+        for chunk in logs:
+            line = str(chunk.get("stream", "")).strip()
+            if line:
+                progress(line)
+    return tag
 
 
 def _write_context(ctx: Path) -> None:

@@ -2,9 +2,12 @@
 
 The external tools are started first, each in the background, so that shellcheck (or
 ansible-playbook and ansible-lint) parse while the Python rules run. Nothing is executed:
-the tools only parse, inside a private temporary directory. A tool that already answered
-for the same input (and the same tool version) is answered from the result cache
-(:mod:`opsgen.validators.cache`); its run then says ``detail="cached"``.
+shellcheck and ``bash -n`` only parse, inside a private temporary directory; the Ansible
+tools, whose loading can evaluate Jinja, run only in the ``sandbox`` the caller passes
+(:mod:`opsgen.validators.isolation`), and without one they do not run at all (OPS005).
+A tool that already answered for the same input (and the same tool version) is answered
+from the result cache (:mod:`opsgen.validators.cache`); its run then says
+``detail="cached"``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from opsgen.validators.adapters.shellcheck import shellcheck_findings, shellchec
 from opsgen.validators.artifact import Artifact, Lang, Provenance
 from opsgen.validators.cache import default_cache
 from opsgen.validators.detect import detect_lang
+from opsgen.validators.isolation import ToolSandbox
 from opsgen.validators.report import LintReport
 from opsgen.validators.rules import RULES
 from opsgen.validators.rules.meta import LinterUnavailable
@@ -42,6 +46,7 @@ def lint_text(
     ansible_lint: bool = True,
     provenance: Provenance | None = None,
     cache: bool = True,
+    sandbox: ToolSandbox | None = None,
 ) -> LintReport:
     """Lint ``text`` as bash or Ansible and return the sorted findings.
 
@@ -53,12 +58,14 @@ def lint_text(
         provenance: the request and source texts, to enable the OPS5xx rules.
         cache: reuse the external tools' results for identical input (``OPSGEN_NO_CACHE=1``
             turns the cache off everywhere); opsgen's own rules always run.
+        sandbox: where the Ansible tools run (e.g. :class:`opsgen.sandbox.toolbox.
+            ContainerTools`); None: they are reported as not run (OPS005), never run here.
     """
     lang = lang or detect_lang(text, path)
     if lang not in ("bash", "ansible"):
         raise ValueError(f"lang must be 'bash' or 'ansible', not {lang!r}")
     store = default_cache() if cache else None
-    with Artifact(text, lang, path, provenance, cache=store) as art:
+    with Artifact(text, lang, path, provenance, cache=store, sandbox=sandbox) as art:
         _start_tools(art, ansible_lint)
         findings = [f for rule in _RULES if lang in rule.langs for f in rule.check(art)]
         if lang == "bash":
@@ -85,6 +92,7 @@ def lint_file(
     ansible_lint: bool = True,
     max_bytes: int = DEFAULT_MAX_BYTES,
     cache: bool = True,
+    sandbox: ToolSandbox | None = None,
 ) -> LintReport:
     """Read ``path`` (refusing binary, non-UTF-8, empty or oversized files) and lint it.
 
@@ -94,7 +102,8 @@ def lint_file(
         opsgen.errors.InputError: the file cannot be used; the message says why.
     """
     text = read_text_file(path, max_bytes=max_bytes)
-    return lint_text(text, lang, str(path), ansible_lint=ansible_lint, cache=cache)
+    return lint_text(text, lang, str(path), ansible_lint=ansible_lint, cache=cache,
+                     sandbox=sandbox)
 
 
 def _start_tools(art: Artifact, ansible_lint: bool) -> None:
@@ -107,6 +116,7 @@ def _start_tools(art: Artifact, ansible_lint: bool) -> None:
             art.job(probe_job)
         if ansible_lint:
             art.job(ansible_lint_job)
+        art.launch_contained()  # one sandbox run for all of them
 
 
 def _scrub(finding: Finding, secrets: set[str]) -> Finding:

@@ -20,11 +20,12 @@ from typing import Any, Literal
 from opsgen.validators.ansible.tasks import Snippet, Task, iter_tasks, shell_snippet
 from opsgen.validators.ansible.yamlload import YamlError, load_yaml
 from opsgen.validators.cache import ResultCache
+from opsgen.validators.isolation import NoSandbox, ToolSandbox
 from opsgen.validators.shell.cron import cron_commands
 from opsgen.validators.shell.index import ShellIndex
 from opsgen.validators.shell.parser import parse
 from opsgen.validators.suppress import Directive, DirectiveProblem, parse_directives
-from opsgen.validators.tools import Job, ToolRun, tool_env
+from opsgen.validators.tools import ContainedBatch, Job, ToolRun, tool_env
 
 __all__ = ["Artifact", "Lang", "Provenance"]
 
@@ -53,10 +54,13 @@ class Artifact:
         path: the name shown in findings.
         provenance: the request and sources, when known (enables OPS5xx).
         cache: where tools' results are looked up and stored (None: always run them).
+        sandbox: where the tools that load playbooks run (see
+            :mod:`opsgen.validators.isolation`); None: they do not run (OPS005).
     """
 
     def __init__(self, text: str, lang: Lang, path: str = "<script>",
-                 provenance: Provenance | None = None, cache: ResultCache | None = None):
+                 provenance: Provenance | None = None, cache: ResultCache | None = None,
+                 sandbox: ToolSandbox | None = None):
         self.text = text
         self.lang: Lang = lang
         self.path = path
@@ -64,6 +68,8 @@ class Artifact:
         self.cache = cache
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._jobs: dict[str, Job] = {}
+        self.sandbox: ToolSandbox = sandbox or NoSandbox()
+        self._batch: ContainedBatch | None = None
 
     def __enter__(self) -> Artifact:
         return self
@@ -75,6 +81,8 @@ class Artifact:
         """Stop any tool still running and remove the temporary directory."""
         for job in self._jobs.values():
             job.close()
+        if self._batch is not None:
+            self._batch.close()
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
@@ -110,6 +118,18 @@ class Artifact:
         partial.write_bytes(data)
         os.replace(partial, target)
         return target
+
+    def contained(self, files: tuple[str, ...]) -> ContainedBatch:
+        """The one sandbox batch of this lint; ``files`` (relative to :attr:`workdir`) are
+        copied into the sandbox when it starts (the first caller names them)."""
+        if self._batch is None:
+            self._batch = ContainedBatch(self.sandbox, self.workdir, files)
+        return self._batch
+
+    def launch_contained(self) -> None:
+        """Start the sandbox batch now that every contained tool has joined it."""
+        if self._batch is not None:
+            self._batch.launch()
 
     def job(self, factory: Callable[[Artifact], Job]) -> Job:
         """Start the tool that ``factory`` describes (or answer it from the cache), once per

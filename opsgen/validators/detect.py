@@ -7,6 +7,8 @@ from typing import Literal
 
 import yaml
 
+from opsgen.yamlsafe import safe_load_all
+
 __all__ = ["detect_lang"]
 
 _SHELLS = re.compile(r"(ba|da|k|mk|z|a)?sh")
@@ -42,7 +44,7 @@ def _looks_like_ansible(text: str) -> bool:
     if not re.search(r"^\s*-\s", text, re.M):  # cheap exit: no YAML list item at all
         return False
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        docs = [d for d in safe_load_all(text) if d is not None]
     except yaml.YAMLError:
         return False
     items = [i for d in docs if isinstance(d, list) for i in d]

@@ -25,8 +25,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 from opsgen.validators.cache import SCHEMA, ResultCache
+from opsgen.validators.isolation import (
+    CONTAINED_WORKDIR,
+    ToolBatch,
+    ToolCall,
+    ToolOutput,
+    ToolSandbox,
+    contained_env,
+)
 
-__all__ = ["Job", "JobResult", "ToolRun", "tool_env", "tool_path"]
+__all__ = ["ContainedBatch", "ContainedJob", "Job", "JobResult", "ToolRun", "tool_env",
+           "tool_path"]
 
 ToolStatus = Literal["ok", "missing", "timeout", "failed", "skipped"]
 #: stands for the lint's temporary directory in cache keys and cached output
@@ -268,3 +277,138 @@ class Job:
         if self._proc is not None and self._result is None and self._proc.poll() is None:
             os.killpg(self._proc.pid, signal.SIGKILL)
             self._proc.communicate()
+
+
+class ContainedBatch:
+    """The contained jobs of one lint, run together in one :class:`ToolSandbox` call.
+
+    Jobs join while the lint starts its tools; the batch starts at :meth:`launch` (the
+    lint calls it once every tool is known) or at the first result asked for, with a copy
+    of the files they read taken at that moment. A job that joins after that (a single
+    rule asking for a second tool) starts a batch of its own.
+    """
+
+    def __init__(self, sandbox: ToolSandbox, workdir: Path, files: tuple[str, ...]):
+        self.sandbox = sandbox
+        self.workdir = workdir
+        self.files = files
+        self._pending: list[ToolCall] = []
+        self._started: list[tuple[frozenset[str], ToolBatch]] = []
+        self._outputs: dict[str, ToolOutput] = {}
+
+    def add(self, call: ToolCall) -> None:
+        """Join ``call`` to the next launch."""
+        self._pending.append(call)
+
+    def launch(self) -> None:
+        """Start the calls that joined since the last launch."""
+        if not self._pending:
+            return
+        files: dict[str, bytes] = {}
+        for rel in self.files:
+            with contextlib.suppress(OSError):
+                files[rel] = (self.workdir / rel).read_bytes()
+        calls, self._pending = tuple(self._pending), []
+        names = frozenset(c.name for c in calls)
+        self._started.append((names, self.sandbox.start(files, calls, contained_env())))
+
+    def output(self, name: str) -> ToolOutput:
+        """The output of the call named ``name`` (waits for its batch)."""
+        if name in self._outputs:
+            return self._outputs[name]
+        if any(c.name == name for c in self._pending):
+            self.launch()
+        for names, batch in self._started:
+            if name in names:
+                self._outputs.update(batch.wait())
+                break
+        return self._outputs.get(name) or ToolOutput("missing",
+                                                     detail="no answer from the sandbox")
+
+    def close(self) -> None:
+        """Stop every batch that still runs (the lint ended early or failed)."""
+        for _names, batch in self._started:
+            batch.close()
+
+
+class ContainedJob(Job):
+    """A tool run in a :class:`ToolSandbox` instead of on this host (see
+    :mod:`opsgen.validators.isolation`); same life cycle and cache as :class:`Job`.
+
+    ``argv`` is the command inside the sandbox, in :data:`CONTAINED_WORKDIR`. Paths of the
+    sandbox's work directory in the tools' output are given back as the local work
+    directory, so the adapters read both kinds of output alike.
+    """
+
+    def __init__(
+        self, name: str, argv: list[str], *, batch: ContainedBatch, timeout: float,
+        ok_codes: tuple[int, ...] = (0,), inputs: tuple[str, ...] = (),
+    ):
+        super().__init__(name, list(argv), cwd=batch.workdir, env=contained_env(),
+                         timeout=timeout, ok_codes=ok_codes, inputs=inputs)
+        self.batch = batch
+        self._joined = False
+
+    def start(self, cache: ResultCache | None = None) -> None:
+        """Answer from ``cache``, or join the batch (which starts later, all at once)."""
+        if self._joined or self._result is not None:
+            return
+        self._started = time.perf_counter()
+        identity = self.batch.sandbox.identity()
+        if cache is not None and identity:
+            self._cache, self._key = cache, self.cache_key()
+            self._result = self._from_cache(cache.get(self._key))
+            if self._result is not None:
+                return
+        self.batch.add(ToolCall(self.name, tuple(str(a) for a in self.argv), self.timeout))
+        self._joined = True
+
+    def result(self) -> JobResult:
+        """The tool's output from the sandbox, as :meth:`Job.result` gives a local one."""
+        if self._result is not None:
+            return self._result
+        self.start()
+        out = self.batch.output(self.name)
+        seconds = round(time.perf_counter() - self._started, 4)
+        local = str(self.cwd)
+
+        def here(text: str) -> str:
+            return text.replace(CONTAINED_WORKDIR, local)
+
+        if out.status == "ok" and out.returncode is not None:
+            status: ToolStatus = "ok" if out.returncode in self.ok_codes else "failed"
+            detail = "" if status == "ok" else (
+                f"exit {out.returncode}: " + _last_line(out.stderr.encode()))
+        else:
+            status = "missing" if out.status == "missing" else (
+                "timeout" if out.status == "timeout" else "failed")
+            detail = out.detail or {"timeout": f"killed after {self.timeout:g} s"}.get(
+                out.status, out.status)
+        self._result = JobResult(ToolRun(self.name, status, seconds, detail),
+                                 out.returncode if out.returncode is not None else -1,
+                                 here(out.stdout), here(out.stderr))
+        if status == "ok" and self._cache is not None:
+            self._cache.put(self._key, self._to_entry(self._result))
+        return self._result
+
+    def cache_key(self) -> str:
+        """sha256 over the sandbox's identity (its image), the tool, argv, environment,
+        accepted exit codes and the bytes of the inputs."""
+        digest = hashlib.sha256()
+        for part in ("opsgen-lint-contained", str(SCHEMA), self.name,
+                     self.batch.sandbox.identity(), repr(self.ok_codes), *map(str, self.argv),
+                     *(f"{k}={v}" for k, v in sorted(self.env.items()))):
+            data = part.encode("utf-8", "replace")
+            digest.update(len(data).to_bytes(8, "little") + data)
+        for rel in self.inputs:
+            try:
+                data = hashlib.sha256((self.cwd / rel).read_bytes()).digest()
+            except OSError:
+                data = b"<absent>"
+            digest.update(len(rel).to_bytes(8, "little") + rel.encode() + data)
+        return digest.hexdigest()
+
+    def close(self) -> None:
+        """Stop the sandbox batch if this job's answer is still pending."""
+        if self._joined and self._result is None:
+            self.batch.close()

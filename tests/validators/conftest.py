@@ -27,7 +27,16 @@ def _private_lint_cache(_lint_cache_dir: Path, monkeypatch: pytest.MonkeyPatch) 
     yield
 
 
+_TOOLS: list[Any] = []
+
+
 def _run_rule(rule: type[Rule], text: str, lang: Any = "bash", **kw: Any) -> list[Finding]:
+    if lang == "ansible" and "sandbox" not in kw:
+        # the Ansible tools run in containers; contacted only by rules that need a tool
+        from opsgen.sandbox.toolbox import ContainerTools
+
+        _TOOLS[:] = _TOOLS or [ContainerTools()]
+        kw["sandbox"] = _TOOLS[0]
     with Artifact(text, lang, "t", **kw) as art:
         return [f for f in rule().check(art) if f.code == rule.code]
 

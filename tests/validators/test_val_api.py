@@ -9,6 +9,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,8 +121,9 @@ def test_hung_tool_is_killed_and_reported(monkeypatch: pytest.MonkeyPatch,
     assert "timeout" in f.message
 
 
+@pytest.mark.docker
 def test_lint_never_runs_anything_and_leaves_no_trace(monkeypatch: pytest.MonkeyPatch,
-                                                      tmp_path: Path) -> None:
+                                                      tmp_path: Path, tools_sandbox: Any) -> None:
     marker = tmp_path / "marker"
     home, tmp = tmp_path / "home", tmp_path / "tmp"
     home.mkdir()
@@ -132,14 +134,15 @@ def test_lint_never_runs_anything_and_leaves_no_trace(monkeypatch: pytest.Monkey
     play = (f"- hosts: localhost\n  tasks:\n    - name: touch\n      ansible.builtin.file:\n"
             f"        path: {marker}\n        state: touch\n"
             f"    - name: shell\n      ansible.builtin.command: touch {marker}\n")
-    r = lint_text(play, "ansible")  # with ansible-lint: slow, but it is the one to watch
+    r = lint_text(play, "ansible", sandbox=tools_sandbox)  # with ansible-lint: the one to watch
     assert "ansible-lint" in {t.name for t in r.tools}
     assert all(t.status == "ok" for t in r.tools), r.tools
     assert not marker.exists()
     assert list(home.iterdir()) == [] and list(tmp.iterdir()) == []
 
 
-def test_jinja_lookups_are_never_evaluated(tmp_path: Path) -> None:
+@pytest.mark.docker
+def test_jinja_lookups_are_never_evaluated(tmp_path: Path, tools_sandbox: Any) -> None:
     """Ansible templates vars_files and import paths while loading: a syntax check of the raw
     file would run the pipe lookups below. The tools get a Jinja-free copy instead."""
     m = tmp_path / "pwned"
@@ -149,42 +152,46 @@ def test_jinja_lookups_are_never_evaluated(tmp_path: Path) -> None:
             f"\"{{{{ lookup('pipe', 'touch {m}-import') }}}}\"\n"
             f"    - name: x\n      ansible.builtin.debug:\n"
             f"        msg: \"{{% set x = lookup('pipe', 'touch {m}-block') %}}{{{{ x }}}}\"\n")
-    r = lint_text(play, "ansible", "evil.yml")
+    r = lint_text(play, "ansible", "evil.yml", sandbox=tools_sandbox)
     assert list(tmp_path.iterdir()) == []
     assert {t.name for t in r.tools} >= {"ansible-playbook --syntax-check", "ansible-lint"}
     (partial,) = [f for f in r.findings if f.code == "OPS005"]
     assert "outside the lint input" in partial.message and "<lint dir>" in partial.message
 
 
-def test_missing_roles_are_incomplete_checks_not_errors() -> None:
+@pytest.mark.docker
+def test_missing_roles_are_incomplete_checks_not_errors(tools_sandbox: Any) -> None:
     play = "- hosts: all\n  roles:\n    - common\n"
-    r = lint_text(play, "ansible", "site.yml", ansible_lint=False)
+    r = lint_text(play, "ansible", "site.yml", ansible_lint=False, sandbox=tools_sandbox)
     assert r.ok and [f.code for f in r.findings] == ["OPS005"]
     assert r.findings[0].location.line == 3
 
 
-def test_ansible_lint_findings_keep_their_ids() -> None:
+@pytest.mark.docker
+def test_ansible_lint_findings_keep_their_ids(tools_sandbox: Any) -> None:
     play = "- hosts: all\n  tasks:\n    - shell: echo hi\n"
-    r = lint_text(play, "ansible", "site.yml")
+    r = lint_text(play, "ansible", "site.yml", sandbox=tools_sandbox)
     lint = {f.code: f for f in r.findings if f.source == "ansible-lint"}
     assert {"name[missing]", "no-changed-when"} <= lint.keys(), lint.keys()
     assert lint["name[missing]"].location.line == 3 and lint["name[missing]"].url
-    fast = lint_text(play, "ansible", "site.yml", ansible_lint=False)
+    fast = lint_text(play, "ansible", "site.yml", ansible_lint=False, sandbox=tools_sandbox)
     assert not [f for f in fast.findings if f.source == "ansible-lint"]
 
 
-def test_unknown_modules_are_all_named_once() -> None:
+@pytest.mark.docker
+def test_unknown_modules_are_all_named_once(tools_sandbox: Any) -> None:
     play = ("- hosts: all\n  tasks:\n    - name: x\n      ansible.builtin.apt_package:\n"
             "        name: nginx\n    - name: y\n      nginx_site: name=default\n")
-    r = lint_text(play, "ansible", "site.yml", ansible_lint=False)
+    r = lint_text(play, "ansible", "site.yml", ansible_lint=False, sandbox=tools_sandbox)
     unknown = [(f.location.line, f.extra["module"]) for f in r.findings if f.code == "OPS204"]
     assert unknown == [(4, "ansible.builtin.apt_package"), (7, "nginx_site")]
     assert not [f for f in r.findings if f.code == "OPS004"]  # same fault, reported once
 
 
-def test_task_file_is_checked_through_a_wrapper_play() -> None:
+@pytest.mark.docker
+def test_task_file_is_checked_through_a_wrapper_play(tools_sandbox: Any) -> None:
     tasks = "- name: bad\n  ansible.builtin.debug: msg=a\n  colour: red\n"
-    r = lint_text(tasks, "ansible", "tasks.yml", ansible_lint=False)
+    r = lint_text(tasks, "ansible", "tasks.yml", ansible_lint=False, sandbox=tools_sandbox)
     (f,) = [f for f in r.findings if f.code == "OPS004"]
     assert f.location.line == 1 and "colour" in f.message
 

@@ -1,38 +1,36 @@
 """ansible-core as a parser: ``--syntax-check`` and module-name resolution.
 
 Nothing here contacts a host: the syntax check loads the playbook against the implicit
-``localhost`` inventory and stops, and module names are looked up in a child process
+``localhost`` inventory and stops, and module names are looked up by a small script
 (:mod:`.probe`). A task file (not a playbook) is checked through a one-play wrapper that
 imports it, so its errors still point into the task file.
 
 Loading is not as inert as it sounds: Ansible templates ``vars_files`` and import paths
 while it loads, so ``{{ lookup('pipe', 'cmd') }}`` there runs ``cmd`` during a mere syntax
-check (measured: it does, with ansible-core 2.19 and through ansible-lint too). The tools
-therefore get a copy in which every Jinja expression is replaced by a placeholder, line
-for line; the structure they check is the same, nothing can be evaluated. The copy sits
-alone in a temporary directory, so no ``library/`` or ``*_plugins/`` folder next to the
-user's file is ever loaded either.
+check (measured: it does, with ansible-core 2.19 and through ansible-lint too). Rewriting
+the text cannot stop that: YAML spells the same Jinja in escapes (``"\\u007B\\u007B"``),
+which a rewrite of the text does not see and Ansible decodes (it ran ``id`` as root on
+main). So these tools never run on this host: they run in the artifact's
+:class:`~opsgen.validators.isolation.ToolSandbox` (a sandbox container without network, as
+an unprivileged user), over a copy of the file. The copy still has its visible Jinja
+replaced by a placeholder, line for line (a second wall, and ansible-lint then judges the
+structure, not our placeholder values), and sits alone in its folder, so no ``library/``
+or ``*_plugins/`` folder next to the user's file is ever loaded.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import sys
-import sysconfig
 from pathlib import Path
 
 from opsgen.validators.ansible.tasks import is_playbook
 from opsgen.validators.artifact import Artifact
-from opsgen.validators.tools import Job, tool_path
+from opsgen.validators.isolation import CONTAINED_WORKDIR
+from opsgen.validators.tools import ContainedBatch, ContainedJob, Job
 
-__all__ = ["INPUTS", "TOOL_MEMORY", "ansible_fingerprint", "is_missing_file", "lint_target",
-           "neutralize", "probe_job", "syntax_check_job", "syntax_errors", "target_name",
-           "unknown_modules"]
-
-#: address-space cap for the Python-based ansible tools (see :class:`Job`)
-TOOL_MEMORY = 4 << 30
+__all__ = ["INPUTS", "contained_batch", "is_missing_file", "lint_target", "neutralize",
+           "probe_job", "syntax_check_job", "syntax_errors", "target_name", "unknown_modules"]
 _WRAPPER = """- name: opsgen syntax-check wrapper
   hosts: localhost
   gather_facts: false
@@ -46,6 +44,7 @@ _OLD_ORIGIN = re.compile(
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 #: the files in the lint directory the Ansible tools read (cache key inputs)
 INPUTS = ("ansible.cfg", "playbook.yml", "wrapper.yml", "tasks/main.yml")
+_PROBE = "probe.py"
 
 
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
@@ -76,31 +75,22 @@ def lint_target(art: Artifact) -> str:
     return name
 
 
-def ansible_fingerprint() -> tuple[str, ...]:
-    """Paths whose size and mtime change when ansible-core, ansible-lint or a collection is
-    installed, upgraded or removed: site-packages, each collection namespace folder, and
-    our module-lookup child. Part of the Ansible tools' cache keys."""
-    site = sysconfig.get_paths()["purelib"]
-    roots = [site, str(Path.home() / ".ansible/collections"), "/usr/share/ansible/collections"]
-    paths = [site, str(Path(__file__).with_name("probe.py"))]
-    for root in roots:
-        top = os.path.join(root, "ansible_collections")
-        paths.append(top)
-        try:
-            paths += sorted(e.path for e in os.scandir(top) if e.is_dir())
-        except OSError:
-            continue
-    return tuple(paths)
+def contained_batch(art: Artifact) -> ContainedBatch:
+    """The artifact's sandbox batch, with the files every Ansible tool reads (the config,
+    the neutralized copy and its wrapper, and the module-lookup script)."""
+    art.write("ansible.cfg", "# empty: opsgen lint reads no user or project ansible.cfg\n")
+    art.write(_PROBE, Path(__file__).with_name("probe.py").read_text(encoding="utf-8"))
+    return art.contained((*INPUTS, _PROBE))
 
 
 def syntax_check_job(art: Artifact) -> Job:
-    """``ansible-playbook --syntax-check -i localhost,``: loads, resolves, runs nothing."""
+    """``ansible-playbook --syntax-check -i localhost,``: loads, resolves, runs nothing;
+    in the artifact's sandbox, never on this host."""
     target = lint_target(art)
     play = "playbook.yml" if target == "playbook.yml" else "wrapper.yml"
-    argv = [tool_path("ansible-playbook"), "--syntax-check", "-i", "localhost,", play]
-    return Job("ansible-playbook --syntax-check", argv, cwd=art.workdir, env=art.env,
-               timeout=60, ok_codes=(0, 1, 4), mem_limit=TOOL_MEMORY, inputs=INPUTS,
-               fingerprint=ansible_fingerprint())
+    argv = ["ansible-playbook", "--syntax-check", "-i", "localhost,", play]
+    return ContainedJob("ansible-playbook --syntax-check", argv, batch=contained_batch(art),
+                        timeout=60, ok_codes=(0, 1, 4), inputs=INPUTS)
 
 
 def is_missing_file(message: str) -> bool:
@@ -129,11 +119,11 @@ def syntax_errors(art: Artifact) -> list[tuple[int, int, str]]:
 
 
 def probe_job(art: Artifact) -> Job:
-    """Resolve every module name of the tasks in a child Python with our clean env."""
+    """Resolve every module name of the tasks, with the sandbox's ansible-core."""
     names = sorted({t.module for t in art.tasks if "{{" not in t.module})
-    argv = [sys.executable, "-I", "-m", "opsgen.validators.adapters.probe", *names]
-    return Job("ansible module lookup", list(argv), cwd=art.workdir, env=art.env,
-               timeout=60, mem_limit=TOOL_MEMORY, fingerprint=ansible_fingerprint())
+    argv = ["python3", "-I", f"{CONTAINED_WORKDIR}/{_PROBE}", *names]
+    return ContainedJob("ansible module lookup", argv, batch=contained_batch(art), timeout=60,
+                        inputs=(_PROBE,))
 
 
 def unknown_modules(art: Artifact) -> set[str]:

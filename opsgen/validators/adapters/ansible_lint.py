@@ -1,7 +1,8 @@
 """ansible-lint (production profile, offline): its findings keep their rule ids.
 
-It reads the same Jinja-neutralized copy as the syntax check (see :mod:`.ansible`), so its
-own Jinja rules (``jinja[spacing]``, ``jinja[invalid]``) cannot fire: safety first.
+It runs where the syntax check runs, in the artifact's sandbox, never on this host, and
+reads the same Jinja-neutralized copy (see :mod:`.ansible`), so its own Jinja rules
+(``jinja[spacing]``, ``jinja[invalid]``) cannot fire: safety first.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from typing import Any
 from opsgen.findings import Finding, Location, Severity
 from opsgen.validators.adapters.ansible import (
     INPUTS,
-    TOOL_MEMORY,
-    ansible_fingerprint,
+    contained_batch,
     lint_target,
     target_name,
 )
 from opsgen.validators.artifact import Artifact
-from opsgen.validators.tools import Job, tool_path
+from opsgen.validators.isolation import CONTAINED_WORKDIR
+from opsgen.validators.tools import ContainedJob, Job
 
 __all__ = ["ansible_lint_findings", "ansible_lint_job"]
 
@@ -31,11 +32,10 @@ _OURS = ("syntax-check", "load-failure")
 def ansible_lint_job(art: Artifact) -> Job:
     """``ansible-lint --offline --profile production -f json`` on the written file."""
     target = lint_target(art)
-    argv = [tool_path("ansible-lint"), "--offline", "--profile", "production", "-f", "json",
-            "--nocolor", "--project-dir", str(art.workdir), target]
-    return Job("ansible-lint", argv, cwd=art.workdir, env=art.env, timeout=120,
-               ok_codes=(0, 2), mem_limit=TOOL_MEMORY, inputs=INPUTS,
-               fingerprint=ansible_fingerprint())
+    argv = ["ansible-lint", "--offline", "--profile", "production", "-f", "json",
+            "--nocolor", "--project-dir", CONTAINED_WORKDIR, target]
+    return ContainedJob("ansible-lint", argv, batch=contained_batch(art), timeout=120,
+                        ok_codes=(0, 2), inputs=INPUTS)
 
 
 def ansible_lint_findings(art: Artifact) -> list[Finding]:

@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from opsgen.yamlsafe import AliasBomb, BoundedLoader
+
 __all__ = ["KeyMark", "LineDict", "YamlError", "load_yaml"]
 
 
@@ -45,7 +47,7 @@ class YamlError(Exception):
         self.column = column
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(BoundedLoader):
     pass
 
 
@@ -94,6 +96,8 @@ def load_yaml(text: str) -> list[Any]:
         else:
             return_line, return_col = mark.line + 1, mark.column + 1
         raise YamlError(msg, return_line, return_col) from None
+    except AliasBomb as exc:
+        raise YamlError(str(exc), exc.line, exc.column) from None
     except yaml.YAMLError as exc:
         raise YamlError(str(exc).splitlines()[0] if str(exc) else "invalid YAML") from None
     except RecursionError:

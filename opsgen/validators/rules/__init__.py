@@ -19,6 +19,7 @@ from opsgen.validators.rules.ansible_policy import (
     AnsibleCron,
     AnsibleSecurityOff,
     AnsibleUidZero,
+    ControllerCommand,
     RiskyFileMode,
     UnverifiedGetUrl,
 )
@@ -53,6 +54,7 @@ RULES: tuple[type[Rule], ...] = tuple(sorted((
     UnverifiedDownload, MissingStrictMode, TlsVerifyOff,
     ShellInsteadOfModule, TlsVerifyOffAnsible, NoLogSecrets, UnknownModule, RiskyFileMode,
     AnsibleAuthorizedKey, AnsibleCron, AnsibleUidZero, AnsibleSecurityOff, UnverifiedGetUrl,
+    ControllerCommand,
     PrivateKey, CloudKey, UrlCredentials, HardcodedPassword, EntropyString,
     InjectedInstruction, UnrequestedUrl,
 ), key=lambda r: r.code))

@@ -1,4 +1,4 @@
-"""OPS205 to OPS210: the shell policy rules, for Ansible modules.
+"""OPS205 to OPS211: the shell policy rules, for Ansible modules, and Ansible's own.
 
 ``chmod 777`` (OPS103) has an Ansible twin in ``file: mode=0777``, ``echo key >>
 authorized_keys`` (OPS104) in ``authorized_key:``, and so on. Shell and command tasks are
@@ -7,6 +7,7 @@ already covered by the OPS1xx rules, which read their command lines.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +21,7 @@ from opsgen.validators.rules.hygiene import RUNNABLE
 from opsgen.validators.rules.persistence import CRON_PATH
 
 __all__ = ["AnsibleAuthorizedKey", "AnsibleCron", "AnsibleSecurityOff", "AnsibleUidZero",
-           "RiskyFileMode", "UnverifiedGetUrl"]
+           "ControllerCommand", "RiskyFileMode", "UnverifiedGetUrl"]
 
 _WRITERS = frozenset({"copy", "template", "lineinfile", "blockinfile", "file", "get_url",
                       "assemble", "replace", "ini_file", "unarchive", "archive"})
@@ -251,3 +252,77 @@ class UnverifiedGetUrl(Rule):
             yield self.at(art, task, "unarchive downloads and unpacks without a checksum.")
         elif task.short == "apt" and "://" in str(a.get("deb", "")):
             yield self.at(art, task, "apt installs a downloaded .deb without a checksum.")
+
+
+_CONTROLLER_COMMAND = re.compile(
+    r"\b(?:lookup|query|q)\s*\(\s*['\"](?:ansible\.builtin\.)?(?:pipe|lines)['\"]")
+
+
+class ControllerCommand(Rule):
+    """Do not run commands on the control node from a template (``lookup('pipe', ...)``)."""
+
+    code = "OPS211"
+    name = "controller-command"
+    severity = Severity.ERROR
+    summary = "Do not run commands on the control node from a template."
+    hint = ("Run the command on the target with ansible.builtin.command and register its "
+            "output, or pass the value in as a variable.")
+    rationale = (
+        "Lookups run where Ansible runs, not on the managed host: lookup('pipe', CMD) and "
+        "lookup('lines', CMD) run CMD on the operator's machine, as the operator, whenever "
+        "the playbook is loaded, even for a syntax check. In vars_files or an import path "
+        "they run before any task. A generated or converted playbook has no reason to do "
+        "that, and it is the easiest way for injected text to reach the operator's machine. "
+        "The check reads the parsed YAML, so escapes such as \\u007B do not hide it."
+    )
+    tags = ("rce", "security")
+    langs = ("ansible",)
+    applies = "every string of a playbook or task file"
+    examples_bad = (
+        "- hosts: all\n  vars_files:\n    - \"\\u007B\\u007B lookup('pipe', 'id') "
+        "\\u007D\\u007D\"\n  tasks: []\n",
+        PLAY + "    - name: d\n      ansible.builtin.debug:\n        msg: \"{{ query('ansible."
+        "builtin.lines', 'cat /etc/shadow') }}\"\n",
+    )
+    examples_good = (
+        PLAY + "    - name: d\n      ansible.builtin.debug:\n        msg: \"{{ lookup('env', "
+        "'HOME') }}\"\n",
+        PLAY + "    - name: c\n      ansible.builtin.command: id\n      register: who\n"
+        "      changed_when: false\n",
+    )
+
+    def check(self, art: Artifact) -> Iterator[Finding]:
+        for line, col, text in _strings(art.yaml_docs or []):
+            m = _CONTROLLER_COMMAND.search(text)
+            if m:
+                yield self.finding(art, line, col, f"{m.group(0).split('(')[0].strip()}"
+                                   "(...) runs a command on the control node when the "
+                                   "playbook loads.")
+
+
+def _strings(docs: list[Any]) -> Iterator[tuple[int, int, str]]:
+    """Every string (keys too) in the documents, with the line of the value it is in.
+
+    Iterative and visiting each node once: aliases share nodes, and the loader already
+    refused documents whose aliases expand too far.
+    """
+    seen: set[int] = set()
+    stack: list[tuple[Any, int, int]] = [(d, 1, 1) for d in reversed(docs)]
+    while stack:
+        node, line, col = stack.pop()
+        if isinstance(node, str):
+            yield line, col, node
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, dict):
+            marks = getattr(node, "marks", {})
+            for key, value in node.items():
+                mark = marks.get(key)
+                kl, kc = (mark.line, mark.col) if mark else (line, col)
+                vl, vc = (mark.value_line, mark.value_col) if mark else (line, col)
+                stack.append((value, vl, vc))
+                stack.append((key, kl, kc))
+        elif isinstance(node, list):
+            stack.extend((item, line, col) for item in reversed(node))
