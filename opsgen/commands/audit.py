@@ -8,7 +8,7 @@ import typer
 
 from opsgen.review.cliutil import JsonOpt, WorkspaceOpt, open_store, print_json
 from opsgen.store import audit as audit_log
-from opsgen.store.integrity import verify_store
+from opsgen.store.integrity import intact_snapshot, read_snapshot, verify_store
 from opsgen.ui import console, safe
 
 
@@ -28,7 +28,9 @@ def register(app: typer.Typer) -> None:
         if ctx.invoked_subcommand is not None:
             ctx.obj = workspace
             return
-        with open_store(workspace) as store:
+        # A listing of a broken chain would present forged entries as history;
+        # `opsgen audit verify` is the command that shows what is wrong.
+        with open_store(workspace) as store, intact_snapshot(store.conn):
             entries = list(audit_log.entries(store.conn, change_id=change))
         entries = entries[-limit:] if limit > 0 else entries
         if json_out:
@@ -48,7 +50,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context, workspace: WorkspaceOpt = None, json_out: JsonOpt = False
     ) -> None:
         """Check the chain and that every stored row matches its entry. Exit 1 if not."""
-        with open_store(workspace or ctx.obj) as store:
+        with open_store(workspace or ctx.obj) as store, read_snapshot(store.conn):
             problems = verify_store(store.conn)
             seq, head = audit_log.head(store.conn)
         if json_out:

@@ -8,6 +8,7 @@ import typer
 
 from opsgen.review.cliutil import JsonOpt, WorkspaceOpt, open_store, print_json
 from opsgen.review.revdiff import compare_revisions
+from opsgen.store.integrity import intact_snapshot
 from opsgen.ui import console, safe
 
 
@@ -27,7 +28,8 @@ def register(app: typer.Typer) -> None:
         json_out: JsonOpt = False,
     ) -> None:
         """Compare two revisions: script text, observed system changes, findings."""
-        with open_store(workspace) as store:
+        # The diff shows stored bytes: verify they are the ones the audit log recorded.
+        with open_store(workspace) as store, intact_snapshot(store.conn):
             result = compare_revisions(store, change_id, rev_a, rev_b)
         if json_out:
             print_json(result.to_dict())

@@ -43,12 +43,22 @@ def register(app: typer.Typer) -> None:
         as_role: Annotated[
             bool, typer.Option("--as-role", help="Lay a one-play playbook out as a role.")
         ] = False,
+        force: Annotated[
+            bool,
+            typer.Option(
+                "--force",
+                help="With --to: replace existing files there that no earlier export wrote.",
+            ),
+        ] = False,
         workspace: WorkspaceOpt = None,
         json_out: JsonOpt = False,
     ) -> None:
         """Export the approved current revision; refused unless approved bytes match."""
         if (to is None) == (repo is None):
             raise typer.BadParameter("give exactly one of --to DIR or --repo PATH")
+        if force and repo is not None:
+            # A branch keeps what it replaces in history; nothing there needs forcing.
+            raise typer.BadParameter("--force applies to --to DIR only", param_hint="--force")
         with open_store(workspace) as store:
             result = export_change(
                 store,
@@ -60,6 +70,7 @@ def register(app: typer.Typer) -> None:
                 path=path,
                 name=name,
                 as_role=as_role,
+                force=force,
             )
         if json_out:
             print_json(asdict(result))

@@ -10,6 +10,7 @@ from rich.table import Table
 from opsgen.approval import sign_off
 from opsgen.review.cliutil import JsonOpt, WorkspaceOpt, open_store, print_json
 from opsgen.review.terminal import STATUS_STYLE
+from opsgen.store.integrity import intact_snapshot
 from opsgen.ui import console, safe
 
 STATUSES = tuple(STATUS_STYLE)
@@ -27,7 +28,8 @@ def register(app: typer.Typer) -> None:
         """List changes: draft, failing, ready, approved, rejected, exported."""
         if status is not None and status not in STATUSES:
             raise typer.BadParameter(f"use one of {', '.join(STATUSES)}", param_hint="--status")
-        with open_store(workspace) as store:
+        # A status computed from a forged row is a lie: verify the snapshot we list from.
+        with open_store(workspace) as store, intact_snapshot(store.conn):
             policy = store.workspace.policy()
             states = [sign_off(store, c.id, policy) for c in store.changes()]
         states = [s for s in states if status is None or s.status == status]

@@ -12,6 +12,7 @@ from opsgen.review.cliutil import JsonOpt, WorkspaceOpt, open_store, print_json
 from opsgen.review.data import load_review
 from opsgen.review.html import render_html
 from opsgen.review.terminal import render_review
+from opsgen.store.integrity import intact_snapshot
 from opsgen.ui import console, safe
 
 
@@ -34,7 +35,9 @@ def register(app: typer.Typer) -> None:
         json_out: JsonOpt = False,
     ) -> None:
         """Review a change: request, script with findings, dry-run system diff, sign-off."""
-        with open_store(workspace) as store:
+        # Verified first, on the snapshot it is read from: never "approved by" beside bytes
+        # rewritten in the database behind opsgen's back.
+        with open_store(workspace) as store, intact_snapshot(store.conn):
             review = load_review(store, change_id, revision)
         if html is not None:
             if html.is_dir():

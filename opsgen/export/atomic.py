@@ -10,11 +10,17 @@ tiny *reaper* process holding the read end of a pipe: when we exit, by any means
 closes and the reaper deletes whichever of our temporary names still exist (after a
 successful export, none do). After a power loss, the next export sweeps temporary files
 whose process is gone. ``OPSGEN_TEST_PAUSE_AT`` lets tests kill us mid-write.
+
+An existing file is replaced only when it is ours: listed in the opsgen manifest already in
+that folder (an earlier export of this name), or byte-identical to what we write. Anything
+else (someone's own ``deploy.sh``, a foreign ``NAME.opsgen.json``) is refused unless
+``force``, so an export never silently destroys a file it did not write (issue 14).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import subprocess
@@ -24,7 +30,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from opsgen.errors import ExportError
-from opsgen.export.bundle import Artifact
+from opsgen.export.bundle import MANIFEST_FORMAT, Artifact
+from opsgen.export.paths import check_relpath
 
 __all__ = ["PAUSE_ENV", "pause", "write_files"]
 
@@ -48,9 +55,16 @@ def pause(step: str) -> None:
         time.sleep(120)
 
 
-def write_files(root: Path, files: Sequence[Artifact]) -> list[Path]:
-    """Write ``files`` under ``root`` atomically, manifest (the last file) last."""
+def write_files(root: Path, files: Sequence[Artifact], *, force: bool = False) -> list[Path]:
+    """Write ``files`` under ``root`` atomically, manifest (the last file) last.
+
+    Raises:
+        ExportError: a target is a symlink or not a regular file, or (unless ``force``) an
+            existing file there is not from an earlier export (see the module docstring).
+    """
     targets = [_target(root, f.path) for f in files]
+    if not force:
+        _refuse_foreign(targets, files)
     for folder in dict.fromkeys(t.parent for t in targets):
         _sweep(folder)
     temps = [_temp_name(t) for t in targets]
@@ -83,6 +97,48 @@ def _target(root: Path, rel: str) -> Path:
     if target.is_symlink() or (target.exists() and not target.is_file()):
         raise ExportError(f"refusing to replace {target}: not a regular file")
     return target
+
+
+_MAX_MANIFEST = 4 * 1024 * 1024
+
+
+def _refuse_foreign(targets: list[Path], files: Sequence[Artifact]) -> None:
+    """Refuse to replace an existing file that no earlier export of this name wrote."""
+    ours = _claimed(targets[-1])
+    for target, artifact in zip(targets, files, strict=True):
+        if not target.exists() or target in ours or _same_bytes(target, artifact.data):
+            continue
+        raise ExportError(
+            f"refusing to overwrite {target}: it exists and is not from an earlier opsgen export",
+            reference="target-exists",
+            hint="move it away, export under another --name or --to, or pass --force",
+        )
+
+
+def _claimed(manifest: Path) -> set[Path]:
+    """The files an existing opsgen manifest at ``manifest`` lists, itself included."""
+    try:
+        if manifest.stat().st_size > _MAX_MANIFEST:
+            return set()
+        data = json.loads(manifest.read_bytes())
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+        return set()
+    claimed = {manifest}
+    for entry in data.get("files") or []:
+        try:
+            claimed.add(manifest.parent / check_relpath(str(entry.get("path", "")), "path"))
+        except (ExportError, AttributeError):
+            continue
+    return claimed
+
+
+def _same_bytes(target: Path, data: bytes) -> bool:
+    try:
+        return target.stat().st_size == len(data) and target.read_bytes() == data
+    except OSError:
+        return False
 
 
 def _write(temp: Path, artifact: Artifact) -> None:

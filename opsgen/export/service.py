@@ -47,12 +47,14 @@ def export_change(
     path: str | None = None,
     name: str | None = None,
     as_role: bool = False,
+    force: bool = False,
 ) -> ExportResult:
     """Export the approved current revision of a change to a folder (``to``) or git ``repo``.
 
     Raises:
         SignOffMissing: not approved, approval stale, or the store fails its integrity check.
-        ExportError: bad path or name, git failure; DirtyWorktree for a checked-out branch.
+        ExportError: bad path or name, git failure; DirtyWorktree for a checked-out branch;
+            an existing file in ``to`` that no earlier export wrote (unless ``force``).
     """
     if (to is None) == (repo is None):
         raise ExportError("give exactly one of --to DIR or --repo PATH")
@@ -67,7 +69,7 @@ def export_change(
         manifest_sha = sha256_hex(bundle.manifest_file.data)
         paths = tuple(f.path for f in bundle.files)
         if to is not None:
-            write_files(to, bundle.files)
+            write_files(to, bundle.files, force=force)
             kind, target, ref, commit, unchanged = "dir", str(to.resolve()), "", "", False
         else:
             assert repo is not None

@@ -192,3 +192,45 @@ def _dead_pid() -> int:
 def test_dotted_names_find_their_manifest(store: Store, approved: int, tmp_path: Path) -> None:
     _export(store, approved, tmp_path / "out", name="motd.v2")
     assert verify_artifact(tmp_path / "out/motd.v2.sh").ok
+
+
+def test_an_unrelated_existing_file_is_not_overwritten(
+    store: Store, approved: int, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "motd.sh").write_text("#!/bin/sh\n# someone else's script\n")
+    with pytest.raises(ExportError, match=r"refusing to overwrite .*motd\.sh") as caught:
+        _export(store, approved, out)
+    assert caught.value.exit_code == 6 and "--force" in (caught.value.hint or "")
+    assert (out / "motd.sh").read_text() == "#!/bin/sh\n# someone else's script\n"
+    assert sorted(p.name for p in out.iterdir()) == ["motd.sh"]  # no manifest either
+    _export(store, approved, out, force=True)
+    assert (out / "motd.sh").read_bytes() == SCRIPT.encode()
+
+
+def test_an_unrelated_manifest_named_like_ours_is_not_overwritten(
+    store: Store, approved: int, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "motd.opsgen.json").write_text('{"mine": true}\n')
+    with pytest.raises(ExportError, match=r"refusing to overwrite .*motd\.opsgen\.json"):
+        _export(store, approved, out)
+    assert (out / "motd.opsgen.json").read_text() == '{"mine": true}\n'
+
+
+def test_a_file_listed_in_our_earlier_manifest_is_replaced(
+    store: Store, approved: int, tmp_path: Path
+) -> None:
+    # Re-exporting over an earlier export (a new revision, or repairing a damaged file) is
+    # the normal case: the earlier manifest claims the file, so it is not "unrelated".
+    out = tmp_path / "out"
+    _export(store, approved, out)
+    revision = store.add_revision(approved, "echo v2\n", actor="alice")
+    store.add_evidence(revision, make_evidence(script=revision.script), actor="alice")
+    from opsgen.approval import approve
+
+    approve(store, approved, by="bob")
+    _export(store, approved, out)
+    assert (out / "motd.sh").read_text() == "echo v2\n"

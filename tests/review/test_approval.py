@@ -154,3 +154,40 @@ def test_evidence_of_other_bytes_is_refused(store: Store) -> None:
     change, _, _ = seed_change(store, evidence=make_evidence(script="echo something else\n"))
     with pytest.raises(ApprovalRefused, match="dry-run evidence is of other bytes"):
         approve(store, change.id, by="bob")
+
+
+@pytest.mark.parametrize(
+    "name", ["Bob", "BOB", " bob ", "\uff42\uff4f\uff42", "\u00a0\uff22\uff2f\uff22\u3000"]
+)
+def test_self_approval_compares_identities_case_and_width_insensitively(
+    store: Store, workspace: Workspace, name: str
+) -> None:
+    # "Bob" and fullwidth "bob" (U+FF42...) are the author "bob" (NFKC + casefold): four eyes, not two.
+    workspace.config_path.write_text("[review]\nforbid_self_approval = true\n")
+    change, _, _ = seed_change(store, author="bob")
+    with pytest.raises(ApprovalRefused, match="wrote this change"):
+        approve(store, change.id, by=name)
+    assert store.decisions(change.id) == []
+
+
+def test_one_person_in_two_spellings_is_one_approver(store: Store, workspace: Workspace) -> None:
+    workspace.config_path.write_text("[review]\nrequire = 2\n")
+    change, _, _ = seed_change(store)
+    approve(store, change.id, by="bob")
+    with pytest.raises(ApprovalRefused, match="already approved"):
+        approve(store, change.id, by="BOB")
+    with pytest.raises(ApprovalRefused, match="already approved"):
+        approve(store, change.id, by="\uff42\uff4f\uff42")
+    assert sign_off(store, change.id).approvers == ("bob",)
+
+
+def test_a_case_variant_approval_stored_earlier_does_not_count_as_a_second_person(
+    store: Store, workspace: Workspace
+) -> None:
+    # Approvals recorded by an older opsgen under two spellings count once.
+    workspace.config_path.write_text("[review]\nrequire = 2\n")
+    change, revision, record = seed_change(store)
+    store.add_decision(revision, record, kind="approve", by="bob", comment="")
+    store.add_decision(revision, record, kind="approve", by="Bob", comment="")
+    state = sign_off(store, change.id)
+    assert len(state.approvers) == 1 and not state.approved
