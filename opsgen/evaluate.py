@@ -171,7 +171,11 @@ def evaluate(
         report = run_dryrun(text, lang, options)
     except SandboxError as exc:
         return Evidence(findings, None, "", f"dry-run could not run: {exc.message}")
-    return Evidence(findings, report.to_dict(), str(report.image_id), "")
+    # Run output and diffs are stored redacted (they are evidence, not the approved bytes;
+    # the script itself is stored exactly, since its sha256 is what an approval signs).
+    from opsgen.redact import redact_tree
+
+    return Evidence(findings, redact_tree(report.to_dict(), scan=True), str(report.image_id), "")
 
 
 def dryrun_options(image: str | None = None, *, twice: bool = True) -> Any:

@@ -9,7 +9,7 @@ import typer
 from opsgen.review.cliutil import JsonOpt, WorkspaceOpt, open_store, print_json
 from opsgen.review.revdiff import compare_revisions
 from opsgen.store.integrity import intact_snapshot
-from opsgen.ui import console, safe
+from opsgen.ui import console, print_folded, safe
 
 
 def register(app: typer.Typer) -> None:
@@ -41,19 +41,19 @@ def register(app: typer.Typer) -> None:
             console.print("  identical")
         for line in result.script_diff:
             style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
-            console.print(f"  [{style}]{safe(line)}[/]", soft_wrap=True)
+            print_folded(console, f"  [{style}]{safe(line)}[/]")  # never wrapped to column 0
         console.print(f"[bold]Dry-run[/]: {safe(result.dryrun_a)} -> {safe(result.dryrun_b)}")
         console.print("[bold]System changes[/] (observed in the sandbox)")
         if not (result.system_only_a or result.system_only_b):
             console.print("  the same in both revisions")
         for item in result.system_only_a:
-            console.print(f"  [red]- only in {a}: {safe(item)}[/]", soft_wrap=True)
+            print_folded(console, f"  [red]- only in {a}: {safe(item)}[/]")
         for item in result.system_only_b:
-            console.print(f"  [green]+ only in {b}: {safe(item)}[/]", soft_wrap=True)
+            print_folded(console, f"  [green]+ only in {b}: {safe(item)}[/]")
         console.print("[bold]Findings[/]")
         if not (result.findings_fixed or result.findings_new):
             console.print("  unchanged")
         for item in result.findings_fixed:
-            console.print(f"  [green]fixed: {safe(item)}[/]", soft_wrap=True)
+            print_folded(console, f"  [green]fixed: {safe(item)}[/]")
         for item in result.findings_new:
-            console.print(f"  [red]new: {safe(item)}[/]", soft_wrap=True)
+            print_folded(console, f"  [red]new: {safe(item)}[/]")

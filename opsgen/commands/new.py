@@ -13,6 +13,7 @@ from rich.status import Status
 
 from opsgen.errors import InputError
 from opsgen.generator.loop import Attempt, Events
+from opsgen.redact import redact_tree
 from opsgen.review.cliutil import WorkspaceOpt
 from opsgen.ui import console, err_console, safe
 
@@ -156,7 +157,8 @@ def register(app: typer.Typer) -> None:
             if stored is not None:
                 data["script_id"], data["id"] = data["id"], stored["change"]
                 data["change"] = stored
-            print(json.dumps(data, indent=2, default=str))
+            # result_to_dict is redacted already; this covers what was added to it here
+            print(json.dumps(redact_tree(data), indent=2, default=str))
         else:
             print_review(result, console)
             if stored is not None:

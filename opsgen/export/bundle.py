@@ -4,6 +4,11 @@ The bundle is built once from a verified :class:`~opsgen.approval.SignOff` and t
 unchanged by the directory or the git writer, so both carry the same bytes and manifest.
 The manifest is deterministic (no export time in it): exporting the same approved state
 twice yields identical files and, in git, no new commit.
+
+Redaction: the script's bytes are exported exactly as approved (their sha256 is what the
+approvals sign; the secret rules make a script with a secret fail review instead). Every
+text *about* it that the manifest and the commit message carry (request, comments,
+override reasons) is redacted, detect-secrets included.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ from opsgen.approval import SignOff
 from opsgen.errors import SignOffMissing
 from opsgen.export.paths import check_name, check_relpath
 from opsgen.export.role import SOURCE_PATH, derive_role
+from opsgen.redact import redact
 from opsgen.store import audit
 from opsgen.store.canonical import sha256_hex
 from opsgen.store.repo import Store
-from opsgen.ui import redact, sanitize
+from opsgen.ui import sanitize
 
 __all__ = ["MANIFEST_FORMAT", "Artifact", "Bundle", "build_bundle", "manifest_name"]
 
@@ -98,7 +104,7 @@ def _manifest(
         "layout": "role" if role else "file",
         "change": {
             "id": change.id,
-            "request": redact(change.request),
+            "request": redact(change.request, scan=True),
             "lang": change.lang,
             "image": change.image,
             "created_at": change.created_at,
@@ -121,8 +127,8 @@ def _manifest(
             {
                 "by": a.by,
                 "at": a.created_at,
-                "comment": redact(a.comment),
-                "override": redact(a.override),
+                "comment": redact(a.comment, scan=True),
+                "override": redact(a.override, scan=True),
             }
             for a in state.approvals
         ],
@@ -153,7 +159,8 @@ def _anchor(store: Store, state: SignOff) -> dict[str, Any]:
 
 def _message(state: SignOff, name: str, manifest: dict[str, Any]) -> str:
     # Commit messages are printed by `git log` in terminals: sanitise the request.
-    request = sanitize(state.change.request, keep_newlines=True).strip().splitlines()[:40]
+    whole = redact(state.change.request, scan=True)  # whole: a key spans lines
+    request = sanitize(whole, keep_newlines=True).strip().split("\n")[:40]
     lines = [
         f"opsgen: {name} (change {state.change.id}, revision {state.revision.number})",
         "",
@@ -162,7 +169,7 @@ def _message(state: SignOff, name: str, manifest: dict[str, Any]) -> str:
         "",
     ]
     for a in state.approvals:
-        override = f" (override: {sanitize(a.override)})" if a.override else ""
+        override = f" (override: {sanitize(redact(a.override, scan=True))})" if a.override else ""
         lines.append(f"Approved-by: {a.by} at {a.created_at}{override}")
     anchor = manifest["audit_anchor"]
     lines += [

@@ -24,11 +24,14 @@ def change_name(request: str) -> str:
 
 def _evidence(result: LoopResult) -> Any:
     from opsgen.evaluate import Evidence
+    from opsgen.redact import redact_tree
 
     final = result.final
     findings = tuple(final.lint.findings) if final.lint is not None else ()
     if final.dryrun is not None:
-        return Evidence(findings, final.dryrun.to_dict(), str(final.dryrun.image_id), "")
+        # redacted like every stored run output (the script is stored exactly: hash-bound)
+        report = redact_tree(final.dryrun.to_dict(), scan=True)
+        return Evidence(findings, report, str(final.dryrun.image_id), "")
     why = "dry-run not requested" if not result.dryrun_enabled else "not run: lint errors"
     return Evidence(findings, None, "", why)
 

@@ -1,7 +1,10 @@
 """Presenting a loop result: the JSON object and the terminal review.
 
 Everything the model wrote, and everything the sandbox saw, is untrusted text: it reaches
-the terminal only through :func:`opsgen.ui.safe`/:func:`~opsgen.ui.sanitize`.
+the terminal only through :func:`opsgen.ui.safe`/:func:`~opsgen.ui.sanitize`, redacted
+(the script as a whole, so a private key's body lines are hidden too), and folded so the
+terminal never wraps it to column 0: script lines continue behind ``↳`` in the line-number
+gutter, our lines continue indented. The JSON object is redacted the same way.
 """
 
 from __future__ import annotations
@@ -10,11 +13,13 @@ from typing import Any
 
 from rich.console import Console
 from rich.syntax import Syntax
+from rich.text import Text
 
 from opsgen.findings import Finding, sort_findings
 from opsgen.generator.loop import Attempt, LoopResult
+from opsgen.redact import redact, redact_tree
 from opsgen.sandbox.models import DryRunReport, SystemDiff
-from opsgen.ui import safe, sanitize
+from opsgen.ui import print_folded, print_source_line, safe, sanitize
 
 __all__ = ["final_findings", "print_review", "result_to_dict"]
 
@@ -32,9 +37,12 @@ def final_findings(attempt: Attempt) -> list[Finding]:
 
 
 def result_to_dict(result: LoopResult) -> dict[str, Any]:
-    """The ``--json`` object: id, lang, script, findings, dryrun, attempts, status, ..."""
+    """The ``--json`` object: id, lang, script, findings, dryrun, attempts, status, ...
+
+    Redacted (detect-secrets included): the exact script reaches disk only through the
+    store and an approved export, never through ``--json``."""
     final = result.final
-    return {
+    data = {
         "id": result.change_id,
         "lang": result.lang,
         "request": result.request,
@@ -49,6 +57,8 @@ def result_to_dict(result: LoopResult) -> dict[str, Any]:
         "consensus": result.consensus.to_dict() if result.consensus is not None else None,
         **result.extra,
     }
+    redacted: dict[str, Any] = redact_tree(data, scan=True)
+    return redacted
 
 
 def _print_diff(out: Console, diff: SystemDiff) -> None:
@@ -56,18 +66,20 @@ def _print_diff(out: Console, diff: SystemDiff) -> None:
         out.print("  no observable change")
     for f in diff.files:
         notes = f" ({safe('; '.join(f.notes))})" if f.notes else ""
-        out.print(f"  {f.change:>8}  {safe(f.path)}{notes}")
+        print_folded(out, f"  {f.change:>8}  {safe(f.path)}{notes}")
     for acc in (*diff.users, *diff.groups):
-        out.print(f"  {acc.change:>8}  {acc.kind} {safe(acc.name)}")
+        print_folded(out, f"  {acc.change:>8}  {acc.kind} {safe(acc.name)}")
     for pkg in diff.packages:
-        out.print(f"  {pkg.change:>8}  package {safe(pkg.name)} {safe(pkg.after or pkg.before)}")
+        print_folded(
+            out, f"  {pkg.change:>8}  package {safe(pkg.name)} {safe(pkg.after or pkg.before)}"
+        )
     for cron in diff.cron:
         for line in cron.added:
-            out.print(f"  cron add  {safe(cron.path)}: {safe(line)}")
+            print_folded(out, f"  cron add  {safe(cron.path)}: {safe(line)}")
         for line in cron.removed:
-            out.print(f"  cron del  {safe(cron.path)}: {safe(line)}")
+            print_folded(out, f"  cron del  {safe(cron.path)}: {safe(line)}")
     for svc in diff.services:
-        out.print(f"   service  {safe(svc.describe())}")
+        print_folded(out, f"   service  {safe(svc.describe())}")
 
 
 def _print_dryrun(out: Console, report: DryRunReport) -> None:
@@ -76,7 +88,7 @@ def _print_dryrun(out: Console, report: DryRunReport) -> None:
         for i, r in enumerate(report.runs)
     )
     idem = {None: "not checked", True: "yes", False: "[bold red]no[/]"}[report.idempotent]
-    out.print(f"[bold]Dry-run[/] in {safe(report.image)}: {runs}; idempotent: {idem}")
+    print_folded(out, f"[bold]Dry-run[/] in {safe(report.image)}: {runs}; idempotent: {idem}")
     _print_diff(out, report.diff)
 
 
@@ -88,7 +100,21 @@ def _print_attempts(out: Console, result: LoopResult) -> None:
         kind = " (sampled candidate)" if a.sampled else ""
         out.print(f"  attempt {a.number}{kind}: {verdict} ({speed})")
         for p in a.problems:
-            out.print(f"    - {safe(p.describe(a.script or ''))}", soft_wrap=True)
+            print_folded(out, f"    - {safe(p.describe(redact(a.script or '')))}")
+
+
+def _print_script(out: Console, script: str, lang: str, lexer: str) -> None:
+    """The script, highlighted, one numbered row per line; a long line is folded behind a
+    ``↳`` in the gutter rather than wrapped by the terminal."""
+    text = sanitize(redact(script, scan=True, lang=lang), keep_newlines=True)
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    syntax = Syntax("", lexer, theme="ansi_dark")
+    highlighted: list[Text] = list(syntax.highlight("\n".join(lines)).split("\n"))
+    width = len(str(len(lines)))
+    for number, line in enumerate(highlighted[: len(lines)], 1):
+        print_source_line(out, number, width, line)
 
 
 def print_review(result: LoopResult, out: Console) -> None:
@@ -96,20 +122,18 @@ def print_review(result: LoopResult, out: Console) -> None:
     final = result.final
     lexer = "bash" if result.lang == "bash" else "yaml"
     out.rule(f"opsgen · {result.lang} · attempt {final.number} of {len(result.attempts)}")
-    script = sanitize(final.script or "", keep_newlines=True)
-    out.print(Syntax(script, lexer, line_numbers=True, word_wrap=True, theme="ansi_dark"))
+    _print_script(out, final.script or "", result.lang, lexer)
     if final.fixes:
         out.print("[bold]Corrected by opsgen[/] (not by the model):")
         for fix in final.fixes:
-            out.print(f"  - {safe(fix)}")
+            print_folded(out, f"  - {safe(fix)}")
     findings = final_findings(final)
     out.print(f"[bold]Findings[/]: {len(findings) or 'none'}")
     for f in findings:
         style = _SEVERITY_STYLE.get(f.severity.value, "")
         where = f"line {f.location.line}" if f.location.line else "-"
-        out.print(
-            f"  [{style}]{f.severity.value:>7}[/] {safe(f.code)} {where}: {safe(f.message)}",
-            soft_wrap=True,
+        print_folded(
+            out, f"  [{style}]{f.severity.value:>7}[/] {safe(f.code)} {where}: {safe(f.message)}"
         )
     if final.dryrun is not None:
         _print_dryrun(out, final.dryrun)

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from opsgen.review.data import redact_tree
+from opsgen.redact import redact_tree
 from opsgen.store.repo import Store
 from opsgen.store.workspace import resolve_workspace
 
@@ -40,10 +40,14 @@ def open_store(workspace: Path | None, *, create: bool = False) -> Store:
 def print_json(value: Any) -> None:
     """Write ``value`` as JSON to stdout, secrets redacted, never through rich markup.
 
-    ``ensure_ascii`` turns every control and non-ASCII character into a ``\\u`` escape, so
-    no raw escape sequence reaches the terminal from JSON output either.
+    Every string is redacted whole (a private key spans lines), detect-secrets included:
+    JSON output is what scripts and CI logs keep. ``ensure_ascii`` turns every control and
+    non-ASCII character into a ``\\u`` escape, so no raw escape sequence reaches the
+    terminal from JSON output either; values JSON cannot hold are written as strings.
     """
-    text = json.dumps(redact_tree(value), indent=2, sort_keys=True, ensure_ascii=True)
+    text = json.dumps(
+        redact_tree(value, scan=True), indent=2, sort_keys=True, ensure_ascii=True, default=str
+    )
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from opsgen.approval import SignOff, sign_off
+from opsgen.redact import redact_tree
 from opsgen.store.models import Change, EvidenceRecord, ExportRecord, Revision
 from opsgen.store.repo import Store
-from opsgen.ui import redact
 
 __all__ = ["Review", "load_review", "redact_tree"]
 
@@ -84,7 +84,7 @@ class Review:
                 for e in self.exports
             ],
         }
-        result: dict[str, Any] = redact_tree(data)
+        result: dict[str, Any] = redact_tree(data, scan=True)
         return result
 
 
@@ -97,13 +97,3 @@ def load_review(store: Store, change_id: int, number: int | None = None) -> Revi
         state, revision, evidence, len(store.revisions(change_id)), tuple(store.exports(change_id))
     )
 
-
-def redact_tree(value: Any) -> Any:
-    """Apply :func:`opsgen.ui.redact` to every string inside a JSON-like value."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {k: redact_tree(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact_tree(v) for v in value]
-    return value

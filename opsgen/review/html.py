@@ -3,8 +3,10 @@
 No scripts, no external assets: inline CSS only, and a Content-Security-Policy that
 forbids everything else, so the page renders the same offline and a string that escaped
 our escaping still could not load or run anything. Every untrusted string is sanitised
-(controls shown as ``\\x1b``, bidi overrides made visible, secrets redacted) and then
-``html.escape``d.
+(controls shown as ``\\x1b``, bidi overrides and line separators made visible, secrets
+redacted) and then ``html.escape``d. Multi-line texts (request, script, run output, diffs)
+are redacted whole before they are split into lines, so a private key's body lines are
+hidden too; run output and diffs sit in a framed ``pre.untrusted`` block.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections import defaultdict
 from typing import Any
 
 from opsgen.findings import Finding, sort_findings
+from opsgen.redact import redact
 from opsgen.review.data import Review
 from opsgen.review.sysdiff import diff_items, report_summary
 from opsgen.review.terminal import script_lines
@@ -32,6 +35,7 @@ code,pre,.src td{font-family:ui-monospace,monospace;font-size:13px}
 .f{padding:.1rem .5rem;margin:.1rem 0}.error{color:#b00020}.warning{color:#8a6d00}
 .info{color:#055160}.style{color:#666}.status{font-weight:bold}
 .add{color:#116329}.del{color:#b00020}pre{background:#f6f8fa;padding:.5rem;overflow:auto}
+pre.untrusted{border-left:4px solid #d4a72c;white-space:pre-wrap;word-break:break-all}
 """
 
 
@@ -51,9 +55,10 @@ def render_html(review: Review) -> str:
         "</head><body>",
         f"<h1>Change {c.id}: {_e(c.name)} <span class='status'>[{state.status}]</span></h1>",
         _meta(review),
-        f"<h2>Request</h2><pre>{_e(c.request, multiline=True)}</pre>",
+        "<h2>Request</h2><pre class='untrusted'>"
+        f"{_e(redact(c.request, scan=True), multiline=True)}</pre>",
         "<h2>Script</h2>",
-        _script(r.script, ev.evidence.findings if ev else ()),
+        _script(redact(r.script, scan=True, lang=c.lang), ev.evidence.findings if ev else ()),
         "<h2>Dry-run</h2>",
         _dryrun(ev.evidence.dryrun if ev else None, ev.evidence.dryrun_skipped if ev else ""),
         "<h2>Sign-off</h2>",
@@ -117,9 +122,10 @@ def _dryrun(report: dict[str, Any] | None, skipped: str) -> str:
         out.append(
             f"<p>Run {i}: {_e(str(run.get('status')))}, exit {_e(str(run.get('exit_code')))}</p>"
         )
-        tail = "\n".join(str(run.get("stderr", "")).splitlines()[-15:])
+        stderr = redact(str(run.get("stderr", "")), scan=True).strip("\n")
+        tail = "\n".join(stderr.split("\n")[-15:]) if stderr else ""
         if tail:
-            out.append(f"<pre>{_e(tail, multiline=True)}</pre>")
+            out.append(f"<pre class='untrusted'>{_e(tail, multiline=True)}</pre>")
     items = diff_items(report.get("diff"))
     out.append("<h3>Observed system diff (first run)</h3>")
     out.append(
@@ -129,7 +135,8 @@ def _dryrun(report: dict[str, Any] | None, skipped: str) -> str:
     )
     for f in report.get("diff", {}).get("files", ()):
         if f.get("diff"):
-            out.append(f"<p><code>{_e(f['path'])}</code></p><pre>{_diff_lines(f['diff'])}</pre>")
+            out.append(f"<p><code>{_e(f['path'])}</code></p>"
+                       f"<pre class='untrusted'>{_diff_lines(redact(f['diff'], scan=True))}</pre>")
     second = diff_items(report.get("second_diff"))
     if second:
         out.append(
@@ -144,7 +151,7 @@ def _dryrun(report: dict[str, Any] | None, skipped: str) -> str:
 
 def _diff_lines(text: str) -> str:
     rows = []
-    for line in text.splitlines():
+    for line in text.rstrip("\n").split("\n"):  # U+2028 and the like are shown, not split on
         cls = "add" if line.startswith("+") else "del" if line.startswith("-") else ""
         rows.append(f"<span class='{cls}'>{_e(line)}</span>" if cls else _e(line))
     return "\n".join(rows)

@@ -3,6 +3,10 @@
 Two views: the unified diff of the script text, and the *difference of the system diffs*:
 which observed changes (files, users, packages, services, cron) appear only in one
 revision's dry-run. The second answers "what does my edit change on the machine?".
+
+The script diff compares the exact lines but shows their redacted form: each revision is
+redacted whole first (a hunk in the middle of a private key has no BEGIN line of its own
+to be recognised by), so a rotated secret still shows as a changed line, never in clear.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opsgen.errors import InputError
+from opsgen.redact import redact
 from opsgen.review.sysdiff import diff_items, report_summary
 from opsgen.review.terminal import script_lines
 from opsgen.store.models import Revision
@@ -65,13 +70,7 @@ def compare_revisions(
     items_b = _system(ev_b.evidence.dryrun if ev_b else None)
     found_a = _findings(ev_a.evidence.all_findings if ev_a else ())
     found_b = _findings(ev_b.evidence.all_findings if ev_b else ())
-    script = difflib.unified_diff(
-        script_lines(rev_a.script),
-        script_lines(rev_b.script),
-        f"revision {a}",
-        f"revision {b}",
-        lineterm="",
-    )
+    script = _unified(rev_a.script, rev_b.script, f"revision {a}", f"revision {b}")
     return RevisionDiff(
         change_id,
         rev_a,
@@ -84,6 +83,35 @@ def compare_revisions(
         tuple(f for f in found_a if f not in found_b),
         tuple(f for f in found_b if f not in found_a),
     )
+
+
+def _unified(text_a: str, text_b: str, name_a: str, name_b: str) -> list[str]:
+    """``difflib.unified_diff`` of the exact lines, printing their redacted form."""
+    raw_a, raw_b = script_lines(text_a), script_lines(text_b)
+    shown_a = script_lines(redact(text_a, scan=True))
+    shown_b = script_lines(redact(text_b, scan=True))
+    out: list[str] = []
+    for group in difflib.SequenceMatcher(None, raw_a, raw_b).get_grouped_opcodes(3):
+        if not out:
+            out += [f"--- {name_a}", f"+++ {name_b}"]
+        first, last = group[0], group[-1]
+        out.append(f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@")
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out += [" " + line for line in shown_a[i1:i2]]
+                continue
+            if tag in ("replace", "delete"):
+                out += ["-" + line for line in shown_a[i1:i2]]
+            if tag in ("replace", "insert"):
+                out += ["+" + line for line in shown_b[j1:j2]]
+    return out
+
+
+def _range(start: int, stop: int) -> str:
+    """A unified-diff range, as difflib writes it."""
+    length = stop - start
+    first = start + 1 if length else start
+    return str(first) if length == 1 else f"{first},{length}"
 
 
 def _system(report: dict[str, Any] | None) -> list[str]:

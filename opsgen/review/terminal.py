@@ -2,7 +2,12 @@
 
 Every string from the change (request, script lines, finding messages, names, comments,
 sandbox output) goes through :func:`opsgen.ui.safe` before it reaches rich, so escape
-sequences show as ``\\x1b`` and ``[bold red]APPROVED`` shows literally (ADV-19).
+sequences show as ``\\x1b`` and ``[bold red]APPROVED`` shows literally (ADV-19). The script
+and the request are redacted as whole texts first (a private key spans lines; redaction
+keeps every line break, so line numbers stay right). Nothing is left for the terminal to
+wrap: the request is framed, a long script line is folded behind its number's gutter with
+a ``↳`` on each continuation row (never into lines the script does not have), and our own
+lines are folded with an indent, so no untrusted character lands at column 0.
 """
 
 from __future__ import annotations
@@ -10,13 +15,15 @@ from __future__ import annotations
 from collections import defaultdict
 
 from rich.console import Console
+from rich.text import Text
 
 from opsgen.findings import Finding, Severity, sort_findings
+from opsgen.redact import redact
 from opsgen.report_view import render_dryrun, render_findings
 from opsgen.review.data import Review
 from opsgen.review.report_model import report_from_dict
 from opsgen.review.sysdiff import report_summary
-from opsgen.ui import safe
+from opsgen.ui import print_folded, print_framed, print_source_line, safe, sanitize
 
 __all__ = ["STATUS_STYLE", "render_review", "script_lines"]
 
@@ -40,11 +47,11 @@ def render_review(review: Review, console: Console, *, show_diffs: bool = True) 
     """Print the whole review of one revision."""
     _header(review, console)
     console.print("\n[bold]Request[/]")
-    for line in script_lines(review.change.request) or [""]:
-        console.print(f"  {safe(line, keep_newlines=True)}", soft_wrap=True)
+    request = redact(review.change.request, scan=True)
+    print_framed(console, script_lines(request) or [""], indent="  ")
     console.print("\n[bold]Script[/]")
     lint = review.evidence.evidence.findings if review.evidence else ()
-    _script(review.revision.script, lint, console)
+    _script(redact(review.revision.script, scan=True, lang=review.change.lang), lint, console)
     console.print()
     _dryrun(review, console, show_diffs)
     console.print()
@@ -55,15 +62,16 @@ def _header(review: Review, console: Console) -> None:
     c, r, state = review.change, review.revision, review.state
     style = STATUS_STYLE[state.status]
     have = len(state.approvers)
-    console.print(
+    print_folded(
+        console,
         f"[bold]Change {c.id}[/] {safe(c.name)} · {c.lang} · [{style}]{state.status}[/] "
-        f"({have} of {state.policy.require} approvals)"
+        f"({have} of {state.policy.require} approvals)",
     )
     current = "" if review.is_current else " [yellow](not the current revision)[/]"
-    console.print(
+    print_folded(
+        console,
         f"Revision {r.number} of {review.revision_count}{current} · by {safe(r.author)} at "
         f"{r.created_at[:19]} · sha256 {r.sha256}",
-        soft_wrap=True,
     )
     if not r.intact:
         console.print("[bold red]The stored script no longer matches its sha256 (tampered).[/]")
@@ -72,7 +80,7 @@ def _header(review: Review, console: Console) -> None:
         console.print("Evidence: [yellow]none yet[/]")
     else:
         verdict = report_summary(ev.evidence.dryrun, ev.evidence.dryrun_skipped)
-        console.print(f"Evidence sha256 {ev.sha256} · dry-run {safe(verdict)}", soft_wrap=True)
+        print_folded(console, f"Evidence sha256 {ev.sha256} · dry-run {safe(verdict)}")
 
 
 def _script(text: str, findings: tuple[Finding, ...], console: Console) -> None:
@@ -85,18 +93,12 @@ def _script(text: str, findings: tuple[Finding, ...], console: Console) -> None:
         _finding(f, console, indent="  ")
     width = len(str(len(lines)))
     for number, line in enumerate(lines, 1):
-        marker = (
-            "[bold red]>[/]"
-            if any(f.severity is Severity.ERROR and not f.suppressed for f in by_line[number])
-            else " "
-        )
-        console.print(
-            f"{marker}[dim]{number:>{width}} │[/] {safe(line, keep_newlines=True)}",
-            soft_wrap=True,
-            highlight=False,
-        )
+        bad = any(f.severity is Severity.ERROR and not f.suppressed for f in by_line[number])
+        print_source_line(console, number, width, Text(sanitize(line, keep_newlines=True)),
+                          marker=Text(">", style="bold red") if bad else Text(" "))
         for f in by_line[number]:
             _finding(f, console, indent=" " * (width + 2) + "[dim]│[/]   ")
+
 
 
 def script_lines(text: str) -> list[str]:
@@ -114,25 +116,27 @@ def _finding(f: Finding, console: Console, *, indent: str) -> None:
     style, mark = _SEV[f.severity]
     ignored = " [dim](suppressed: " + safe(f.suppression_reason) + ")[/]" if f.suppressed else ""
     column = f":{f.location.column}" if f.location.column else ""
-    console.print(
+    print_folded(
+        console,
         f"{indent}[{style}]{mark} {f.severity.value} {safe(f.code)}[/]{column} "
         f"{safe(f.message)}{ignored}",
-        soft_wrap=True,
     )
     if f.hint:
-        console.print(f"{indent}  [dim]hint: {safe(f.hint)}[/]", soft_wrap=True)
+        print_folded(console, f"{indent}  [dim]hint: {safe(f.hint)}[/]")
 
 
 def _dryrun(review: Review, console: Console, show_diffs: bool) -> None:
     ev = review.evidence
     if ev is None or ev.evidence.dryrun is None:
         why = ev.evidence.dryrun_skipped if ev else "no evidence recorded"
-        console.print(f"[bold]Dry-run[/]: [yellow]not run[/] ({safe(why)})", soft_wrap=True)
+        print_folded(console, f"[bold]Dry-run[/]: [yellow]not run[/] ({safe(why)})")
         return
     try:
         report = report_from_dict(ev.evidence.dryrun)
     except (TypeError, KeyError, ValueError) as exc:  # stored by another opsgen version
-        console.print(f"[yellow]The stored dry-run report cannot be shown ({safe(str(exc))}).[/]")
+        print_folded(
+            console, f"[yellow]The stored dry-run report cannot be shown ({safe(str(exc))}).[/]"
+        )
         render_findings(ev.evidence.dryrun_findings, console)
         return
     render_dryrun(report, console, show_diffs=show_diffs)
@@ -151,7 +155,7 @@ def _signoff(review: Review, console: Console) -> None:
     if not (state.approvals or state.stale or state.rejection):
         console.print("  no approvals yet")
     for blocker in state.blockers:
-        console.print(f"  [red]blocks approval:[/] {safe(blocker)}", soft_wrap=True)
+        print_folded(console, f"  [red]blocks approval:[/] {safe(blocker)}")
     c = review.change
     if state.status in {"ready", "failing", "draft"} and review.is_current:
         override = " --override REASON" if state.blockers else ""
@@ -168,4 +172,4 @@ def _decision(label: str, by: str, at: str, comment: str, override: str, console
         text += f": {safe(comment)}"
     if override:
         text += f" [yellow](override: {safe(override)})[/]"
-    console.print(text, soft_wrap=True)
+    print_folded(console, text)

@@ -6,6 +6,11 @@ hash (64 zeros for the first) and ``payload`` is the stored canonical JSON text.
 entry breaks its hash; deleting one breaks the ``seq`` run or the ``prev`` link of the next.
 Entries are appended inside the caller's write transaction, so concurrent writers
 serialise on the chain's head and the chain never forks.
+
+The payload's free-text fields (comments, override reasons) are redacted before they are
+hashed: the log is append-only, so a secret written into it could never be removed. The
+store redacts the rows those fields mirror in the same way (redaction is idempotent), so
+the integrity check still finds them equal.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from opsgen.redact import redact
 from opsgen.store.canonical import canonical_json, sha256_text
 
 __all__ = [
@@ -32,6 +38,8 @@ __all__ = [
 ]
 
 GENESIS = "0" * 64
+#: payload fields holding people's free text; ids, hashes and names are bound to table rows
+FREE_TEXT = frozenset({"comment", "override", "reason"})
 ACTIONS = ("create", "revise", "dry-run", "approve", "reject", "override", "export")
 
 
@@ -97,6 +105,10 @@ def append(
         raise ValueError(f"unknown audit action {action!r}")
     if not conn.in_transaction:
         raise RuntimeError("audit entries are appended inside a write transaction")
+    payload = {
+        k: redact(v, scan=True) if k in FREE_TEXT and isinstance(v, str) else v
+        for k, v in payload.items()
+    }
     head = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev = (head["seq"] + 1, head["hash"]) if head else (1, GENESIS)
     ts = now()

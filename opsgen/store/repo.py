@@ -15,6 +15,7 @@ from types import TracebackType
 
 from opsgen.errors import InputError
 from opsgen.evaluate import LANGS, Evidence
+from opsgen.redact import redact
 from opsgen.store import audit, db
 from opsgen.store.canonical import sha256_text
 from opsgen.store.models import Change, Decision, EvidenceRecord, ExportRecord, Revision
@@ -183,6 +184,8 @@ class Store(StoreReads):
         A rejection may have no evidence (a script rejected on sight); an approval always has.
         """
         by = check_person(by, "--by")
+        # free text is redacted as the audit log redacts it (store.audit.FREE_TEXT)
+        comment, override = redact(comment, scan=True), redact(override, scan=True)
         if kind not in {"approve", "reject"} or (kind == "approve" and record is None):
             raise ValueError(f"bad decision {kind!r} (approvals need evidence)")
         evidence_sha = record.sha256 if record else ""

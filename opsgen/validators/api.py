@@ -17,7 +17,7 @@ from pathlib import Path
 
 from opsgen.findings import Finding, sort_findings
 from opsgen.inputs import DEFAULT_MAX_BYTES, read_text_file
-from opsgen.ui import redact
+from opsgen.redact import redact
 from opsgen.validators.adapters.ansible import probe_job, syntax_check_job
 from opsgen.validators.adapters.ansible_lint import ansible_lint_findings, ansible_lint_job
 from opsgen.validators.adapters.bash import bash_syntax_job

@@ -14,6 +14,13 @@ Two deliberate departures from detect-secrets' defaults:
   secret with a comment; opsgen's own suppressions need a reason and stay visible.
 * A "Secret Keyword" whose value is a shell command substitution (``PASSWORD=`cat f```,
   ``echo pwd: `pwd```) is dropped: it reads a secret at run time, which is what we ask for.
+
+detect-secrets misses secrets that ops scripts carry on command lines or unquoted
+(``mysql -pSECRET``, ``curl -u user:pw``, ``sshpass -p``, ``--password=``, an unquoted
+``AWS_SECRET_ACCESS_KEY=``, ``github_pat_`` tokens, bearer headers, keys with an
+``ENCRYPTED PRIVATE KEY`` header). Those come from :data:`opsgen.redact.PATTERNS`, the
+patterns the views redact with, so every secret hidden from a reviewer is also flagged;
+they are added only where detect-secrets found nothing at the same place.
 """
 
 from __future__ import annotations
@@ -33,8 +40,11 @@ from detect_secrets.plugins.base import RegexBasedDetector
 from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
 from detect_secrets.settings import get_plugins, transient_settings
 
-__all__ = ["SecretHit", "scan"]
+from opsgen.redact import find_secrets
 
+__all__ = ["PATTERN_PLUGIN", "SecretHit", "scan"]
+
+PATTERN_PLUGIN = "opsgen secret pattern"  # SecretHit.plugin of a hit from opsgen.redact
 _LOCK = threading.Lock()  # detect-secrets keeps its settings in a module global
 _DISABLED = frozenset({"HexHighEntropyString", "IPPublicDetector"})
 _KEYWORDS = re.compile("|".join(keyword.DENYLIST))
@@ -55,6 +65,11 @@ class SecretHit:
     col: int
     value: str  # what detect-secrets reports (for some detectors only a prefix: "ghp")
     token: str  # the whole match around it, so redaction removes all of it
+
+    @property
+    def source(self) -> str:
+        """Who found it, for the finding's message: ``detect-secrets AWSKeyDetector``."""
+        return self.plugin if self.plugin == PATTERN_PLUGIN else f"detect-secrets {self.plugin}"
 
 
 def _gates(plugins: list[Any]) -> list[tuple[re.Pattern[str], Any]]:
@@ -115,17 +130,16 @@ def _whole_match(plugin: Any, line: str, value: str) -> str:
 def scan(text: str, lang: str) -> list[SecretHit]:
     """All secrets detect-secrets finds in ``text``, one hit per (line, value, kind)."""
     filename = "script.sh" if lang == "bash" else "playbook.yml"  # picks keyword regexes
-    lines = text.splitlines()
+    # lines as bash (and _candidate_lines) count them: a \r or U+2028 is not a line break
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
     hits: dict[tuple[int, str, str], SecretHit] = {}
     with _LOCK, transient_settings(_CONFIG) as settings:
         settings.disable_filters(_ALLOWLIST_FILTER)
         plugins = get_plugins()
         by_type = {p.secret_type: p for p in plugins}
         wanted = sorted(n for n in _candidate_lines(text, _gates(plugins)) if n <= len(lines))
-        if not wanted:
-            return []
         numbered = [(n, lines[n - 1]) for n in wanted]
-        for secret in ds_scan._process_line_based_plugins(numbered, filename):
+        for secret in ds_scan._process_line_based_plugins(numbered, filename) if wanted else ():
             line = secret.line_number
             plugin = by_type.get(secret.type)
             value = secret.secret_value or ""
@@ -135,4 +149,30 @@ def scan(text: str, lang: str) -> list[SecretHit]:
             col = lines[line - 1].find(value) + 1 if value else 0
             hit = SecretHit(secret.type, type(plugin).__name__, line, max(col, 1), value, token)
             hits.setdefault((line, value, secret.type), hit)
-    return list(hits.values())
+    found = list(hits.values())
+    return found + _pattern_hits(text, found)
+
+
+def _pattern_hits(text: str, found: list[SecretHit]) -> list[SecretHit]:
+    """Hits of opsgen's own patterns where detect-secrets found nothing overlapping."""
+    starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    extra: dict[tuple[int, int], SecretHit] = {}
+    for match in find_secrets(text):
+        if not match.lint or (match.start, match.end) in extra:
+            continue
+        line = bisect.bisect_right(starts, match.start)
+        col = match.start - starts[line - 1] + 1
+        value = match.value
+        same_line = [h for h in found if h.line == line]
+        if any(_overlaps(value, h) or (match.kind == h.kind == "Private Key") for h in same_line):
+            continue
+        extra[(match.start, match.end)] = SecretHit(
+            match.kind, PATTERN_PLUGIN, line, col, value, value
+        )
+    return list(extra.values())
+
+
+def _overlaps(value: str, hit: SecretHit) -> bool:
+    """The same secret reported twice (one side may hold only a prefix or the whole match)."""
+    return any(len(a) >= 3 and len(b) >= 3 and (a in b or b in a)
+               for a in (value,) for b in (hit.value, hit.token))
