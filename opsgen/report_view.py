@@ -1,19 +1,27 @@
 """Rendering a dry-run report for a terminal: the observed system diff, escaped.
 
 Every string that came out of the sandbox (paths, diff text, output, unit names) is
-untrusted and goes through :func:`opsgen.ui.safe` (security.md §3.13, ADV-19). Pass a
-console made with ``emoji=False`` (as :data:`opsgen.ui.console` is): rich otherwise turns
-``:x:`` in ``/etc/group`` lines into an emoji.
+untrusted and goes through :func:`opsgen.ui.safe` (security.md §3.13, ADV-19). Run output
+and diff text are redacted as whole texts (a private key spans lines) and then printed in
+the frame of :func:`opsgen.ui.print_framed`; our own lines that embed untrusted text are
+folded by :func:`opsgen.ui.print_folded`, so nothing from the sandbox can wrap to column 0
+and pass for a line of ours (``Verdict: OK``). Pass a console made with ``emoji=False`` (as
+:data:`opsgen.ui.console` is): rich otherwise turns ``:x:`` in ``/etc/group`` lines into an
+emoji.
 """
 
 from __future__ import annotations
 
+import re
+
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from opsgen.findings import Finding, Severity
+from opsgen.redact import redact
 from opsgen.sandbox.models import DryRunReport, RunResult, SystemDiff
-from opsgen.ui import safe
+from opsgen.ui import print_folded, print_framed, safe, sanitize
 
 __all__ = ["render_dryrun", "render_findings", "render_system_diff"]
 
@@ -25,6 +33,7 @@ _SEV_STYLE = {
 }
 _CHANGE_STYLE = {"added": "green", "modified": "yellow", "deleted": "red"}
 _TAIL_LINES = 15
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def render_findings(findings: tuple[Finding, ...] | list[Finding], console: Console) -> None:
@@ -32,12 +41,11 @@ def render_findings(findings: tuple[Finding, ...] | list[Finding], console: Cons
     for f in findings:
         style = _SEV_STYLE.get(f.severity, "")
         where = f"{safe(f.location.path)}:{f.location.line}: " if f.location.line else ""
-        console.print(
-            f"  {where}[{style}]{f.severity.value}[/] {safe(f.code)} {safe(f.message)}",
-            soft_wrap=True,
+        print_folded(
+            console, f"  {where}[{style}]{f.severity.value}[/] {safe(f.code)} {safe(f.message)}"
         )
         if f.hint:
-            console.print(f"      [dim]hint: {safe(f.hint)}[/]", soft_wrap=True)
+            print_folded(console, f"      [dim]hint: {safe(f.hint)}[/]")
 
 
 def _render_run(i: int, run: RunResult, console: Console) -> None:
@@ -48,18 +56,33 @@ def _render_run(i: int, run: RunResult, console: Console) -> None:
         f"{run.duration_s:.2f}s"
         + (f", limits hit: {', '.join(run.limits_hit)}" if run.limits_hit else "")
     )
+    if run.disk_bytes is not None:
+        inodes = f", {run.disk_inodes:,} inodes" if run.disk_inodes is not None else ""
+        console.print(
+            f"  [dim]disk: {_mib(run.disk_bytes)}{inodes} in the writable layer "
+            f"({safe(run.disk_accounting or 'apparent')})[/]"
+        )
+    if run.leftover_processes:
+        console.print(
+            f"  [yellow]{len(run.leftover_processes)} process(es) still running when the "
+            "script ended (killed with the container):[/]"
+        )
+        print_framed(console, list(run.leftover_processes))
     for name, text, cut in (
         ("stdout", run.stdout, run.stdout_truncated),
         ("stderr", run.stderr, run.stderr_truncated),
     ):
-        lines = text.rstrip("\n").splitlines()
+        # Redact the whole text first: a private key's body lines are secret only as a block.
+        # Split on \r too (a terminal would overwrite the line: show both); U+2028 and the
+        # like are not line breaks here, they are shown escaped inside their line.
+        whole = redact(text, scan=True).rstrip("\r\n")
+        lines = _LINE_BREAK.split(whole) if whole else []
         if not lines:
             continue
         shown = lines[-_TAIL_LINES:]
         more = f" (last {len(shown)} of {len(lines)} lines)" if len(lines) > len(shown) else ""
         console.print(f"  [dim]{name}{more}{' [truncated]' if cut else ''}:[/]")
-        for line in shown:
-            console.print(f"    {safe(line)}", soft_wrap=True)
+        print_framed(console, shown)
     if run.ansible_tasks:
         counts: dict[str, int] = {}
         for t in run.ansible_tasks:
@@ -69,7 +92,11 @@ def _render_run(i: int, run: RunResult, console: Console) -> None:
         )
         for t in run.ansible_tasks:
             if t.get("status") in ("changed", "failed"):
-                console.print(f"    {safe(t.get('status', ''))}: {safe(t.get('task', ''))}")
+                print_folded(console, f"    {safe(t.get('status', ''))}: {safe(t.get('task', ''))}")
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):,.1f} MiB"
 
 
 def render_system_diff(diff: SystemDiff, console: Console, *, show_diffs: bool = True) -> None:
@@ -90,45 +117,55 @@ def render_system_diff(diff: SystemDiff, console: Console, *, show_diffs: bool =
     for title, items in (("Users", diff.users), ("Groups", diff.groups)):
         for a in items:
             details = ", ".join(f"{k}={v}" for k, v in a.details.items())
-            console.print(
+            print_folded(
+                console,
                 f"  {title[:-1].lower()} [bold]{safe(a.name)}[/] {a.change}"
                 + (f": {safe(details)}" if details else ""),
-                soft_wrap=True,
             )
     for p in diff.packages:
         ver = f"{p.before} -> {p.after}" if p.change == "upgraded" else (p.after or p.before)
-        console.print(f"  package [bold]{safe(p.name)}[/] {p.change} {safe(ver)}")
+        print_folded(console, f"  package [bold]{safe(p.name)}[/] {p.change} {safe(ver)}")
     for c in diff.cron:
         for line in c.added:
-            console.print(f"  cron {safe(c.path)}: [green]+ {safe(line)}[/]", soft_wrap=True)
+            print_folded(console, f"  cron {safe(c.path)}: [green]+ {safe(line)}[/]")
         for line in c.removed:
-            console.print(f"  cron {safe(c.path)}: [red]- {safe(line)}[/]", soft_wrap=True)
+            print_folded(console, f"  cron {safe(c.path)}: [red]- {safe(line)}[/]")
     for s in diff.services:
-        console.print(f"  service: {safe(s.describe())} [dim]({safe(s.tool)})[/]")
+        print_folded(console, f"  service: {safe(s.describe())} [dim]({safe(s.tool)})[/]")
+    if diff.summarised:
+        # Only counted, never read: a run that changed more than is listed (issue 14).
+        counts = ", ".join(f"{safe(d)} {n:,}" for d, n in diff.summarised if n)
+        print_folded(
+            console,
+            f"  [yellow]... {diff.summarised_count:,} more changed entries not listed "
+            f"(summarised){': ' + counts if counts else ''}[/]",
+        )
+        if any(n == 0 for _, n in diff.summarised):
+            console.print("  [yellow]... the walk stopped at its bound: there may be more[/]")
     if show_diffs:
         for f in diff.files:
             if f.diff:
-                console.print(f"[dim]{safe(f.path)}[/]")
-                for line in f.diff.splitlines():
-                    style = (
-                        "green"
-                        if line.startswith("+")
-                        else "red"
-                        if line.startswith("-")
-                        else "dim"
-                    )
-                    console.print(f"  [{style}]{safe(line)}[/]", soft_wrap=True)
+                print_folded(console, f"  [dim]{safe(f.path)}[/]")
+                print_framed(console, [
+                    Text(sanitize(line), style=_diff_style(line))
+                    for line in redact(f.diff, scan=True).rstrip("\n").split("\n")
+                ])
+
+
+def _diff_style(line: str) -> str:
+    return "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
 
 
 def render_dryrun(report: DryRunReport, console: Console, *, show_diffs: bool = True) -> None:
     """The whole report: header, runs, system diff, idempotence verdict, findings."""
     what = "an Ansible playbook" if report.lang == "ansible" else "a bash script"
-    console.print(
+    print_folded(
+        console,
         f"[bold]Dry-run[/] of {what} in {safe(report.image)} "
-        f"[dim]({safe(report.image_id[:19])}, network {report.network})[/]"
+        f"[dim]({safe(report.image_id[:19])}, network {report.network})[/]",
     )
     for w in report.engine_warnings:
-        console.print(f"  [yellow]engine: {safe(w)}[/]", soft_wrap=True)
+        print_folded(console, f"  [yellow]engine: {safe(w)}[/]")
     for i, run in enumerate(report.runs, 1):
         _render_run(i, run, console)
     console.print("[bold]Observed system diff[/] (first run):")
@@ -136,6 +173,13 @@ def render_dryrun(report: DryRunReport, console: Console, *, show_diffs: bool = 
     if report.second_diff is not None:
         if report.idempotent:
             console.print("[bold]Idempotence[/]: [green]second run changed nothing[/]")
+        elif report.idempotent is None:
+            why = (
+                "a run did not pass"
+                if any(r.status != "passed" for r in report.runs)
+                else "the diff was summarised"
+            )
+            console.print(f"[bold]Idempotence[/]: [yellow]unknown[/] [dim]({why})[/]")
         else:
             console.print("[bold]Idempotence[/]: [red]second run changed the system again[/]")
             render_system_diff(report.second_diff, console, show_diffs=show_diffs)

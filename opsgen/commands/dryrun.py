@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
 
@@ -49,7 +48,8 @@ def register(app: typer.Typer) -> None:
         """Run SCRIPT in a fresh, locked-down container and report what it changed.
 
         Exit 0 when every run passed (and, with --twice, the second changed nothing),
-        1 when a run failed, was stopped or was not idempotent, 3 for a bad file,
+        1 when a run failed, was stopped or was not idempotent, or any finding is an
+        error (a limit hit by a run that exited 0 too), 3 for a bad file,
         4 when the sandbox is unavailable.
 
         The first run starts a warm worker in the background (it exits after 15 idle
@@ -73,8 +73,10 @@ def register(app: typer.Typer) -> None:
             require_userns=require_userns,
         )
         if as_json:
+            from opsgen.review.cliutil import print_json  # redacted: run output is untrusted
+
             report = dryrun(text, language, options, defer=defer)
-            print(json.dumps(report.to_dict(), indent=2))
+            print_json(report.to_dict())
         else:
             from opsgen.report_view import render_dryrun
 

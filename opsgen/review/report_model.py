@@ -73,4 +73,5 @@ def _diff(data: dict[str, Any]) -> SystemDiff:
             ServiceIntent(**{**s, "argv": tuple(s.get("argv", ()))})
             for s in data.get("services", ())
         ),
+        summarised=tuple(data.get("summarised", ())),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from opsgen.findings import Finding
+from opsgen.findings import Finding, Severity
 
 __all__ = [
     "AccountChange",
@@ -122,13 +122,33 @@ class SystemDiff:
     packages: tuple[PackageChange, ...] = ()
     cron: tuple[CronChange, ...] = ()
     services: tuple[ServiceIntent, ...] = ()
+    #: Changed entries that were counted but not read or listed, because reading every one
+    #: would cost the host without bound (a run that made 150k files): ``(top-level folder,
+    #: count)``, sorted by folder. A folder ``"…"`` with count 0 says the walk itself stopped
+    #: at its bound, so more entries may exist than are counted. Empty when all are listed.
+    summarised: tuple[tuple[str, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        # A report read back from JSON has lists here; keep equality with the original.
+        object.__setattr__(self, "summarised", tuple((str(d), int(n)) for d, n in self.summarised))
 
     @property
     def empty(self) -> bool:
-        """True when the run changed nothing we observe."""
+        """True when the run changed nothing we observe (nothing summarised either)."""
         return not (
-            self.files or self.users or self.groups or self.packages or self.cron or self.services
+            self.files
+            or self.users
+            or self.groups
+            or self.packages
+            or self.cron
+            or self.services
+            or self.summarised
         )
+
+    @property
+    def summarised_count(self) -> int:
+        """How many changed entries were counted but not listed."""
+        return sum(n for _, n in self.summarised)
 
     def paths(self) -> list[str]:
         """Changed file paths, for messages such as "not idempotent: /etc/f"."""
@@ -149,6 +169,23 @@ class RunResult:
     stderr_truncated: bool = False
     limits_hit: tuple[str, ...] = ()
     ansible_tasks: tuple[dict[str, Any], ...] = ()
+    #: The container's writable layer when the run ended, as the disk quota counts it; None
+    #: when it could not be measured (and inodes: when the engine only gives a byte size).
+    disk_bytes: int | None = None
+    disk_inodes: int | None = None
+    #: How ``disk_bytes`` was counted: ``blocks`` (allocated blocks, or the size when a sparse
+    #: file is larger, and inodes, walked on the host in the overlay2 upper directory) or
+    #: ``apparent`` (the engine's ``SizeRw``: sizes only, blind to ``fallocate`` and to the
+    #: blocks of small files); empty in old reports.
+    disk_accounting: str = ""
+    #: Processes still running when the script ended (``pid command``), as the run shim
+    #: listed them; they were killed with the container. A hostile script can hide them.
+    leftover_processes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # A report read back from JSON has lists here; keep equality with the original.
+        object.__setattr__(self, "limits_hit", tuple(self.limits_hit))
+        object.__setattr__(self, "leftover_processes", tuple(self.leftover_processes))
 
     @property
     def ansible_changed(self) -> int:
@@ -183,15 +220,32 @@ class DryRunReport:
 
     @property
     def idempotent(self) -> bool | None:
-        """None unless run twice; then True when the second run changed nothing."""
-        if self.second_diff is None:
+        """True when a second run changed nothing, False when it changed something.
+
+        None (unknown) unless there were two runs and both passed: a run that failed or was
+        killed stopped early, so "it changed nothing" proves nothing. Also None when either
+        diff was summarised, since the entries not read were not compared.
+        """
+        if self.second_diff is None or len(self.runs) < 2:
+            return None
+        if any(r.status != "passed" for r in self.runs[:2]):
+            return None
+        if self.diff.summarised or self.second_diff.summarised:
             return None
         return self.second_diff.empty and (self.runs[1].ansible_changed == 0)
 
     @property
     def ok(self) -> bool:
-        """Every run passed and, when run twice, the second changed nothing."""
-        return all(r.status == "passed" for r in self.runs) and self.idempotent is not False
+        """Every run passed, no unsuppressed error finding, and not shown non-idempotent.
+
+        An error finding (a limit hit, OPS405, even by a run that exited 0) always makes the
+        verdict NOT OK: the verdict must never contradict the findings printed above it.
+        """
+        return (
+            all(r.status == "passed" for r in self.runs)
+            and self.idempotent is not False
+            and not any(f.severity is Severity.ERROR and not f.suppressed for f in self.findings)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (derived properties included, for consumers without our code)."""

@@ -83,6 +83,25 @@ OUTCOMES: tuple[Outcome, ...] = (
         "Read the stderr tail in the report; in the sandbox there is no network and no "
         "systemd, which some steps may need.",
     ),
+    Outcome(
+        "OPS409",
+        "dryrun-leftover-processes",
+        Severity.WARNING,
+        "Processes the script started were still running when it ended and were killed with "
+        "the sandbox.",
+        "On a real host they would keep running: run the work in the foreground and wait "
+        "for it, or start a service through systemctl (which the sandbox records); the "
+        "list comes from inside the sandbox, so a hostile script can hide entries.",
+    ),
+    Outcome(
+        "OPS410",
+        "dryrun-diff-summarised",
+        Severity.WARNING,
+        "The run changed more entries than are read in detail; the rest were only counted "
+        "per top-level folder.",
+        "Review the counts in the report; a script that creates many files is better tested "
+        "with a smaller input. Idempotence is not checked when a diff is summarised.",
+    ),
 )
 
 _BY_CODE = {o.code: o for o in OUTCOMES}

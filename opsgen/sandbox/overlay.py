@@ -17,12 +17,12 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from opsgen.sandbox.models import FileMeta, FileType
-from opsgen.sandbox.observe import BIG_CONTENT, State, is_noise
+from opsgen.sandbox.observe import BIG_CONTENT, Budget, State, is_noise
 from opsgen.sandbox.tarstream import CONTENT_LIMIT, Observed
 
 __all__ = ["OverlayObserver", "overlay_observer"]
@@ -145,28 +145,49 @@ class OverlayObserver:
                 return None
         return None
 
-    def changes(self, lang: str) -> dict[str, str]:
-        """Like ``container.diff()``: path → ``A`` / ``C`` / ``D``."""
+    def _walk(self, lang: str, budget: Budget | None) -> Iterator[tuple[str, tuple[str, bool]]]:
+        """(container path, (host path, is a directory)) of every upper entry, lazily.
+
+        Names only (``d_type``): no ``lstat`` until an entry is selected, so counting a
+        flood of files costs one ``getdents`` per block of names. Links are not followed.
+        A directory that cannot be listed (a path past ``PATH_MAX``) marks the walk as
+        incomplete in ``budget``, so the report says there may be more.
+        """
+        stack = [("", str(self.upper))]
+        while stack:
+            rel, host = stack.pop()
+            try:
+                with os.scandir(host) as entries:
+                    found = [(e.name, e.path, e.is_dir(follow_symlinks=False)) for e in entries]
+            except OSError:
+                if budget is not None:
+                    budget.walk_stopped = True
+                continue
+            for name, path, is_dir in sorted(found):
+                cpath = f"{rel}/{name}"
+                if is_noise(cpath, lang):
+                    continue
+                yield cpath, (path, is_dir)
+                if is_dir:
+                    stack.append((cpath, path))
+
+    def changes(self, lang: str, budget: Budget | None = None) -> dict[str, str]:
+        """Like ``container.diff()``: path → ``A`` / ``C`` / ``D`` (those ``budget`` selects)."""
+        entries = self._walk(lang, budget)
+        selected = list(entries) if budget is None else budget.select(entries, lambda e: e[1])
         out: dict[str, str] = {}
-        for dirpath, dirnames, filenames in os.walk(self.upper, followlinks=False):
-            rel = "/" + os.path.relpath(dirpath, self.upper) if dirpath != str(self.upper) else ""
-            for name in (*dirnames, *filenames):
-                path = f"{rel}/{name}"
-                if is_noise(path, lang):
-                    continue
-                st = _lstat(Path(dirpath) / name)
-                if st is None:
-                    continue
-                if _is_whiteout(st):
-                    out[path] = "D"
-                    continue
-                out[path] = "C" if self.lower_path(path) is not None else "A"
-                if (
-                    stat.S_ISDIR(st.st_mode)
-                    and out[path] == "C"
-                    and _is_opaque(Path(dirpath) / name)
-                ):
-                    self._opaque_deletions(path, out, lang)
+        for path, (host, _) in selected:
+            st = _lstat(Path(host))
+            if st is None:
+                continue
+            if _is_whiteout(st):
+                out[path] = "D"
+                continue
+            out[path] = "C" if self.lower_path(path) is not None else "A"
+            if stat.S_ISDIR(st.st_mode) and out[path] == "C" and _is_opaque(Path(host)):
+                self._opaque_deletions(path, out, lang)
+        if budget is not None and len(out) > budget.entries:
+            out = dict(budget.select(sorted(out.items())))  # opaque deletions added many
         return out
 
     def _opaque_deletions(self, path: str, out: dict[str, str], lang: str) -> None:
@@ -178,16 +199,25 @@ class OverlayObserver:
             if name not in present and not is_noise(f"{path}/{name}", lang):
                 out[f"{path}/{name}"] = "D"
 
-    def after(self, changes: dict[str, str]) -> State:
-        """The state after the run of every changed path."""
-        return {
-            p: (
-                None
-                if k == "D"
-                else read_host_path(self._host(self.upper, p), BIG_CONTENT.get(p, CONTENT_LIMIT))
-            )
-            for p, k in changes.items()
-        }
+    def after(self, changes: dict[str, str], budget: Budget | None = None) -> State:
+        """The state after the run of every changed path (what ``budget`` lets us read).
+
+        The analysis files are read first, so a flood of big files cannot spend the read
+        budget before them; a path the budget refuses is left out (and counted in it).
+        """
+        state: State = {}
+        for p in sorted(changes, key=Budget.priority):
+            if changes[p] == "D":
+                state[p] = None
+                continue
+            host = self._host(self.upper, p)
+            if budget is not None:
+                st = _lstat(host)
+                size = st.st_size if st is not None and stat.S_ISREG(st.st_mode) else 0
+                if not budget.take_read(p, size):
+                    continue
+            state[p] = read_host_path(host, BIG_CONTENT.get(p, CONTENT_LIMIT))
+        return state
 
     def before(self, paths: list[str]) -> State:
         """The image's version of ``paths``."""

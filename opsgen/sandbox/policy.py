@@ -47,7 +47,14 @@ class SandboxPolicy:
     file_size_bytes: int = 64 * MiB
     nofile: int = 1024
     tmp_size_bytes: int = 64 * MiB
+    #: The writable layer's quota, polled and killed above (there is no hard cap on overlay2
+    #: over ext4, security.md §3.4). Counted in allocated blocks where the host can walk the
+    #: layer (a file's size when a sparse file is larger), else in the engine's apparent
+    #: ``SizeRw``.
     disk_quota_bytes: int = 512 * MiB
+    #: Entries (files, directories, links) in the writable layer, where the host can count
+    #: them: 100k empty files cost disk blocks, and every one costs the host a read later.
+    inode_quota: int = 100_000
     output_cap_bytes: int = 1 * MiB
     timeout_s: float = 120.0
     runtime: str | None = None

@@ -15,27 +15,42 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
+from pathlib import Path
 from typing import Any, Literal
 
 from docker.errors import APIError, DockerException
 
 from opsgen.errors import InputError, SandboxError
 from opsgen.findings import Finding
+from opsgen.redact import quote
 from opsgen.sandbox.bundle import make_bundle
 from opsgen.sandbox.compare import diff_states
 from opsgen.sandbox.engine import DEFAULT_IMAGE, connect, engine_warnings, resolve_image
 from opsgen.sandbox.execute import execute
 from opsgen.sandbox.models import DryRunReport, RunResult, ServiceIntent, SystemDiff
-from opsgen.sandbox.observe import ApiObserver, State
+from opsgen.sandbox.observe import (
+    DETAIL_LIMIT,
+    PER_DIR_LIMIT,
+    WALK_STOPPED,
+    ApiObserver,
+    Budget,
+    State,
+)
 from opsgen.sandbox.outcomes import outcome_finding
 from opsgen.sandbox.overlay import overlay_observer
 from opsgen.sandbox.policy import LABEL, OPS, SandboxPolicy, to_docker_kwargs
 from opsgen.sandbox.reaper import reap_orphans
 from opsgen.sandbox.upperdir import upper_dir, write_bundle
+from opsgen.sandbox.usage import layer_dir
 
 __all__ = ["DryRunOptions", "dryrun"]
 
 MAX_SCRIPT_BYTES = 1 << 20
+_APPARENT_WARNING = (
+    "disk quota counted by the engine's apparent size (SizeRw): this host cannot walk the "
+    "container's layer, so space reserved with fallocate and the blocks of tiny files "
+    "are not counted"
+)
 Progress = Callable[[str], None]
 #: Takes clean-up work to run later (``contextlib.ExitStack.callback`` fits).
 Defer = Callable[[Callable[[], object]], object]
@@ -106,7 +121,12 @@ def dryrun(
         except DockerException as exc:
             raise SandboxError(f"could not create the sandbox container: {exc}") from None
         copied = _copy_bundle(container, info, make_bundle(script, lang))
-        report = _run(client, container, image, script, lang, opts, policy, warnings, progress)
+        layer = layer_dir(container, info)
+        if layer is None:
+            warnings = [*warnings, _APPARENT_WARNING]
+        report = _run(
+            client, container, image, script, lang, opts, policy, warnings, progress, layer
+        )
         return replace(report, bundle_copy=copied)
     except APIError as exc:
         raise SandboxError(f"the Docker engine failed during the dry-run: {exc}") from None
@@ -178,41 +198,52 @@ def _run(
     policy: SandboxPolicy,
     warnings: list[str],
     progress: Progress,
+    layer: Path | None = None,
 ) -> DryRunReport:
     def make_pristine() -> Any:
         kw = to_docker_kwargs(policy, run_id="pristine")
         return client.containers.create(image.id, entrypoint=["/bin/true"], **kw)
 
     progress("run")
-    run1 = execute(client, container, policy)
+    run1 = execute(client, container, policy, layer=layer)
     progress("collect")
     obs = overlay_observer(container) or ApiObserver(client, container, image.id, make_pristine)
-    changes1 = obs.changes(lang)
-    after1 = obs.after(changes1)
+    budget1 = Budget()
+    changes1 = obs.changes(lang, budget1)
+    after1 = obs.after(changes1, budget1)
+    changes1 = {p: k for p, k in changes1.items() if p in after1}  # read, or deleted
     records = obs.records()
     pristine = obs.before([p for p, k in changes1.items() if k != "A"])
     before1: State = {p: (None if k == "A" else pristine.get(p)) for p, k in changes1.items()}
     intents1 = _intents(records, 0)
     seen_lines = len(records.get("intents.tsv", b"").splitlines())
-    diff1 = diff_states(before1, after1, tuple(intents1))
-    runs = [_with_tasks(run1, records, 1)]
+    diff1 = replace(diff_states(before1, after1, tuple(intents1)), summarised=budget1.summarised())
+    runs = [_with_records(run1, records, 1)]
     second: SystemDiff | None = None
     if opts.twice and run1.status == "passed":
         progress("run again")
-        run2 = execute(client, container, policy)
+        run2 = execute(client, container, policy, layer=layer)
         progress("collect")
-        changes2 = obs.changes(lang)
-        after2 = obs.after(changes2)
+        budget2 = Budget()
+        changes2 = obs.changes(lang, budget2)
+        after2 = obs.after(changes2, budget2)
+        changes2 = {p: k for p, k in changes2.items() if p in after2}
         records2 = obs.records()
         paths = set(changes1) | set(changes2)
+        if budget1.summary or budget1.walk_stopped or budget2.summary or budget2.walk_stopped:
+            # Left out on one side, a path would compare against the image: a false change.
+            paths = set(changes1) & set(changes2)
         need = [
             p for p in paths if p not in pristine and "A" not in (changes1.get(p), changes2.get(p))
         ]
         pristine.update(obs.before(need))
         state1 = {p: (after1[p] if p in changes1 else pristine.get(p)) for p in paths}
         state2 = {p: (after2[p] if p in changes2 else pristine.get(p)) for p in paths}
-        second = diff_states(state1, state2, tuple(_intents(records2, seen_lines)))
-        runs.append(_with_tasks(run2, records2, 2))
+        second = replace(
+            diff_states(state1, state2, tuple(_intents(records2, seen_lines))),
+            summarised=budget2.summarised() or budget1.summarised(),
+        )
+        runs.append(_with_records(run2, records2, 2))
     report = DryRunReport(
         lang=lang,  # type: ignore[arg-type]
         image=opts.image,
@@ -240,7 +271,13 @@ def _intents(records: dict[str, bytes], skip: int) -> list[ServiceIntent]:
     return out
 
 
-def _with_tasks(run: RunResult, records: dict[str, bytes], n: int) -> RunResult:
+#: Leftover processes kept per run, and characters per command line.
+_LEFTOVERS_KEPT = 20
+_LEFTOVER_CHARS = 200
+
+
+def _with_records(run: RunResult, records: dict[str, bytes], n: int) -> RunResult:
+    """``run`` with what the shims recorded for run ``n``: Ansible tasks, leftover processes."""
     raw = records.get(f"ansible-tasks.{n}.jsonl", b"").decode("utf-8", "replace")
     tasks = []
     for line in raw.splitlines():
@@ -250,7 +287,27 @@ def _with_tasks(run: RunResult, records: dict[str, bytes], n: int) -> RunResult:
             continue
         if isinstance(entry, dict):
             tasks.append({k: str(v) for k, v in entry.items()})
-    return replace(run, ansible_tasks=tuple(tasks))
+    return replace(run, ansible_tasks=tuple(tasks), leftover_processes=_leftovers(records, n))
+
+
+def _leftovers(records: dict[str, bytes], n: int) -> tuple[str, ...]:
+    """``pid command`` of each process the run shim found still running after the script.
+
+    Untrusted text (the script chose the command lines): kept short and few; rendered
+    through the sanitiser like all sandbox output.
+    """
+    raw = records.get(f"leftover.{n}")
+    if raw is None:
+        return ()
+    out: list[str] = []
+    for line in raw.decode("utf-8", "replace").splitlines():
+        pid, _, command = line.partition("\t")
+        if not pid.isdigit():
+            continue
+        out.append(f"{pid} {command.strip()}"[:_LEFTOVER_CHARS])
+    if len(out) > _LEFTOVERS_KEPT:
+        out = [*out[:_LEFTOVERS_KEPT], f"... and {len(out) - _LEFTOVERS_KEPT} more"]
+    return tuple(out)
 
 
 _REASON_CODES = {
@@ -263,32 +320,72 @@ _REASON_CODES = {
 }
 
 
+def _size(n: int) -> str:
+    return f"{n / (1 << 20):,.1f} MiB" if n < 1 << 30 else f"{n / (1 << 30):,.2f} GiB"
+
+
+def _disk_message(label: str, run: RunResult, policy: dict[str, object]) -> str:
+    """What OPS405 says: where the run stood against the quota, and how it was counted."""
+    quota = policy.get("disk_quota_bytes")
+    inode_quota = policy.get("inode_quota")
+    if run.disk_bytes is None:
+        return f"{label}: hit a file-size or disk limit"
+    used = f"{_size(run.disk_bytes)} ({run.disk_accounting or 'apparent'})"
+    if run.disk_inodes is not None:
+        used += f", {run.disk_inodes:,} inodes"
+    limit = f"quota {_size(quota)}" if isinstance(quota, int) else "quota"
+    if isinstance(inode_quota, int) and run.disk_inodes is not None:
+        limit += f", {inode_quota:,} inodes"
+    over = isinstance(quota, int) and run.disk_bytes > quota
+    if isinstance(inode_quota, int) and run.disk_inodes is not None:
+        over = over or run.disk_inodes > inode_quota
+    if run.stop_reason == "disk" or over:
+        return f"{label}: writable layer over the disk quota: {used}; {limit}"
+    return f"{label}: hit a file-size or disk limit (writable layer {used})"
+
+
 def outcome_findings(report: DryRunReport) -> list[Finding]:
     """OPS4xx findings for how the runs ended and whether the second changed anything."""
     findings: list[Finding] = []
     for i, run in enumerate(report.runs, 1):
         label = "first run" if i == 1 else "second run"
-        if run.stop_reason:
+        if run.stop_reason and run.stop_reason != "disk":
             findings.append(
                 outcome_finding(
                     _REASON_CODES[run.stop_reason],
                     f"{label}: stopped ({run.stop_reason}) after {run.duration_s:.1f}s",
                 )
             )
-        elif "disk" in run.limits_hit:
-            findings.append(outcome_finding("OPS405", f"{label}: hit a file-size or disk limit"))
+        if "disk" in run.limits_hit or run.stop_reason == "disk":
+            findings.append(outcome_finding("OPS405", _disk_message(label, run, report.policy)))
         if run.status == "failed":
-            tail = run.stderr.strip().splitlines()[-1:] or [""]
+            tail = run.stderr.strip().split("\n")[-1:] or [""]
             findings.append(
                 outcome_finding(
                     "OPS408",
                     f"{label}: exit status {run.exit_code}"
-                    + (f": {tail[0][:200]}" if tail[0] else ""),
+                    # quoted (and redacted): the stderr text must not read as our own words
+                    + (f": stderr ends {quote(tail[0])}" if tail[0] else ""),
                 )
             )
         if run.stdout_truncated or run.stderr_truncated:
             if run.stop_reason != "output":
                 findings.append(outcome_finding("OPS403", f"{label}: output truncated"))
+        if run.leftover_processes:
+            # quoted (and redacted): the script chose these command lines
+            what = ", ".join(quote(p, 80) for p in run.leftover_processes[:5])
+            more = len(run.leftover_processes) - 5
+            findings.append(
+                outcome_finding(
+                    "OPS409",
+                    f"{label}: {len(run.leftover_processes)} process(es) still running when "
+                    f"the script ended were killed with the container: {what}"
+                    + (f" and {more} more" if more > 0 else ""),
+                )
+            )
+    for label, diff in (("first run", report.diff), ("second run", report.second_diff)):
+        if diff is not None and diff.summarised:
+            findings.append(outcome_finding("OPS410", _summary_message(label, diff)))
     if report.idempotent is False and report.second_diff is not None:
         sd = report.second_diff
         items = sd.paths() + [s.describe() for s in sd.services]
@@ -298,3 +395,18 @@ def outcome_findings(report: DryRunReport) -> list[Finding]:
         what = ", ".join(items[:10]) + (f" and {len(items) - 10} more" if len(items) > 10 else "")
         findings.append(outcome_finding("OPS404", f"second run changed: {what}"))
     return findings
+
+
+def _summary_message(label: str, diff: SystemDiff) -> str:
+    # quoted: the script chose the folder names
+    where = ", ".join(f"{quote(d, 60)} {n:,}" for d, n in diff.summarised if n)
+    stopped = any(d == WALK_STOPPED for d, _ in diff.summarised)
+    text = (
+        f"{label}: {diff.summarised_count:,} changed entries counted but not listed "
+        f"(at most {DETAIL_LIMIT:,} are read in detail, {PER_DIR_LIMIT:,} per folder)"
+        + (f": {where}" if where else "")
+        + ("; the walk stopped at its bound, so there may be more" if stopped else "")
+    )
+    if label == "second run":
+        text += "; idempotence not checked"
+    return text

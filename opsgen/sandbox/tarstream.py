@@ -14,13 +14,13 @@ import posixpath
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from docker.errors import APIError, NotFound
 
 from opsgen.sandbox.models import FileMeta
 
-__all__ = ["Observed", "read_tree"]
+__all__ = ["Observed", "ReadBudget", "read_tree"]
 
 #: Bytes kept of a file for showing a diff; bigger files are described by size and hash.
 CONTENT_LIMIT = 256 * 1024
@@ -33,6 +33,18 @@ class Observed:
 
     meta: FileMeta
     content: bytes | None = None
+
+
+class ReadBudget(Protocol):
+    """Asked before a file's bytes are read (:class:`opsgen.sandbox.observe.Budget`)."""
+
+    def take_read(self, path: str, size: int) -> bool:
+        """Reserve ``size`` bytes of reading for ``path``; False to leave it out."""
+        ...
+
+    def over_time(self) -> bool:
+        """True once the time for reading is spent."""
+        ...
 
 
 class _StreamReader(io.RawIOBase):
@@ -80,6 +92,8 @@ def read_tree(
     header_only: bool = False,
     dir_header_only: bool = False,
     content_limit: int = CONTENT_LIMIT,
+    budget: ReadBudget | None = None,
+    wanted: set[str] | None = None,
 ) -> dict[str, Observed]:
     """Read ``path`` (and, for a directory, everything below it) from ``container``.
 
@@ -90,6 +104,9 @@ def read_tree(
         dir_header_only: the same, but only when ``path`` is a directory, so a changed
             directory costs one header, not its whole subtree.
         content_limit: keep the bytes of regular files up to this size; all are hashed.
+        budget: asked before each member's bytes are read; a refused member is left out.
+        wanted: only these absolute paths (``path`` and paths below it) are observed,
+            others are skipped unread, and the read stops once all of them were seen.
 
     Returns:
         absolute path → :class:`Observed`; empty when the path does not exist.
@@ -106,13 +123,23 @@ def read_tree(
         header_only = True
     parent = posixpath.dirname(path.rstrip("/")) or "/"
     out: dict[str, Observed] = {}
+    seen: set[str] = set()
     reader = io.BufferedReader(_StreamReader(iter(chunks)), buffer_size=64 * 1024)
     try:
         with tarfile.open(fileobj=reader, mode="r|") as tar:
             for info in tar:
                 abspath = posixpath.normpath(posixpath.join(parent, info.name))
-                out[abspath] = _observe(tar, info, content_limit)
-                if header_only:
+                if wanted is not None and abspath not in wanted:
+                    if budget is not None and budget.over_time():
+                        for rest in wanted - seen:  # out of time: left out, not "absent"
+                            budget.take_read(rest, 0)
+                        break
+                    continue  # not selected: its data is skipped, not read into memory
+                seen.add(abspath)
+                size = info.size if info.isreg() else 0
+                if budget is None or budget.take_read(abspath, size):
+                    out[abspath] = _observe(tar, info, content_limit)
+                if header_only or (wanted is not None and len(seen) >= len(wanted)):
                     break
     except tarfile.ReadError:
         pass  # an empty or truncated stream: report what we got

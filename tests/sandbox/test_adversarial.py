@@ -696,10 +696,10 @@ def test_adv19_renderer_escapes_hostile_output_without_engine() -> None:
     assert any(f.severity is Severity.ERROR for f in report.findings)
     out = render(report)
     _assert_inert(out, "/srv", set(HOSTILE_NAMES))
-    # Output lines are split on \r too (str.splitlines), each shown escaped.
+    # Output lines are split on \r too, each shown escaped behind the frame (issue 14).
     shown = SGR.sub("", out).splitlines()
-    assert shown.count("    \\x1b[2J\\x1b]0;pwned\\x07[bold red]APPROVED[/]") == 2  # out, err
-    assert shown.count("    \\u202eevil") == 2
+    assert shown.count("    │ \\x1b[2J\\x1b]0;pwned\\x07[bold red]APPROVED[/]") == 2  # out, err
+    assert shown.count("    │ \\u202eevil") == 2
 
 
 def test_adv19_newline_in_a_name_stays_on_one_line() -> None:

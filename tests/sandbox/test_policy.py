@@ -94,6 +94,7 @@ def test_adv27_policy_values_are_the_ops_profile() -> None:
     assert OPS.summary()["network"] == "none"
     assert OPS.timeout_s == 120.0 and OPS.output_cap_bytes == 1 << 20
     assert OPS.disk_quota_bytes == 512 << 20 and OPS.file_size_bytes == 64 << 20
+    assert OPS.inode_quota == 100_000
 
 
 def test_adv27_bridge_network_is_the_only_other_network() -> None:
