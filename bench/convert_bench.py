@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "bench" / "runbooks"
 sys.path.insert(0, str(ROOT))
 
+from opsgen.flow.checks import SandboxChecks  # noqa: E402
 from opsgen.runbook.batch import BatchOptions, Source, run_batch  # noqa: E402
-from opsgen.runbook.checks import SandboxChecks  # noqa: E402
 from opsgen.runbook.ledger import Ledger  # noqa: E402
 from opsgen.runbook.output import OutputFiles  # noqa: E402
 from opsgen.runbook.summary import Summary  # noqa: E402

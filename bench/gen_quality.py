@@ -50,9 +50,9 @@ def subset(n: int) -> list[dict]:
 
 def generate(args: argparse.Namespace) -> int:
     """Run the repair loop on each task and append one JSON line per task to ``--out``."""
+    from opsgen.flow.checks import make_dryrun, make_lint
+    from opsgen.flow.loop import run_loop
     from opsgen.generator.backends import load_client
-    from opsgen.generator.checks import make_dryrun, make_lint
-    from opsgen.generator.loop import run_loop
 
     out = Path(args.out)
     done = set()

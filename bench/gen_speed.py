@@ -56,8 +56,8 @@ def child(runtime: str, model: str, n: int, vetted: bool, attempts: int, candida
         )
     loops = []
     if vetted:
-        from opsgen.generator.checks import make_dryrun, make_lint
-        from opsgen.generator.loop import run_loop
+        from opsgen.flow.checks import make_dryrun, make_lint
+        from opsgen.flow.loop import run_loop
 
         dry = make_dryrun()
         for request in REQUESTS[:n]:

@@ -171,8 +171,11 @@ def _shellcheck_alone(text: str) -> Callable[[], object]:
 
 def _measure(script: str, play: str, args: argparse.Namespace
              ) -> tuple[dict[str, Row], list[float], LintReport, LintReport]:
+    from opsgen.sandbox.toolbox import ContainerTools
+
+    tools = ContainerTools()  # the Ansible tools run in a container, as in `opsgen lint`
     report = lint_text(script, "bash", "bench.sh", cache=False)
-    play_report = lint_text(play, "ansible", "bench.yml", cache=False)
+    play_report = lint_text(play, "ansible", "bench.yml", cache=False, sandbox=tools)
     bash, wall = _interleaved({
         "bash 300 lines: lint_text cold (all checks, no cache)": lambda: lint_text(
             script, "bash", "bench.sh", cache=False),
@@ -186,16 +189,19 @@ def _measure(script: str, play: str, args: argparse.Namespace
         "bash 300 lines: opsgen rules only (no tools)": _median_ms(
             lambda: _rules_only(script, "bash"), args.runs),
         "playbook 100 tasks: lint_text cold, no ansible-lint": _median_ms(
-            lambda: lint_text(play, "ansible", "bench.yml", ansible_lint=False, cache=False),
+            lambda: lint_text(play, "ansible", "bench.yml", ansible_lint=False, cache=False,
+                              sandbox=tools),
             max(args.runs // 3, 3)),
         "playbook 100 tasks: lint_text warm, no ansible-lint": _median_ms(
-            lambda: lint_text(play, "ansible", "bench.yml", ansible_lint=False), args.runs),
+            lambda: lint_text(play, "ansible", "bench.yml", ansible_lint=False, sandbox=tools),
+            args.runs),
         "playbook 100 tasks: opsgen rules only (no tools)": _median_ms(
             lambda: _rules_only(play, "ansible"), args.runs),
         "playbook 100 tasks: lint_text cold with ansible-lint": _median_ms(
-            lambda: lint_text(play, "ansible", "bench.yml", cache=False), args.lint_runs),
+            lambda: lint_text(play, "ansible", "bench.yml", cache=False, sandbox=tools),
+            args.lint_runs),
         "playbook 100 tasks: lint_text warm with ansible-lint": _median_ms(
-            lambda: lint_text(play, "ansible", "bench.yml"), args.runs),
+            lambda: lint_text(play, "ansible", "bench.yml", sandbox=tools), args.runs),
     }
     return rows, [c - a for c, a in zip(cold, alone, strict=True)], report, play_report
 

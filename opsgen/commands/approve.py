@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from opsgen.approval import approve as approve_change
-from opsgen.review.cliutil import JsonOpt, WorkspaceOpt, open_store, print_json
+from opsgen.commands.options import JsonOpt, WorkspaceOpt, open_store, print_json
 from opsgen.ui import console, safe
 
 

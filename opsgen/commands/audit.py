@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from opsgen.review.cliutil import JsonOpt, WorkspaceOpt, open_store, print_json
+from opsgen.commands.options import JsonOpt, WorkspaceOpt, open_store, print_json
 from opsgen.store import audit as audit_log
 from opsgen.store.integrity import intact_snapshot, read_snapshot, verify_store
 from opsgen.ui import console, safe

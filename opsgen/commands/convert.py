@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from opsgen.commands.options import WorkspaceOpt, current_user, open_store
 from opsgen.errors import InputError
-from opsgen.review.cliutil import WorkspaceOpt, current_user, open_store
 from opsgen.store.repo import Store, check_person
 from opsgen.ui import console, err_console, safe
 
 if TYPE_CHECKING:  # the pipeline loads only when the verb runs, not at every CLI start
+    from opsgen.flow.checks import SandboxChecks
     from opsgen.runbook.batch import BatchOptions
-    from opsgen.runbook.checks import SandboxChecks
     from opsgen.runbook.convert import Generator
     from opsgen.runbook.sources import Source
     from opsgen.runbook.summary import Summary
@@ -72,8 +72,8 @@ def register(app: typer.Typer) -> None:
         (converted, nothing to convert, or unchanged with --resume), 1 when any failed,
         3 when no runbook was found.
         """
+        from opsgen.flow.checks import SandboxChecks
         from opsgen.runbook.batch import BatchOptions
-        from opsgen.runbook.checks import SandboxChecks
         from opsgen.runbook.report import render_table
         from opsgen.runbook.sources import discover
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from opsgen.review.cliutil import JsonOpt, WorkspaceOpt, open_store, print_json
+from opsgen.commands.options import JsonOpt, WorkspaceOpt, open_store, print_json
 from opsgen.review.revdiff import compare_revisions
 from opsgen.store.integrity import intact_snapshot
 from opsgen.ui import console, print_folded, safe

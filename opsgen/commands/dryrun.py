@@ -73,12 +73,12 @@ def register(app: typer.Typer) -> None:
             require_userns=require_userns,
         )
         if as_json:
-            from opsgen.review.cliutil import print_json  # redacted: run output is untrusted
+            from opsgen.commands.options import print_json  # redacted: run output is untrusted
 
             report = dryrun(text, language, options, defer=defer)
             print_json(report.to_dict())
         else:
-            from opsgen.report_view import render_dryrun
+            from opsgen.render.dryrun import render_dryrun
 
             with err_console.status("dry-run: starting") as status:
                 report = dryrun(

@@ -12,11 +12,11 @@ from typing import Annotated
 import typer
 
 from opsgen.approval import sign_off
+from opsgen.commands.options import JsonOpt, WorkspaceOpt, current_user, open_store, print_json
 from opsgen.errors import InputError
+from opsgen.flow.record import recheck, revise
 from opsgen.inputs import read_text_file
-from opsgen.review.cliutil import JsonOpt, WorkspaceOpt, current_user, open_store, print_json
 from opsgen.review.sysdiff import report_summary
-from opsgen.review.workflow import recheck, revise
 from opsgen.store.repo import Store, check_person
 from opsgen.ui import console, safe
 

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
+from opsgen.commands.options import JsonOpt, WorkspaceOpt, current_user, open_store, print_json
 from opsgen.export import export_change
-from opsgen.review.cliutil import JsonOpt, WorkspaceOpt, current_user, open_store, print_json
 from opsgen.ui import console, safe
 
 

@@ -8,12 +8,12 @@ from typing import Annotated
 import typer
 
 from opsgen.approval import sign_off
-from opsgen.evaluate import LANGS
-from opsgen.export.paths import check_name
+from opsgen.commands.options import JsonOpt, WorkspaceOpt, current_user, open_store, print_json
+from opsgen.flow.record import gather_evidence, record_change
 from opsgen.inputs import read_text_file
-from opsgen.review.cliutil import JsonOpt, WorkspaceOpt, current_user, open_store, print_json
+from opsgen.lang import LANGS
+from opsgen.names import check_name, slug
 from opsgen.review.sysdiff import report_summary
-from opsgen.review.workflow import gather_evidence, record_change, slug
 from opsgen.store.repo import check_person
 from opsgen.ui import console, safe
 

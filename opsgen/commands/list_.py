@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from opsgen.approval import sign_off
-from opsgen.review.cliutil import JsonOpt, WorkspaceOpt, open_store, print_json
-from opsgen.review.terminal import STATUS_STYLE
+from opsgen.commands.options import JsonOpt, WorkspaceOpt, open_store, print_json
+from opsgen.render.review import STATUS_STYLE
 from opsgen.store.integrity import intact_snapshot
 from opsgen.ui import console, safe
 

@@ -11,10 +11,10 @@ from typing import Annotated
 import typer
 from rich.status import Status
 
+from opsgen.commands.options import WorkspaceOpt
 from opsgen.errors import InputError
-from opsgen.generator.loop import Attempt, Events
+from opsgen.flow.loop import Attempt, Events
 from opsgen.redact import redact_tree
-from opsgen.review.cliutil import WorkspaceOpt
 from opsgen.ui import console, err_console, safe
 
 _AUTO_ANSIBLE = re.compile(r"\b(ansible|playbook)\b", re.I)
@@ -117,10 +117,10 @@ def register(app: typer.Typer) -> None:
         Exit 0 when the chosen script passed every check that ran, 1 when it still has
         problems after all attempts, 5 when the model gave nothing usable.
         """
+        from opsgen.flow.checks import make_dryrun, make_lint
+        from opsgen.flow.loop import run_loop
         from opsgen.generator.backends import load_client
-        from opsgen.generator.checks import make_dryrun, make_lint
-        from opsgen.generator.loop import run_loop
-        from opsgen.generator.report import print_review, result_to_dict
+        from opsgen.render.new import print_review, result_to_dict
 
         if not request.strip():
             raise InputError("the request is empty", reference="empty-input")
@@ -141,8 +141,8 @@ def register(app: typer.Typer) -> None:
             )
         stored = None
         if store:
-            from opsgen.generator.change import store_result
-            from opsgen.review.cliutil import current_user
+            from opsgen.commands.options import current_user
+            from opsgen.flow.record import store_result
 
             stored = store_result(
                 result,

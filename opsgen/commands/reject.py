@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from opsgen.approval import reject as reject_change
-from opsgen.review.cliutil import JsonOpt, WorkspaceOpt, current_user, open_store, print_json
+from opsgen.commands.options import JsonOpt, WorkspaceOpt, current_user, open_store, print_json
 from opsgen.ui import console, safe
 
 

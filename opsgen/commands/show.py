@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
+from opsgen.commands.options import JsonOpt, WorkspaceOpt, open_store, print_json
 from opsgen.errors import InputError
-from opsgen.review.cliutil import JsonOpt, WorkspaceOpt, open_store, print_json
+from opsgen.render.html import render_html
+from opsgen.render.review import render_review
 from opsgen.review.data import load_review
-from opsgen.review.html import render_html
-from opsgen.review.terminal import render_review
 from opsgen.store.integrity import intact_snapshot
 from opsgen.ui import console, safe
 

@@ -14,9 +14,9 @@ from typing import Annotated
 
 import typer
 
+from opsgen.commands.options import JsonOpt, WorkspaceOpt, print_json
 from opsgen.export import verify_artifact
 from opsgen.export.verify import Verification
-from opsgen.review.cliutil import JsonOpt, WorkspaceOpt, print_json
 from opsgen.store.repo import Store
 from opsgen.store.workspace import resolve_workspace
 from opsgen.ui import console, safe

@@ -12,10 +12,10 @@ import re
 import unicodedata
 
 from opsgen.errors import ExportError
+from opsgen.names import check_name
 
 __all__ = ["check_branch", "check_name", "check_relpath"]
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 _MAX_PATH = 1024
 
 
@@ -24,17 +24,6 @@ def _hostile_char(value: str) -> str | None:
         if unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"}:
             return f"U+{ord(char):04X}"
     return None
-
-
-def check_name(name: str) -> str:
-    """An artifact name (``NAME.sh``, ``NAME.opsgen.json``): letters, digits, ``._-``."""
-    if not _NAME.fullmatch(name) or ".." in name or name.endswith((".", ".lock")):
-        raise ExportError(
-            f"invalid export name {name!r}",
-            reference="bad-export-path",
-            hint="use 1-80 letters, digits, '.', '_' or '-', starting with a letter or digit",
-        )
-    return name
 
 
 def check_relpath(path: str, what: str = "--path") -> str:

@@ -48,7 +48,7 @@ class Sampling:
     """How to pick tokens: greedy by default, sampled for extra candidates.
 
     Greedy decoding gives the same answer every time, which is what a repair needs; the
-    consensus stage (:mod:`opsgen.generator.consensus`) asks for *different* answers to the
+    consensus stage (:mod:`opsgen.flow.consensus`) asks for *different* answers to the
     same request, so it samples, with a seed per candidate (runtimes do not promise the same
     sample twice: llama.cpp's prompt-cache reuse alone can change the last bits of a logit).
     """

@@ -1,7 +1,7 @@
 """Rebuild a :class:`~opsgen.sandbox.models.DryRunReport` from its stored ``to_dict()`` JSON.
 
 The store keeps plain JSON (it is what the evidence hash covers); the terminal renderer in
-:mod:`opsgen.report_view` takes the dataclass. Rebuilding keeps one renderer for both the
+:mod:`opsgen.render.dryrun` takes the dataclass. Rebuilding keeps one renderer for both the
 ``dryrun`` verb and the review, so they cannot drift apart.
 """
 

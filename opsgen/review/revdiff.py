@@ -17,8 +17,8 @@ from typing import Any
 
 from opsgen.errors import InputError
 from opsgen.redact import redact
+from opsgen.render.review import script_lines
 from opsgen.review.sysdiff import diff_items, report_summary
-from opsgen.review.terminal import script_lines
 from opsgen.store.models import Revision
 from opsgen.store.repo import Store
 

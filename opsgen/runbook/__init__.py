@@ -13,7 +13,7 @@ Modules: :mod:`~opsgen.runbook.parse` (markdown-it tokens to steps with line ran
 editors... to what they mean), :mod:`~opsgen.runbook.params` (placeholders to declared
 parameters), :mod:`~opsgen.runbook.convert` and :mod:`~opsgen.runbook.plan` (the plan),
 :mod:`~opsgen.runbook.render` (bash and Ansible text), :mod:`~opsgen.runbook.batch` with
-:mod:`~opsgen.runbook.checks`, :mod:`~opsgen.runbook.ledger` and
+:mod:`~opsgen.flow.checks`, :mod:`~opsgen.runbook.ledger` and
 :mod:`~opsgen.runbook.output` (the parallel, resumable pipeline) and
 :mod:`~opsgen.runbook.report` (table, JSON, HTML).
 """

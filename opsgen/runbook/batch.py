@@ -24,9 +24,9 @@ from pathlib import PurePath
 from typing import Protocol
 
 from opsgen.errors import InputError, OpsError
-from opsgen.evaluate import Evidence
-from opsgen.review.workflow import slug
-from opsgen.runbook.checks import Checks
+from opsgen.flow.checks import Checks
+from opsgen.flow.record import record_change
+from opsgen.names import slug
 from opsgen.runbook.convert import Conversion, Generator, convert_runbook
 from opsgen.runbook.ledger import Ledger, ledger_key
 from opsgen.runbook.output import OutputFiles
@@ -40,6 +40,7 @@ from opsgen.runbook.summary import (
     top_findings,
 )
 from opsgen.runbook.text import one_line
+from opsgen.store.evidence import Evidence
 from opsgen.store.repo import Store
 
 __all__ = ["STAGES", "BatchOptions", "Events", "NoEvents", "Source", "discover", "run_batch"]
@@ -289,17 +290,17 @@ def _store(
     stage(source, "store")
     start = time.perf_counter()
     try:
-        with store.write():
-            change, revision = store.create_change(
-                name=slug(source.display),
-                request=request_text(source.display, summary.title, summary.sha256),
-                lang=options.lang,
-                image="",
-                script=outcome.conversion.script,
-                actor=options.author,
-                source="convert",
-            )
-            store.add_evidence(revision, outcome.evidence, actor=options.author)
+        change, _revision, _record = record_change(
+            store,
+            outcome.conversion.script,
+            lang=options.lang,
+            name=slug(source.display),
+            request=request_text(source.display, summary.title, summary.sha256),
+            image="",
+            author=options.author,
+            evidence=outcome.evidence,
+            source="convert",
+        )
         script_file = files.write_script(source.display, options.lang, outcome.conversion.script)
     except OpsError as exc:
         return replace(summary, status="failed", message=f"could not store: {exc.message}")

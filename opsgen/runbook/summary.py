@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from opsgen.evaluate import Evidence
 from opsgen.findings import Finding, Severity
+from opsgen.store.evidence import Evidence
 
 __all__ = ["MAX_LISTED", "Status", "Summary", "dryrun_verdict", "severity_counts", "top_findings"]
 

@@ -12,8 +12,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from opsgen.evaluate import Evidence
 from opsgen.store.canonical import sha256_text
+from opsgen.store.evidence import Evidence
 
 __all__ = ["Change", "Decision", "EvidenceRecord", "ExportRecord", "Revision"]
 

@@ -14,10 +14,11 @@ from contextlib import contextmanager
 from types import TracebackType
 
 from opsgen.errors import InputError
-from opsgen.evaluate import LANGS, Evidence
+from opsgen.lang import LANGS
 from opsgen.redact import redact
 from opsgen.store import audit, db
 from opsgen.store.canonical import sha256_text
+from opsgen.store.evidence import Evidence
 from opsgen.store.models import Change, Decision, EvidenceRecord, ExportRecord, Revision
 from opsgen.store.reads import StoreReads
 from opsgen.store.workspace import Workspace

@@ -1,16 +1,16 @@
 """Builders of realistic evidence and changes: the fake twin of lint + dry-run (style §7.7).
 
-Tests and demos inject :class:`~opsgen.evaluate.Evidence` built here instead of running
+Tests and demos inject :class:`~opsgen.store.evidence.Evidence` built here instead of running
 the linters and Docker. Dry-run reports are made from the sandbox's real dataclasses and
 their ``to_dict()``, so they have exactly the shape the sandbox stores.
 """
 
 from __future__ import annotations
 
-from opsgen.evaluate import Evidence
 from opsgen.findings import Finding, Location, Severity
 from opsgen.sandbox.models import DryRunReport, FileChange, FileMeta, RunResult, SystemDiff
 from opsgen.store.canonical import sha256_text
+from opsgen.store.evidence import Evidence
 from opsgen.store.models import Change, EvidenceRecord, Revision
 from opsgen.store.repo import Store
 

@@ -34,7 +34,7 @@ PRELOAD = (
     "opsgen.validators",
     "opsgen.validators.api",
     "opsgen.validators.secrets",  # detect-secrets: lint imports it on first scan
-    "opsgen.report_view",
+    "opsgen.render.dryrun",
     "docker",
     "rich",
     "typer",

@@ -34,7 +34,7 @@ def test_every_registered_verb_is_in_the_table_with_its_module() -> None:
 def test_running_one_verb_does_not_import_the_others() -> None:
     code = (
         "import sys\nfrom opsgen.cli import main\nrc = main(['version'])\n"
-        "heavy = [m for m in ('opsgen.generator.loop', 'opsgen.store.repo', "
+        "heavy = [m for m in ('opsgen.flow.loop', 'opsgen.store.repo', "
         "'opsgen.validators.api', 'docker') if m in sys.modules]\n"
         "print(rc, heavy)\n"
     )

@@ -1,6 +1,6 @@
 """The review verbs through the real CLI entry point: import → show → approve → export → verify.
 
-Lint and dry-run are replaced at their one seam (``opsgen.evaluate.evaluate``) by evidence
+Lint and dry-run are replaced at their one seam (``opsgen.flow.checks.evaluate``) by evidence
 built from the sandbox's real dataclasses; the store, git and the files are real. The
 ``docker``-marked test at the end goes through the real linters and sandbox.
 """
@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from opsgen import evaluate as evaluation
 from opsgen.cli import main
 from opsgen.errors import OpsError
-from opsgen.evaluate import Evidence
+from opsgen.flow import checks as evaluation
+from opsgen.store.evidence import Evidence
 from opsgen.store.testing import error_finding, fake_report, make_evidence
 
 SCRIPT = "#!/bin/bash\nset -euo pipefail\necho 'hello' > /etc/motd\n"

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from opsgen import evaluate as evaluation
 from opsgen.cli import main
-from opsgen.evaluate import Evidence
+from opsgen.flow import checks as evaluation
 from opsgen.store.canonical import sha256_text
+from opsgen.store.evidence import Evidence
 from opsgen.store.testing import fake_report, make_evidence
 
 SCRIPT = "#!/bin/bash\nset -euo pipefail\necho 'hello' > /etc/motd\n"

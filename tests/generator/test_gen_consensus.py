@@ -6,9 +6,9 @@ from dataclasses import replace
 
 from fakes import FakeLint, finding, report, run
 
-from opsgen.generator.consensus import behaviour, choose, settled
+from opsgen.flow.consensus import behaviour, choose, settled
+from opsgen.flow.loop import run_loop
 from opsgen.generator.llm import FakeLLM, Message
-from opsgen.generator.loop import run_loop
 from opsgen.sandbox.models import DryRunReport, FileChange, FileMeta, RunResult, SystemDiff
 
 
@@ -165,7 +165,7 @@ def test_review_says_why_the_chosen_script_was_not_dry_run():
 
     from rich.console import Console
 
-    from opsgen.generator.report import print_review
+    from opsgen.render.new import print_review
 
     def lint(script: str, lang: str) -> FakeLint:
         return FakeLint((finding("OPS107", 4),))
@@ -176,8 +176,8 @@ def test_review_says_why_the_chosen_script_was_not_dry_run():
     print_review(result, Console(file=buf, width=120))
     assert "skipped (--no-dryrun)" in buf.getvalue()
     # a lint-blocked sample shown with the dry-run on: say why it was not run
-    from opsgen.generator.loop import Attempt, LoopResult
-    from opsgen.generator.problems import Problem
+    from opsgen.flow.loop import Attempt, LoopResult
+    from opsgen.flow.problems import Problem
 
     sample = replace(result.attempts[0], sampled=True, dryrun=None,
                      problems=(Problem("lint", "OPS107", "rm -r of /var/tmp", 4),))

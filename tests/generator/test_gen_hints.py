@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from fakes import FakeLint, Recorder
 
-from opsgen.generator.hints import HINTS, with_hints
+from opsgen.flow.hints import HINTS, with_hints
+from opsgen.flow.loop import run_loop
+from opsgen.flow.problems import Problem
 from opsgen.generator.llm import FakeLLM
-from opsgen.generator.loop import run_loop
-from opsgen.generator.problems import Problem
 
 # What each failure really looks like in a problem line (stderr tails and traced commands
 # as the loop writes them).
@@ -60,7 +60,7 @@ def test_unknown_failures_lint_problems_and_hinted_lines_are_left_alone():
 
 def test_the_hint_reaches_the_repair_prompt_from_a_real_sandbox_run(docker_client, no_leaks):
     """The demo's real failure: `crontab -l` in a fresh Debian box, run under set -e."""
-    from opsgen.generator.checks import make_dryrun
+    from opsgen.flow.checks import make_dryrun
 
     crontab = (
         "```bash\n#!/usr/bin/env bash\nset -euo pipefail\n"

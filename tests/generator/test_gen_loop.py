@@ -6,8 +6,8 @@ import pytest
 from fakes import FakeLint, Recorder, finding, report, run
 
 from opsgen.errors import UnparseableOutput
+from opsgen.flow.loop import Events, run_loop
 from opsgen.generator.llm import FakeLLM
-from opsgen.generator.loop import Events, run_loop
 
 GOOD = "```bash\nmkdir -p /srv/app\n```"
 BAD = "```bash\nmkdir /srv/app\n```"
@@ -145,7 +145,7 @@ def test_events_are_reported_in_order():
 
 
 def test_a_silent_failure_is_located_by_a_traced_rerun():
-    from opsgen.generator.trace import instrument
+    from opsgen.flow.trace import instrument
 
     script_answer = "```bash\n(crontab -l 2>/dev/null; echo '0 2 * * * x') | crontab -\n```"
     llm = FakeLLM([script_answer, GOOD])

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fakes import FakeLint, finding, report, run
 
 from opsgen.findings import Severity
-from opsgen.generator.problems import Problem, dryrun_problems, lint_problems, tail
+from opsgen.flow.problems import Problem, dryrun_problems, lint_problems, tail
 
 
 def test_problem_quotes_the_line_it_points_at():

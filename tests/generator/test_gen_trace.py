@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import subprocess
 
-from opsgen.generator.trace import instrument, parse_trace
+from opsgen.flow.trace import instrument, parse_trace
 
 SCRIPT = "#!/usr/bin/env bash\nset -euo pipefail\necho start\n(crontab -l 2>/dev/null; echo x) | cat\necho never\n"
 

@@ -17,12 +17,12 @@ from rich.cells import cell_len, chop_cells
 from rich.console import Console
 
 from opsgen.findings import Finding
+from opsgen.flow.loop import Attempt, LoopResult
 from opsgen.generator.llm import Completion
-from opsgen.generator.loop import Attempt, LoopResult
-from opsgen.generator.report import print_review
-from opsgen.report_view import render_dryrun
+from opsgen.render.dryrun import render_dryrun
+from opsgen.render.new import print_review
+from opsgen.render.review import render_review
 from opsgen.review.data import load_review
-from opsgen.review.terminal import render_review
 from opsgen.sandbox.models import DryRunReport, FileChange, FileMeta, RunResult, SystemDiff
 from opsgen.sandbox.stage import outcome_findings
 from opsgen.store.repo import Store
@@ -169,7 +169,7 @@ def test_separators_are_escaped_in_rendered_output() -> None:
 
 def test_a_finding_message_wraps_behind_an_indent() -> None:
     from opsgen.findings import Location, Severity
-    from opsgen.report_view import render_findings
+    from opsgen.render.dryrun import render_findings
 
     found = [Finding("OPS408", Severity.ERROR, f"first run: exit status 1: {pad}",
                      Location("<dry-run>", 0)) for pad in PADDED]

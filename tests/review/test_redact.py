@@ -16,11 +16,11 @@ import pytest
 from rich.console import Console
 
 from opsgen.cli import main
+from opsgen.commands.options import print_json
 from opsgen.redact import REDACTED, redact, redact_tree
-from opsgen.review.cliutil import print_json
+from opsgen.render.html import render_html
+from opsgen.render.review import render_review
 from opsgen.review.data import load_review
-from opsgen.review.html import render_html
-from opsgen.review.terminal import render_review
 from opsgen.sandbox.models import DryRunReport, RunResult, SystemDiff
 from opsgen.store.repo import Store
 from opsgen.store.testing import make_evidence, seed_change
@@ -273,7 +273,7 @@ def test_stored_evidence_keeps_no_secret_from_the_run_output(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import opsgen.sandbox as sandbox
-    from opsgen import evaluate as evaluation
+    from opsgen.flow import checks as evaluation
 
     report = _key_report("key:\n" + PRIVATE_KEY + "\n", "token=ghp_" + "a" * 36)
     monkeypatch.setattr(sandbox, "dryrun", lambda *a, **k: report)

@@ -9,11 +9,11 @@ import re
 import pytest
 from rich.console import Console
 
-from opsgen.review.cliutil import print_json
+from opsgen.commands.options import print_json
+from opsgen.render.html import render_html
+from opsgen.render.review import render_review
 from opsgen.review.data import Review, load_review
-from opsgen.review.html import render_html
 from opsgen.review.report_model import report_from_dict
-from opsgen.review.terminal import render_review
 from opsgen.sandbox.models import FileChange, FileMeta, ServiceIntent
 from opsgen.store.canonical import normalise
 from opsgen.store.repo import Store

@@ -7,8 +7,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
-from opsgen.evaluate import Evidence
 from opsgen.findings import Finding, Location, Severity
+from opsgen.store.evidence import Evidence
 from opsgen.store.testing import fake_report
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "runbooks"

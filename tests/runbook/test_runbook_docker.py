@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from runbook_helpers import FIXTURES
 
+from opsgen.flow.checks import SandboxChecks
 from opsgen.runbook.batch import BatchOptions, discover, run_batch
-from opsgen.runbook.checks import SandboxChecks
 from opsgen.runbook.ledger import Ledger
 from opsgen.runbook.output import OutputFiles
 from opsgen.store.repo import Store

@@ -67,7 +67,7 @@ def wait_for(predicate: Any, timeout: float, interval: float = 0.1) -> Any:
 
 def render(report: DryRunReport, *, width: int = 400) -> str:
     """What an operator's (colour) terminal would receive for ``report``."""
-    from opsgen.report_view import render_dryrun
+    from opsgen.render.dryrun import render_dryrun
 
     buf = StringIO()
     console = Console(

@@ -86,8 +86,7 @@ def test_every_caller_lints_in_the_sandbox(tmp_path: Path, no_leaks: None,
                                            tools_sandbox: Any) -> None:
     """``import``/``new``/``convert`` lint through ``evaluate.lint_findings`` and the repair
     loop through ``generator.checks.make_lint``: neither runs the payload here."""
-    from opsgen.evaluate import lint_findings
-    from opsgen.generator.checks import make_lint
+    from opsgen.flow.checks import lint_findings, make_lint
 
     first, second = tmp_path / "one", tmp_path / "two"
     codes = {f.code for f in lint_findings(payload(first), "ansible", "pb.yml")}

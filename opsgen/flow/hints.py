@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from opsgen.generator.problems import Problem
+from opsgen.flow.problems import Problem
 
 __all__ = ["HINTS", "Hint", "with_hints"]
 

@@ -17,9 +17,9 @@ from typing import Any
 
 from opsgen.findings import Finding, sort_findings
 from opsgen.redact import redact
+from opsgen.render.review import script_lines
 from opsgen.review.data import Review
 from opsgen.review.sysdiff import diff_items, report_summary
-from opsgen.review.terminal import script_lines
 from opsgen.ui import sanitize
 
 __all__ = ["render_html"]

@@ -1,24 +1,22 @@
-"""The evidence seam: lint a script and dry-run it, as one value the store can hash.
+"""Evidence: what was observed about one revision, as one value the store can hash.
 
 Review, approval and export never call the linters or the sandbox themselves; they take an
 :class:`Evidence`. That keeps the trust boundary testable without Docker (tests build
 Evidence directly) and gives the approval one thing to bind to: :attr:`Evidence.sha256`,
-the sha256 of the canonical JSON of findings + dry-run report + image id.
+the sha256 of the canonical JSON of findings + dry-run report + image id. It lives beside
+the store's models because the store keeps it; the stages that gather it are in
+:mod:`opsgen.flow.checks`, and nothing here runs a tool.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any
 
-from opsgen.errors import SandboxError
 from opsgen.findings import Finding, Severity
 from opsgen.store.canonical import canonical_json, normalise, sha256_text
 
-__all__ = ["LANGS", "Evidence", "Lang", "dryrun_options", "evaluate", "lint_findings"]
-
-Lang = Literal["bash", "ansible"]
-LANGS: tuple[str, ...] = ("bash", "ansible")
+__all__ = ["Evidence"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,71 +119,3 @@ class Evidence:
             image_id=str(data.get("image_id", "")),
             dryrun_skipped=str(data.get("dryrun_skipped", "")),
         )
-
-
-def lint_findings(
-    text: str, lang: str, path: str = "<script>", *, provenance: Any = None
-) -> tuple[Finding, ...]:
-    """Every lint finding of ``text``; ``provenance`` (request and source documents) turns
-    on the OPS5xx rules. Imported here so loading the review code never loads the linters.
-    The Ansible tools run in a sandbox container (:mod:`opsgen.sandbox.toolbox`), never here."""
-    from opsgen.sandbox.toolbox import ContainerTools
-    from opsgen.validators import lint_text
-
-    # lint_text refuses a language other than bash or ansible with a clear InputError.
-    report = lint_text(text, lang=cast("Lang", lang), path=path, provenance=provenance,
-                       sandbox=ContainerTools() if lang == "ansible" else None)
-    return tuple(report.findings)
-
-
-def evaluate(
-    text: str,
-    lang: str,
-    *,
-    dryrun: bool = True,
-    options: Any = None,
-    path: str = "<script>",
-    provenance: Any = None,
-) -> Evidence:
-    """Lint ``text`` and (unless ``dryrun`` is False) dry-run it in the sandbox.
-
-    A sandbox that cannot run at all (no Docker engine, image missing) is recorded as
-    missing evidence rather than raised, so a change can still be imported and reviewed;
-    its approval then needs ``--override``. The sandbox is imported here so that importing
-    the review code never loads Docker.
-
-    Args:
-        text: the script or playbook.
-        lang: ``bash`` or ``ansible``.
-        dryrun: run the sandbox too.
-        options: passed to :func:`opsgen.sandbox.dryrun` unchanged.
-        path: the name findings point at.
-        provenance: an :class:`opsgen.validators.Provenance` for the OPS5xx rules.
-    """
-    findings = lint_findings(text, lang, path, provenance=provenance)
-    if not dryrun:
-        return Evidence(findings, None, "", "dry-run not requested")
-    from opsgen.sandbox import dryrun as run_dryrun
-
-    try:
-        report = run_dryrun(text, lang, options)
-    except SandboxError as exc:
-        return Evidence(findings, None, "", f"dry-run could not run: {exc.message}")
-    # Run output and diffs are stored redacted (they are evidence, not the approved bytes;
-    # the script itself is stored exactly, since its sha256 is what an approval signs).
-    from opsgen.redact import redact_tree
-
-    return Evidence(findings, redact_tree(report.to_dict(), scan=True), str(report.image_id), "")
-
-
-def dryrun_options(image: str | None = None, *, twice: bool = True) -> Any:
-    """``DryRunOptions`` for review evidence: run twice (the idempotence verdict) in ``image``.
-
-    Built lazily so that importing this module never loads the Docker SDK.
-    """
-    from opsgen.sandbox import DryRunOptions
-
-    kwargs: dict[str, Any] = {"twice": twice}
-    if image:
-        kwargs["image"] = image
-    return DryRunOptions(**kwargs)

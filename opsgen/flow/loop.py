@@ -9,7 +9,7 @@ any other. Every attempt is kept, so the review shows the whole history.
 
 With ``candidates > 1`` the loop then samples further answers to the original request,
 checks each the same way, and picks among the passing ones by what they did in the sandbox
-(:mod:`opsgen.generator.consensus`): a check sees a broken script, only agreement between
+(:mod:`opsgen.flow.consensus`): a check sees a broken script, only agreement between
 independent answers can hint that a clean-running one does the wrong thing.
 """
 
@@ -21,18 +21,18 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from opsgen.errors import UnparseableOutput
-from opsgen.generator.consensus import Consensus, choose, settled
-from opsgen.generator.extract import extract_script
-from opsgen.generator.hints import with_hints
-from opsgen.generator.llm import GREEDY, Completion, LLMClient, Message, Sampling
-from opsgen.generator.problems import (
+from opsgen.flow.consensus import Consensus, choose, settled
+from opsgen.flow.hints import with_hints
+from opsgen.flow.problems import (
     LintLike,
     Problem,
     dryrun_problems,
     lint_problems,
 )
+from opsgen.flow.trace import instrument, parse_trace
+from opsgen.generator.extract import extract_script
+from opsgen.generator.llm import GREEDY, Completion, LLMClient, Message, Sampling
 from opsgen.generator.prompts import Target, generation_messages, repair_messages
-from opsgen.generator.trace import instrument, parse_trace
 from opsgen.sandbox.models import DryRunReport
 
 __all__ = ["Attempt", "DryRunFn", "Events", "LintFn", "LoopResult", "Status", "run_loop"]

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from opsgen.findings import Finding, Severity, sort_findings
 from opsgen.redact import redact
-from opsgen.report_view import render_dryrun, render_findings
+from opsgen.render.dryrun import render_dryrun, render_findings
 from opsgen.review.data import Review
 from opsgen.review.report_model import report_from_dict
 from opsgen.review.sysdiff import report_summary

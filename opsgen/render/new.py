@@ -16,7 +16,7 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from opsgen.findings import Finding, sort_findings
-from opsgen.generator.loop import Attempt, LoopResult
+from opsgen.flow.loop import Attempt, LoopResult
 from opsgen.redact import redact, redact_tree
 from opsgen.sandbox.models import DryRunReport, SystemDiff
 from opsgen.ui import print_folded, print_source_line, safe, sanitize

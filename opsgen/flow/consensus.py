@@ -32,7 +32,7 @@ VOLATILE = ("/var/log/", "/var/cache/", "/var/lib/apt/", "/var/lib/dpkg/", "/var
 
 
 class Candidate(Protocol):
-    """What the consensus needs from an attempt (:class:`opsgen.generator.loop.Attempt`)."""
+    """What the consensus needs from an attempt (:class:`opsgen.flow.loop.Attempt`)."""
 
     @property
     def number(self) -> int:

@@ -1,0 +1,235 @@
+"""The checks of one revision: lint and dry-run, in one place, for every sequence.
+
+``opsgen new`` (the repair loop), ``import``/``edit``/``recheck`` (evidence for the store)
+and ``convert`` (a runbook batch) all check a script the same way; this module is the one
+seam where the validators and the Docker sandbox meet:
+
+- :func:`lint_report`: every validator, the Ansible tools in a sandbox container
+  (:class:`~opsgen.sandbox.toolbox.ContainerTools`), never on this host;
+- :func:`dryrun_report`: the sandbox, run twice for idempotence by default;
+- :func:`evaluate`: both, as :class:`~opsgen.store.evidence.Evidence` the store can hash,
+  with "could not run" recorded as evidence rather than raised;
+- :class:`Checks` / :class:`SandboxChecks`: the same for a batch, in two calls (so it can
+  show "lint" and "dry-run" as stages) and remembering a missing engine.
+
+Tests replace :func:`evaluate` (or pass their own :class:`Checks`) to run without Docker.
+The linters and the sandbox are imported inside the functions, so loading the flow never
+loads Docker or the linters' start-up cost.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, cast
+
+from opsgen.errors import InputError, OpsError, SandboxError
+from opsgen.findings import Finding
+from opsgen.flow.loop import DryRunFn, LintFn
+from opsgen.flow.problems import LintLike
+from opsgen.lang import Lang
+from opsgen.sandbox.models import DryRunReport
+from opsgen.store.evidence import Evidence
+
+__all__ = ["DEFAULT_TIMEOUT", "Checks", "SandboxChecks", "dryrun_options", "dryrun_report",
+           "evaluate", "lint_findings", "lint_report", "make_dryrun", "make_lint",
+           "stored_evidence"]
+
+#: Runbook scripts are short; a minute per run keeps a 100-runbook batch bounded.
+DEFAULT_TIMEOUT = 60.0
+Progress = Callable[[str], None]
+
+
+def lint_report(
+    text: str, lang: str, path: str = "<script>", *, provenance: Any = None,
+    tools: Any = None,
+) -> LintLike:
+    """Every lint finding of ``text``; ``provenance`` (request and source documents) turns
+    on the OPS5xx rules. The Ansible tools run in ``tools`` (default: a new
+    :class:`~opsgen.sandbox.toolbox.ContainerTools`), never here."""
+    from opsgen.sandbox.toolbox import ContainerTools
+    from opsgen.validators import lint_text
+
+    if lang == "ansible" and tools is None:
+        tools = ContainerTools()
+    # lint_text refuses a language other than bash or ansible with a clear InputError.
+    report: LintLike = lint_text(text, lang=cast("Lang", lang), path=path,
+                                 provenance=provenance, sandbox=tools)
+    return report
+
+
+def lint_findings(
+    text: str, lang: str, path: str = "<script>", *, provenance: Any = None
+) -> tuple[Finding, ...]:
+    """The findings of :func:`lint_report`."""
+    return tuple(lint_report(text, lang, path, provenance=provenance).findings)
+
+
+def dryrun_options(image: str | None = None, *, twice: bool = True) -> Any:
+    """``DryRunOptions`` for review evidence: run twice (the idempotence verdict) in ``image``.
+
+    Built lazily so that importing this module never loads the Docker SDK.
+    """
+    from opsgen.sandbox import DryRunOptions
+
+    kwargs: dict[str, Any] = {"twice": twice}
+    if image:
+        kwargs["image"] = image
+    return DryRunOptions(**kwargs)
+
+
+def dryrun_report(
+    text: str, lang: str, options: Any = None, *, progress: Progress | None = None
+) -> DryRunReport:
+    """Dry-run ``text`` in a fresh sandbox container (raises when the sandbox cannot run)."""
+    from opsgen.sandbox import dryrun
+
+    if progress is None:
+        return dryrun(text, lang, options)
+    return dryrun(text, lang, options, progress=progress)
+
+
+def evaluate(
+    text: str,
+    lang: str,
+    *,
+    dryrun: bool = True,
+    options: Any = None,
+    path: str = "<script>",
+    provenance: Any = None,
+) -> Evidence:
+    """Lint ``text`` and (unless ``dryrun`` is False) dry-run it in the sandbox.
+
+    A sandbox that cannot run at all (no Docker engine, image missing) is recorded as
+    missing evidence rather than raised, so a change can still be imported and reviewed;
+    its approval then needs ``--override``.
+
+    Args:
+        text: the script or playbook.
+        lang: ``bash`` or ``ansible``.
+        dryrun: run the sandbox too.
+        options: passed to :func:`opsgen.sandbox.dryrun` unchanged.
+        path: the name findings point at.
+        provenance: an :class:`opsgen.validators.Provenance` for the OPS5xx rules.
+    """
+    findings = lint_findings(text, lang, path, provenance=provenance)
+    if not dryrun:
+        return Evidence(findings, None, "", "dry-run not requested")
+    try:
+        report = dryrun_report(text, lang, options)
+    except SandboxError as exc:
+        return Evidence(findings, None, "", f"dry-run could not run: {exc.message}")
+    return stored_evidence(findings, report)
+
+
+def stored_evidence(findings: tuple[Finding, ...], report: DryRunReport) -> Evidence:
+    """Evidence of a finished dry-run, its outputs redacted like every stored run output
+    (the script itself is stored exactly: approvals are bound to its bytes)."""
+    from opsgen.redact import redact_tree
+
+    return Evidence(findings, redact_tree(report.to_dict(), scan=True), str(report.image_id), "")
+
+
+def make_lint(request: str = "") -> LintFn:
+    """The repair loop's lint stage: every validator for the language, given the request
+    so the provenance rules (OPS5xx) can check that the script only reaches for what the
+    operator asked for. One tools sandbox serves every attempt."""
+    from opsgen.sandbox.toolbox import ContainerTools
+    from opsgen.validators import Provenance
+
+    provenance = Provenance(request=request) if request else None
+    tools = ContainerTools()
+
+    def lint(script: str, lang: str) -> LintLike:
+        path = "script.sh" if lang == "bash" else "playbook.yml"
+        return lint_report(script, lang, path, provenance=provenance, tools=tools)
+
+    return lint
+
+
+def make_dryrun(image: str | None = None, timeout: float | None = None) -> DryRunFn:
+    """The repair loop's dry-run stage: twice in a fresh sandbox container (idempotence)."""
+    from opsgen.sandbox import DryRunOptions
+
+    options = DryRunOptions(twice=True, network="none")
+    if image:
+        options = replace(options, image=image)
+    if timeout:
+        options = replace(options, timeout=timeout)
+
+    def run(script: str, lang: str) -> DryRunReport:
+        return dryrun_report(script, lang, options)
+
+    return run
+
+
+class Checks(Protocol):
+    """Lint and dry-run in two calls; ``dryrun`` is called only when a batch runs dry-runs."""
+
+    def lint(self, script: str, lang: str, path: str, *, request: str, source: str) -> (
+        tuple[Finding, ...]
+    ):  # fmt: skip
+        """Findings for ``script``; ``source`` is the source document (provenance)."""
+        ...
+
+    def dryrun(
+        self, script: str, lang: str, findings: tuple[Finding, ...], progress: Progress
+    ) -> Evidence:
+        """Evidence with the dry-run report, or with the reason there is none."""
+        ...
+
+
+@dataclass
+class SandboxChecks:
+    """The real :class:`Checks`: :func:`lint_findings` and :func:`dryrun_report`.
+
+    The lint gets the runbook itself as *provenance*, which turns on OPS501 (a command that
+    an injection-like paragraph of the runbook asked for, security.md ADV-22). A sandbox
+    that cannot run at all is recorded as missing evidence, as :func:`evaluate` does, and
+    remembered, so later runs of the batch skip it.
+
+    Args:
+        image: sandbox image ("" for the default).
+        timeout: wall-clock limit of each run, in seconds.
+        twice: run twice, for the idempotence verdict.
+    """
+
+    image: str = ""
+    timeout: float = DEFAULT_TIMEOUT
+    twice: bool = True
+    unavailable: str = ""  # set once the engine is known to be missing: later runs skip it
+
+    def lint(
+        self, script: str, lang: str, path: str, *, request: str, source: str
+    ) -> tuple[Finding, ...]:
+        """Every lint finding, with the runbook as provenance (enables OPS501/OPS502)."""
+        from opsgen.validators import Provenance
+
+        return lint_findings(
+            script, lang, path, provenance=Provenance(request=request, sources=(source,))
+        )
+
+    def dryrun(
+        self, script: str, lang: str, findings: tuple[Finding, ...], progress: Progress
+    ) -> Evidence:
+        """Dry-run in a fresh container; "could not run" is evidence, not an exception."""
+        if self.unavailable:
+            return Evidence(findings, None, "", f"dry-run could not run: {self.unavailable}")
+        sandbox = importlib.import_module("opsgen.sandbox")
+        options: dict[str, Any] = {"timeout": self.timeout, "twice": self.twice}
+        if self.image:
+            options["image"] = self.image
+        try:
+            report = dryrun_report(script, lang, sandbox.DryRunOptions(**options),
+                                   progress=progress)  # fmt: skip
+        except (SandboxError, InputError) as exc:
+            if isinstance(exc, SandboxError) and exc.reference in (
+                "docker-unavailable",
+                "image-missing",
+            ):
+                self.unavailable = exc.message
+            return Evidence(findings, None, "", f"dry-run could not run: {exc.message}")
+        except OpsError as exc:
+            return Evidence(findings, None, "", f"dry-run could not run: {exc.message}")
+        return stored_evidence(findings, report)
