@@ -15,7 +15,7 @@ export or the audit log. :func:`redact` is the one redaction function for all of
   knows only with quotes around the value: AWS secret keys, fine-grained GitHub tokens,
   ``mysql -pSECRET``, ``curl -u user:pw``, ``sshpass -p``, bearer headers, generic
   ``password=``/``secret=``/``token=`` assignments. The lint flags the same matches
-  (:func:`find_secrets`, used by :mod:`opsgen.validators.secrets`), so what is hidden from
+  (:func:`find_secrets`, used by :mod:`opsgen.secretscan`), so what is hidden from
   the reviewer is also an error the reviewer sees;
 * with ``scan=True``, also every secret detect-secrets itself finds (JWTs, Slack webhooks,
   Stripe keys, high-entropy strings...). That costs importing detect-secrets, so it is used
@@ -54,6 +54,7 @@ __all__ = [
     "quote",
     "redact",
     "redact_tree",
+    "sanitize",
 ]
 
 REDACTED = "***REDACTED***"
@@ -282,8 +283,8 @@ def find_secrets(text: str) -> list[SecretMatch]:
 
 
 def _detect(text: str, lang: str) -> list[Any]:
-    """detect-secrets' hits (:class:`opsgen.validators.secrets.SecretHit`) in ``text``."""
-    from opsgen.validators.secrets import scan  # detect-secrets: ~0.2 s to import
+    """detect-secrets' hits (:class:`opsgen.secretscan.SecretHit`) in ``text``."""
+    from opsgen.secretscan import scan  # detect-secrets: ~0.2 s to import
 
     return scan(text, lang) if text else []
 
@@ -419,3 +420,16 @@ def quote(text: str, limit: int = 200) -> str:
     cut = text[:limit] + ("..." if len(text) > limit else "")
     body = escape_controls(redact(cut).replace("\\", "\\\\").replace('"', '\\"'))
     return f'"{body}"'
+
+
+def sanitize(text: str, *, keep_newlines: bool = False) -> str:
+    """Make untrusted text inert for a terminal: controls shown as escapes, secrets redacted.
+
+    Args:
+        text: the untrusted string.
+        keep_newlines: keep ``\\n`` and tabs as they are (multi-line script bodies);
+            file names and single-line fields must keep the default, so a name cannot
+            forge an extra line in a table. Line and paragraph separators (U+2028...),
+            vertical tabs, form feeds and bidi controls are escaped either way.
+    """
+    return escape_controls(redact(text), keep_newlines=keep_newlines)

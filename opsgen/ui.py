@@ -24,7 +24,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from opsgen.errors import OpsError
-from opsgen.redact import escape_controls, redact
+from opsgen.redact import redact, sanitize
 
 __all__ = [
     "CONTINUED",
@@ -48,19 +48,6 @@ err_console = Console(stderr=True, highlight=False, emoji=False)
 FRAME = "│ "
 CONTINUED = "↳ "
 _MIN_ROOM = 12  # the least room a folded line gets, however deep its indent
-
-
-def sanitize(text: str, *, keep_newlines: bool = False) -> str:
-    """Make untrusted text inert for a terminal: controls shown as escapes, secrets redacted.
-
-    Args:
-        text: the untrusted string.
-        keep_newlines: keep ``\\n`` and tabs as they are (multi-line script bodies);
-            file names and single-line fields must keep the default, so a name cannot
-            forge an extra line in a table. Line and paragraph separators (U+2028...),
-            vertical tabs, form feeds and bidi controls are escaped either way.
-    """
-    return escape_controls(redact(text), keep_newlines=keep_newlines)
 
 
 def safe(text: str, *, keep_newlines: bool = False) -> str:

@@ -16,7 +16,9 @@ never sees them.
     python bench/ops_suite/harness.py answers.jsonl     # score a generator's answers
     python bench/ops_suite/harness.py --gold            # self-check: every gold must pass
     python bench/ops_suite/harness.py --empty           # self-check: every check must fail
-    python bench/ops_suite/harness.py --gold --ids b-cron-backup,a-cron-nightly --jobs 1
+    python bench/ops_suite/harness.py --probes          # known-wrong/known-right answers
+    python bench/ops_suite/harness.py --list            # what a generator may see
+    python bench/ops_suite/harness.py --gold --ids b-cron-db-backup,a-cron-nightly --jobs 1
 
 Answers are JSON lines: ``{"id": ..., "script": ..., "verdict": "vetted"|...}``; optional
 ``lang`` (must be the task's), anything else is carried into ``--save``. A task without an
@@ -74,6 +76,14 @@ REQUIRED_FIELDS = ("id", "lang", "category", "request", "prepare", "check", "gol
 
 class SuiteError(Exception):
     """A malformed tasks or answers file."""
+
+
+class TimedOut(Exception):
+    """A step ran past its limit; its container has been killed."""
+
+    def __init__(self, step: str, limit: float) -> None:
+        super().__init__(f"{step} timed out after {limit:.0f}s")
+        self.step = step
 
 
 @dataclass(frozen=True)
@@ -358,26 +368,43 @@ class Runner:
         cmd: list[str],
         env: dict[str, str] | None = None,
         timeout: float | None = None,
+        step: str = "a step",
     ) -> tuple[int, str, str]:
         """Run ``cmd`` as root in ``container``: (exit status, stdout, stderr), each capped.
 
-        The time limit is enforced inside the container by coreutils ``timeout`` (124 when
-        it ran out, 137 when it had to be killed).
+        The time limit is kept from here, not by a tool inside the container (which the
+        answer could remove): past it the whole container is killed and ``TimedOut`` raised.
         """
         limit = timeout or self.timeout
-        full = ["timeout", "-k", "5", str(int(limit)), *cmd]
         api = self.client.api
         exec_id = api.exec_create(
-            container.id, full, environment=env or {}, workdir="/root", user="root"
+            container.id, cmd, environment=env or {}, workdir="/root", user="root"
         )["Id"]
+        fired = threading.Event()
+
+        def kill() -> None:
+            fired.set()
+            try:
+                api.kill(container.id)
+            except Exception:  # gone already
+                pass
+
+        timer = threading.Timer(limit, kill)
+        timer.daemon = True
         out, err = bytearray(), bytearray()
-        for chunk_out, chunk_err in api.exec_start(exec_id, stream=True, demux=True):
-            if chunk_out and len(out) < OUTPUT_CAP:
-                out += chunk_out[: OUTPUT_CAP - len(out)]
-            if chunk_err and len(err) < OUTPUT_CAP:
-                err += chunk_err[: OUTPUT_CAP - len(err)]
-            if self.stopping.is_set():
-                raise KeyboardInterrupt
+        timer.start()
+        try:
+            for chunk_out, chunk_err in api.exec_start(exec_id, stream=True, demux=True):
+                if chunk_out and len(out) < OUTPUT_CAP:
+                    out += chunk_out[: OUTPUT_CAP - len(out)]
+                if chunk_err and len(err) < OUTPUT_CAP:
+                    err += chunk_err[: OUTPUT_CAP - len(err)]
+                if self.stopping.is_set():
+                    raise KeyboardInterrupt
+        finally:
+            timer.cancel()
+        if fired.is_set():
+            raise TimedOut(step, limit)
         code = api.exec_inspect(exec_id).get("ExitCode")
         return (
             int(code if code is not None else -1),
@@ -410,6 +437,7 @@ class Runner:
                 outcome.reason = f"the request asks for {task.lang}, the answer is {answer.lang}"
                 return outcome
         container = None
+        answer_ran = False
         try:
             container = self._create(task)
             w = WORK.lstrip("/")
@@ -418,6 +446,7 @@ class Runner:
                 container,
                 ["bash", "-c", f"mkdir -m 700 {STATE} && bash -e {WORK}/prepare"],
                 env={"OPSBENCH_STATE": STATE},
+                step="prepare",
             )
             if rc != 0:
                 outcome.status = "error"
@@ -429,6 +458,7 @@ class Runner:
             stdout1 = ""
             if not empty:
                 assert answer is not None
+                answer_ran = True
                 stdout1 = self._run_answer(container, task, answer, outcome)
 
             # The checker and the hidden state arrive only now.
@@ -453,6 +483,7 @@ class Runner:
                 ["bash", "-eu", "-o", "pipefail", f"{WORK}/check"],
                 env=env,
                 timeout=self.check_timeout,
+                step="the check",
             )
             outcome.check_rc = rc
             outcome.check_output = (err + out).strip()[-TAIL:]
@@ -476,9 +507,26 @@ class Runner:
                 )
         except KeyboardInterrupt:
             raise
+        except TimedOut as exc:
+            # A hung prepare is the suite's fault; a hung answer (or a check it left hanging)
+            # is the answer's.
+            outcome.status = "wrong" if answer_ran else "error"
+            outcome.correct = False
+            outcome.reason = str(exc)
         except Exception as exc:  # one task's harness failure is reported
-            outcome.status = "error"
-            outcome.reason = f"harness: {type(exc).__name__}: {exc}"[:400]
+            what = f"{type(exc).__name__}: {exc}"
+            if answer_ran and not self.stopping.is_set():
+                # The answer broke the container (stopped its init, removed bash, ...):
+                # its fault, not the harness's.
+                outcome.status, outcome.correct = "wrong", False
+                outcome.reason = (
+                    "the answer stopped the container"
+                    if "is not running" in what
+                    else f"the container broke during or after the answer: {what}"[:400]
+                )
+            else:
+                outcome.status = "error"
+                outcome.reason = f"harness: {what}"[:400]
         finally:
             if container is not None:
                 self._remove(container.id)
@@ -511,10 +559,12 @@ class Runner:
         self._put(container, files)
         # As the dry-run runs it: bash SCRIPT (or ansible-playbook) from /root, no stdin.
         stdin_null = ["bash", "-c", 'exec "$@" </dev/null', "run"]
-        outcome.rc1, stdout1, outcome.stderr1 = self._exec(container, stdin_null + cmd, env=env)
+        outcome.rc1, stdout1, outcome.stderr1 = self._exec(
+            container, stdin_null + cmd, env=env, step="run 1"
+        )
         outcome.stdout1 = stdout1[-TAIL:]
         outcome.stderr1 = outcome.stderr1[-TAIL:]
-        outcome.rc2, _, stderr2 = self._exec(container, stdin_null + cmd, env=env)
+        outcome.rc2, _, stderr2 = self._exec(container, stdin_null + cmd, env=env, step="run 2")
         outcome.stderr2 = stderr2[-TAIL:]
         self._exec(container, ["rm", "-rf", WORK])
         return stdout1
@@ -818,7 +868,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if summary["errors"]:
         print(f"  harness errors (not scored): {', '.join(summary['errors'])}")
     print(f"  {len(outcomes)} runs in {elapsed:.0f}s with {args.jobs} jobs")
-    if note:
+    if note and mode != "probes":
         print(f"  {note}")
     print(note if mode == "probes" else summary_line(summary))
     return status

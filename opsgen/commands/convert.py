@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from opsgen.commands.options import WorkspaceOpt, current_user, open_store
+from opsgen.commands.options import JsonOpt, LangChoice, WorkspaceOpt, current_user, open_store
 from opsgen.errors import InputError
 from opsgen.store.repo import Store, check_person
 from opsgen.ui import console, err_console, safe
@@ -22,12 +21,6 @@ if TYPE_CHECKING:  # the pipeline loads only when the verb runs, not at every CL
     from opsgen.runbook.summary import Summary
 
 
-class Lang(StrEnum):
-    """Output language of the converted runbooks."""
-
-    bash = "bash"
-    ansible = "ansible"
-
 
 def register(app: typer.Typer) -> None:
     """Add the ``convert`` verb."""
@@ -37,9 +30,9 @@ def register(app: typer.Typer) -> None:
         paths: Annotated[
             list[Path], typer.Argument(help="Runbook files, or folders searched for *.md.")
         ],
-        lang: Annotated[Lang, typer.Option(help="Write bash scripts or Ansible playbooks.")] = (
-            Lang.bash
-        ),
+        lang: Annotated[
+            LangChoice, typer.Option(help="Write bash scripts or Ansible playbooks.")
+        ] = LangChoice.bash,
         jobs: Annotated[int, typer.Option(min=1, max=32, help="Runbooks at a time.")] = 2,
         out: Annotated[
             Path | None, typer.Option(help="Also write the scripts and reports to this folder.")
@@ -61,7 +54,7 @@ def register(app: typer.Typer) -> None:
         model: Annotated[str | None, typer.Option(help="Model for --generate.")] = None,
         author: Annotated[str | None, typer.Option(help="Author (default: $OPSGEN_USER).")] = None,
         workspace: WorkspaceOpt = None,
-        as_json: Annotated[bool, typer.Option("--json", help="Print report.json.")] = False,
+        as_json: JsonOpt = False,
     ) -> None:
         """Convert runbooks into changes: parse, transcribe, lint, dry-run, store for review.
 
@@ -73,8 +66,8 @@ def register(app: typer.Typer) -> None:
         3 when no runbook was found.
         """
         from opsgen.flow.checks import SandboxChecks
+        from opsgen.render.convert import render_table
         from opsgen.runbook.batch import BatchOptions
-        from opsgen.runbook.report import render_table
         from opsgen.runbook.sources import discover
 
         sources, missing = discover(paths)
@@ -108,11 +101,11 @@ def _run(
     out: Path | None,
 ) -> tuple[list[Summary], Path, Path]:
     """Run the batch with live progress; write the reports (partial ones after Ctrl-C)."""
+    from opsgen.render.convert import write_reports
+    from opsgen.render.progress import RichEvents
     from opsgen.runbook.batch import run_batch
     from opsgen.runbook.ledger import Ledger
     from opsgen.runbook.output import OutputFiles
-    from opsgen.runbook.progress import RichEvents
-    from opsgen.runbook.report import write_reports
 
     with open_store(workspace, create=True) as store:
         ws = store.workspace.path

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from opsgen.commands.options import JsonOpt, LangOrAuto
 from opsgen.inputs import read_text_file
 from opsgen.ui import console, err_console
 
@@ -17,13 +18,6 @@ class Network(StrEnum):
     none = "none"
     bridge = "bridge"
 
-
-class Lang(StrEnum):
-    """Script languages."""
-
-    auto = "auto"
-    bash = "bash"
-    ansible = "ansible"
 
 
 def register(app: typer.Typer) -> None:
@@ -38,9 +32,10 @@ def register(app: typer.Typer) -> None:
         ),
         timeout: float = typer.Option(120.0, min=1, max=3600, help="Wall-clock limit in seconds."),
         network: Network = typer.Option(Network.none, help="Network of the container."),
-        lang: Lang = typer.Option(Lang.auto, help="Force the language instead of detecting it."),
+        lang: LangOrAuto = typer.Option(
+            LangOrAuto.auto, help="Force the language instead of detecting it."),
         twice: bool = typer.Option(False, "--twice", help="Run again; report what changed again."),
-        as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+        as_json: JsonOpt = False,
         require_userns: bool = typer.Option(
             False, help="Refuse to run unless the engine remaps container root."
         ),
@@ -64,7 +59,7 @@ def register(app: typer.Typer) -> None:
         text = read_text_file(script)
         from opsgen.validators import detect_lang
 
-        language = detect_lang(text, str(script)) if lang is Lang.auto else lang.value
+        language = detect_lang(text, str(script)) if lang is LangOrAuto.auto else lang.value
         options = DryRunOptions(
             image=image,
             timeout=timeout,
@@ -73,7 +68,7 @@ def register(app: typer.Typer) -> None:
             require_userns=require_userns,
         )
         if as_json:
-            from opsgen.commands.options import print_json  # redacted: run output is untrusted
+            from opsgen.commands.options import print_json  # redacted: output is untrusted
 
             report = dryrun(text, language, options, defer=defer)
             print_json(report.to_dict())

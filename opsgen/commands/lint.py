@@ -13,12 +13,10 @@ from pathlib import Path
 
 import typer
 
+from opsgen.commands.options import LangChoice
 from opsgen.errors import InputError
-from opsgen.findings import Finding, Severity
-from opsgen.ui import console, err_console, render_error, safe
-
-_COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan",
-            Severity.STYLE: "blue"}
+from opsgen.render.findings import finding_line
+from opsgen.ui import console, err_console, render_error
 
 
 class Format(StrEnum):
@@ -29,24 +27,6 @@ class Format(StrEnum):
     sarif = "sarif"
 
 
-class LangOption(StrEnum):
-    """Languages ``--lang`` can force."""
-
-    bash = "bash"
-    ansible = "ansible"
-
-
-def _line(f: Finding) -> str:
-    """``file:line:col: severity CODE message`` with the hint below, all escaped."""
-    loc = f.location
-    tag = f"[{_COLOURS[f.severity]}]{f.severity.value}[/]"
-    text = f"{safe(loc.path)}:{loc.line}:{loc.column}: {tag} {safe(f.code)} {safe(f.message)}"
-    if f.suppressed:
-        text += f" [dim]\\[suppressed: {safe(f.suppression_reason)}][/]"
-    if f.hint and not f.suppressed:
-        text += f"\n    [dim]hint:[/] {safe(f.hint)}"
-    return text
-
 
 def register(app: typer.Typer) -> None:
     """Add the ``lint`` verb."""
@@ -54,7 +34,7 @@ def register(app: typer.Typer) -> None:
     @app.command("lint")
     def lint_cmd(
         files: list[Path] = typer.Argument(..., help="Bash scripts and Ansible playbooks."),
-        lang: LangOption | None = typer.Option(
+        lang: LangChoice | None = typer.Option(
             None, "--lang", help="Force the language instead of detecting it."),
         fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
         no_ansible_lint: bool = typer.Option(
@@ -91,7 +71,7 @@ def register(app: typer.Typer) -> None:
         if fmt is Format.text:
             for report in reports:
                 for f in report.findings:
-                    console.print(_line(f), soft_wrap=True, highlight=False)
+                    console.print(finding_line(f), soft_wrap=True, highlight=False)
             errors = sum(len(r.errors) for r in reports)
             warnings = sum(len(r.warnings) for r in reports)
             suppressed = sum(len(r.suppressed) for r in reports)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import re
 import time
-from enum import StrEnum
 from typing import Annotated
 
 import typer
 from rich.status import Status
 
-from opsgen.commands.options import WorkspaceOpt
+from opsgen.commands.options import JsonOpt, LangOrAuto, WorkspaceOpt
 from opsgen.errors import InputError
 from opsgen.flow.loop import Attempt, Events
 from opsgen.redact import redact_tree
@@ -19,13 +18,6 @@ from opsgen.ui import console, err_console, safe
 
 _AUTO_ANSIBLE = re.compile(r"\b(ansible|playbook)\b", re.I)
 
-
-class Lang(StrEnum):
-    """Output language; ``auto`` picks Ansible when the request names it, else bash."""
-
-    auto = "auto"
-    bash = "bash"
-    ansible = "ansible"
 
 
 class _Progress(Events):
@@ -62,9 +54,9 @@ class _Progress(Events):
             err_console.print(f"  - {safe(problem.describe(attempt.script or ''))}", soft_wrap=True)
 
 
-def pick_lang(request: str, lang: Lang) -> str:
+def pick_lang(request: str, lang: LangOrAuto) -> str:
     """Resolve ``--lang auto`` from the request's words."""
-    if lang is not Lang.auto:
+    if lang is not LangOrAuto.auto:
         return lang.value
     return "ansible" if _AUTO_ANSIBLE.search(request) else "bash"
 
@@ -75,7 +67,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def new(
         request: Annotated[str, typer.Argument(help="What the script should do, in words.")],
-        lang: Annotated[Lang, typer.Option(help="Output language.")] = Lang.auto,
+        lang: Annotated[LangOrAuto, typer.Option(help="Output language.")] = LangOrAuto.auto,
         model: Annotated[
             str | None, typer.Option(help="Catalogue name, GGUF file or HF folder.")
         ] = None,
@@ -98,7 +90,7 @@ def register(app: typer.Typer) -> None:
         no_dryrun: Annotated[
             bool, typer.Option("--no-dryrun", help="Lint only; the result is 'unverified'.")
         ] = False,
-        as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+        as_json: JsonOpt = False,
         image: Annotated[
             str | None, typer.Option(help="Sandbox image for the dry-run.", hidden=False)
         ] = None,
@@ -117,40 +109,32 @@ def register(app: typer.Typer) -> None:
         Exit 0 when the chosen script passed every check that ran, 1 when it still has
         problems after all attempts, 5 when the model gave nothing usable.
         """
-        from opsgen.flow.checks import make_dryrun, make_lint
-        from opsgen.flow.loop import run_loop
+        from opsgen.commands.options import current_user
+        from opsgen.flow.new import new as run_new
         from opsgen.generator.backends import load_client
         from opsgen.render.new import print_review, result_to_dict
 
         if not request.strip():
             raise InputError("the request is empty", reference="empty-input")
         chosen = pick_lang(request, lang)
-        dryrun = None if no_dryrun else make_dryrun(image=image)
         with err_console.status("loading the model") as status:
             llm = load_client(model, runtime)
-            result = run_loop(
+            outcome = run_new(
                 request,
                 chosen,
                 llm,
-                lint=make_lint(request),
-                dryrun=dryrun,
                 attempts=attempts,
-                max_tokens=max_tokens,
-                events=_Progress(status),
                 candidates=candidates,
-            )
-        stored = None
-        if store:
-            from opsgen.commands.options import current_user
-            from opsgen.flow.record import store_result
-
-            stored = store_result(
-                result,
+                max_tokens=max_tokens,
+                dryrun=not no_dryrun,
+                image=image,
+                events=_Progress(status),
+                record=store,
                 workspace=workspace,
                 author=author or current_user(),
-                image=image or "",
                 name=name,
             )
+        result, stored = outcome.result, outcome.stored
         if as_json:
             data = result_to_dict(result)
             data["model"] = {"name": llm.name, "runtime": llm.runtime}

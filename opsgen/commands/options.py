@@ -9,6 +9,7 @@ import getpass
 import json
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,7 +19,23 @@ from opsgen.redact import redact_tree
 from opsgen.store.repo import Store
 from opsgen.store.workspace import resolve_workspace
 
-__all__ = ["JsonOpt", "WorkspaceOpt", "current_user", "open_store", "print_json"]
+__all__ = ["JsonOpt", "LangChoice", "LangOrAuto", "WorkspaceOpt", "current_user", "open_store",
+           "print_json"]
+
+
+class LangChoice(StrEnum):
+    """``--lang`` where the language must be named: the values of :data:`opsgen.lang.LANGS`."""
+
+    bash = "bash"
+    ansible = "ansible"
+
+
+class LangOrAuto(StrEnum):
+    """``--lang`` with ``auto``: detected from the input (or, for ``new``, the request)."""
+
+    auto = "auto"
+    bash = "bash"
+    ansible = "ansible"
 
 WorkspaceOpt = Annotated[
     Path | None,

@@ -22,11 +22,10 @@ from opsgen.approval import SignOff
 from opsgen.errors import SignOffMissing
 from opsgen.export.paths import check_name, check_relpath
 from opsgen.export.role import SOURCE_PATH, derive_role
-from opsgen.redact import redact
+from opsgen.redact import redact, sanitize
 from opsgen.store import audit
 from opsgen.store.canonical import sha256_hex
 from opsgen.store.repo import Store
-from opsgen.ui import sanitize
 
 __all__ = ["MANIFEST_FORMAT", "Artifact", "Bundle", "build_bundle", "manifest_name"]
 

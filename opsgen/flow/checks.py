@@ -28,6 +28,7 @@ from opsgen.errors import InputError, OpsError, SandboxError
 from opsgen.findings import Finding
 from opsgen.flow.loop import DryRunFn, LintFn
 from opsgen.flow.problems import LintLike
+from opsgen.flow.sequences import CHECKS, run_sequence
 from opsgen.lang import Lang
 from opsgen.sandbox.models import DryRunReport
 from opsgen.store.evidence import Evidence
@@ -113,14 +114,19 @@ def evaluate(
         path: the name findings point at.
         provenance: an :class:`opsgen.validators.Provenance` for the OPS5xx rules.
     """
-    findings = lint_findings(text, lang, path, provenance=provenance)
-    if not dryrun:
-        return Evidence(findings, None, "", "dry-run not requested")
-    try:
-        report = dryrun_report(text, lang, options)
-    except SandboxError as exc:
-        return Evidence(findings, None, "", f"dry-run could not run: {exc.message}")
-    return stored_evidence(findings, report)
+    def run_lint(evidence: Evidence) -> Evidence:
+        return Evidence(lint_findings(text, lang, path, provenance=provenance), None, "",
+                        "dry-run not requested")
+
+    def run_dryrun(evidence: Evidence) -> Evidence:
+        try:
+            report = dryrun_report(text, lang, options)
+        except SandboxError as exc:
+            return replace(evidence, dryrun_skipped=f"dry-run could not run: {exc.message}")
+        return stored_evidence(evidence.findings, report)
+
+    return run_sequence(CHECKS, Evidence(), {"lint": run_lint, "dryrun": run_dryrun},
+                        ready={"dryrun": lambda _: dryrun})
 
 
 def stored_evidence(findings: tuple[Finding, ...], report: DryRunReport) -> Evidence:

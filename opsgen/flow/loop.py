@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from opsgen.errors import UnparseableOutput
@@ -29,6 +29,7 @@ from opsgen.flow.problems import (
     dryrun_problems,
     lint_problems,
 )
+from opsgen.flow.sequences import CHECKS, run_sequence
 from opsgen.flow.trace import instrument, parse_trace
 from opsgen.generator.extract import extract_script
 from opsgen.generator.llm import GREEDY, Completion, LLMClient, Message, Sampling
@@ -150,6 +151,15 @@ class LoopResult:
         return hashlib.sha256(f"{self.lang}\0{script}".encode()).hexdigest()[:12]
 
 
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """What the checks of one attempt found so far (the state of :data:`CHECKS`)."""
+
+    lint: LintLike | None = None
+    dryrun: DryRunReport | None = None
+    problems: tuple[Problem, ...] = ()
+
+
 def _check(
     script: str,
     lang: str,
@@ -160,20 +170,29 @@ def _check(
     number: int,
     total: int,
 ) -> tuple[LintLike, DryRunReport | None, list[Problem]]:
-    events.stage("lint", number, total)
-    report = lint(script, lang)
-    problems = lint_problems(report)
-    run_report = None
-    # A script with lint errors is fixed before it is run, except on the last attempt,
-    # where the operator still deserves the evidence of what it would do.
-    if dryrun is not None and (not problems or last):
-        events.stage("dryrun", number, total)
+    """Run the declared :data:`~opsgen.flow.sequences.CHECKS` on one attempt's script."""
+
+    def run_lint(state: _Checked) -> _Checked:
+        report = lint(script, lang)
+        return replace(state, lint=report, problems=tuple(lint_problems(report)))
+
+    def run_dryrun(state: _Checked) -> _Checked:
+        assert dryrun is not None
         run_report = dryrun(script, lang)
         found = dryrun_problems(run_report, lang)
         if lang == "bash" and any(p.kind == "run" and p.line == 0 for p in found):
             found = _locate_failures(script, found, run_report, dryrun)
-        problems += with_hints(found)
-    return report, run_report, problems
+        return replace(state, dryrun=run_report, problems=state.problems + tuple(with_hints(found)))
+
+    # A script with lint errors is fixed before it is run, except on the last attempt,
+    # where the operator still deserves the evidence of what it would do.
+    done = run_sequence(
+        CHECKS, _Checked(), {"lint": run_lint, "dryrun": run_dryrun},
+        ready={"dryrun": lambda state: dryrun is not None and (not state.problems or last)},
+        on_stage=lambda name: events.stage(name, number, total),
+    )
+    assert done.lint is not None
+    return done.lint, done.dryrun, list(done.problems)
 
 
 def _attempt(

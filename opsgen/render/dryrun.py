@@ -18,34 +18,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from opsgen.findings import Finding, Severity
 from opsgen.redact import redact
+from opsgen.render.findings import render_findings
 from opsgen.sandbox.models import DryRunReport, RunResult, SystemDiff
 from opsgen.ui import print_folded, print_framed, safe, sanitize
 
-__all__ = ["render_dryrun", "render_findings", "render_system_diff"]
+__all__ = ["render_dryrun", "render_system_diff"]
 
-_SEV_STYLE = {
-    Severity.ERROR: "bold red",
-    Severity.WARNING: "yellow",
-    Severity.INFO: "cyan",
-    Severity.STYLE: "dim",
-}
 _CHANGE_STYLE = {"added": "green", "modified": "yellow", "deleted": "red"}
 _TAIL_LINES = 15
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-
-
-def render_findings(findings: tuple[Finding, ...] | list[Finding], console: Console) -> None:
-    """One line per finding: ``severity CODE message`` and its hint."""
-    for f in findings:
-        style = _SEV_STYLE.get(f.severity, "")
-        where = f"{safe(f.location.path)}:{f.location.line}: " if f.location.line else ""
-        print_folded(
-            console, f"  {where}[{style}]{f.severity.value}[/] {safe(f.code)} {safe(f.message)}"
-        )
-        if f.hint:
-            print_folded(console, f"      [dim]hint: {safe(f.hint)}[/]")
 
 
 def _render_run(i: int, run: RunResult, console: Console) -> None:

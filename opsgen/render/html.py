@@ -17,8 +17,7 @@ from typing import Any
 
 from opsgen.findings import Finding, sort_findings
 from opsgen.redact import redact
-from opsgen.render.review import script_lines
-from opsgen.review.data import Review
+from opsgen.review.data import Review, script_lines
 from opsgen.review.sysdiff import diff_items, report_summary
 from opsgen.ui import sanitize
 

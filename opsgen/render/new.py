@@ -18,12 +18,13 @@ from rich.text import Text
 from opsgen.findings import Finding, sort_findings
 from opsgen.flow.loop import Attempt, LoopResult
 from opsgen.redact import redact, redact_tree
-from opsgen.sandbox.models import DryRunReport, SystemDiff
+from opsgen.render.dryrun import render_system_diff
+from opsgen.render.findings import render_findings
+from opsgen.sandbox.models import DryRunReport
 from opsgen.ui import print_folded, print_source_line, safe, sanitize
 
 __all__ = ["final_findings", "print_review", "result_to_dict"]
 
-_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "style": "dim"}
 
 
 def final_findings(attempt: Attempt) -> list[Finding]:
@@ -61,35 +62,15 @@ def result_to_dict(result: LoopResult) -> dict[str, Any]:
     return redacted
 
 
-def _print_diff(out: Console, diff: SystemDiff) -> None:
-    if diff.empty:
-        out.print("  no observable change")
-    for f in diff.files:
-        notes = f" ({safe('; '.join(f.notes))})" if f.notes else ""
-        print_folded(out, f"  {f.change:>8}  {safe(f.path)}{notes}")
-    for acc in (*diff.users, *diff.groups):
-        print_folded(out, f"  {acc.change:>8}  {acc.kind} {safe(acc.name)}")
-    for pkg in diff.packages:
-        print_folded(
-            out, f"  {pkg.change:>8}  package {safe(pkg.name)} {safe(pkg.after or pkg.before)}"
-        )
-    for cron in diff.cron:
-        for line in cron.added:
-            print_folded(out, f"  cron add  {safe(cron.path)}: {safe(line)}")
-        for line in cron.removed:
-            print_folded(out, f"  cron del  {safe(cron.path)}: {safe(line)}")
-    for svc in diff.services:
-        print_folded(out, f"   service  {safe(svc.describe())}")
-
-
 def _print_dryrun(out: Console, report: DryRunReport) -> None:
     runs = ", ".join(
         f"run {i + 1}: {r.status} (exit {r.exit_code}, {r.duration_s:.1f}s)"
         for i, r in enumerate(report.runs)
     )
-    idem = {None: "not checked", True: "yes", False: "[bold red]no[/]"}[report.idempotent]
+    unknown = "unknown" if len(report.runs) > 1 else "not checked"  # a failed run proves nothing
+    idem = {None: unknown, True: "yes", False: "[bold red]no[/]"}[report.idempotent]
     print_folded(out, f"[bold]Dry-run[/] in {safe(report.image)}: {runs}; idempotent: {idem}")
-    _print_diff(out, report.diff)
+    render_system_diff(report.diff, out, show_diffs=False)
 
 
 def _print_attempts(out: Console, result: LoopResult) -> None:
@@ -129,12 +110,7 @@ def print_review(result: LoopResult, out: Console) -> None:
             print_folded(out, f"  - {safe(fix)}")
     findings = final_findings(final)
     out.print(f"[bold]Findings[/]: {len(findings) or 'none'}")
-    for f in findings:
-        style = _SEVERITY_STYLE.get(f.severity.value, "")
-        where = f"line {f.location.line}" if f.location.line else "-"
-        print_folded(
-            out, f"  [{style}]{f.severity.value:>7}[/] {safe(f.code)} {where}: {safe(f.message)}"
-        )
+    render_findings(findings, out)
     if final.dryrun is not None:
         _print_dryrun(out, final.dryrun)
     elif result.dryrun_enabled:

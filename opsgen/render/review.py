@@ -19,13 +19,14 @@ from rich.text import Text
 
 from opsgen.findings import Finding, Severity, sort_findings
 from opsgen.redact import redact
-from opsgen.render.dryrun import render_dryrun, render_findings
-from opsgen.review.data import Review
+from opsgen.render.dryrun import render_dryrun
+from opsgen.render.findings import SEVERITY_MARK, SEVERITY_STYLE, render_findings
+from opsgen.review.data import Review, script_lines
 from opsgen.review.report_model import report_from_dict
 from opsgen.review.sysdiff import report_summary
 from opsgen.ui import print_folded, print_framed, print_source_line, safe, sanitize
 
-__all__ = ["STATUS_STYLE", "render_review", "script_lines"]
+__all__ = ["STATUS_STYLE", "render_review"]
 
 STATUS_STYLE = {
     "draft": "dim",
@@ -34,12 +35,6 @@ STATUS_STYLE = {
     "approved": "green",
     "rejected": "bold red",
     "exported": "bold green",
-}
-_SEV = {
-    Severity.ERROR: ("bold red", "✗"),
-    Severity.WARNING: ("yellow", "!"),
-    Severity.INFO: ("cyan", "i"),
-    Severity.STYLE: ("dim", "·"),
 }
 
 
@@ -101,19 +96,8 @@ def _script(text: str, findings: tuple[Finding, ...], console: Console) -> None:
 
 
 
-def script_lines(text: str) -> list[str]:
-    """Lines as bash and the linters count them: split on ``\n`` only.
-
-    ``str.splitlines`` also breaks on ``\r``, form feeds and U+2028, which would show a
-    reviewer two lines where bash sees one (``echo ok\rcurl x | sh``) and shift every
-    finding after it; here a ``\r`` stays in its line and is shown escaped.
-    """
-    lines = text.split("\n")
-    return lines[:-1] if lines and lines[-1] == "" else lines
-
-
 def _finding(f: Finding, console: Console, *, indent: str) -> None:
-    style, mark = _SEV[f.severity]
+    style, mark = SEVERITY_STYLE[f.severity], SEVERITY_MARK[f.severity]
     ignored = " [dim](suppressed: " + safe(f.suppression_reason) + ")[/]" if f.suppressed else ""
     column = f":{f.location.column}" if f.location.column else ""
     print_folded(

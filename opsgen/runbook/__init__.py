@@ -15,7 +15,7 @@ parameters), :mod:`~opsgen.runbook.convert` and :mod:`~opsgen.runbook.plan` (the
 :mod:`~opsgen.runbook.render` (bash and Ansible text), :mod:`~opsgen.runbook.batch` with
 :mod:`~opsgen.flow.checks`, :mod:`~opsgen.runbook.ledger` and
 :mod:`~opsgen.runbook.output` (the parallel, resumable pipeline) and
-:mod:`~opsgen.runbook.report` (table, JSON, HTML).
+:mod:`~opsgen.render.convert` (table, JSON, HTML).
 """
 
 from __future__ import annotations

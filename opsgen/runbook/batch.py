@@ -1,6 +1,7 @@
 """The batch pipeline: many runbooks, in parallel, each one to a stored, checked change.
 
-Stages are declared data (:data:`STAGES`), as Molecule declares its sequence. Each runbook
+Stages are declared data (:data:`STAGES`, the flow's
+:data:`~opsgen.flow.sequences.CONVERT`), as Molecule declares its sequence. Each runbook
 runs ``read -> parse -> convert -> lint -> dry-run`` in a worker thread (the slow stages
 wait on subprocesses and the Docker engine, so threads overlap them well, and each dry-run
 has its own container with the sandbox's own limits); the main thread alone writes the
@@ -26,6 +27,7 @@ from typing import Protocol
 from opsgen.errors import InputError, OpsError
 from opsgen.flow.checks import Checks
 from opsgen.flow.record import record_change
+from opsgen.flow.sequences import CONVERT
 from opsgen.names import slug
 from opsgen.runbook.convert import Conversion, Generator, convert_runbook
 from opsgen.runbook.ledger import Ledger, ledger_key
@@ -45,7 +47,7 @@ from opsgen.store.repo import Store
 
 __all__ = ["STAGES", "BatchOptions", "Events", "NoEvents", "Source", "discover", "run_batch"]
 
-STAGES: tuple[str, ...] = ("read", "parse", "convert", "lint", "dry-run", "store")
+STAGES: tuple[str, ...] = CONVERT
 
 
 @dataclass(frozen=True, slots=True)

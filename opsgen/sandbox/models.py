@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from opsgen.findings import Finding, Severity
+from opsgen.lang import Lang
 
 __all__ = [
     "AccountChange",
@@ -25,7 +26,6 @@ __all__ = [
     "SystemDiff",
 ]
 
-Lang = Literal["bash", "ansible"]
 FileType = Literal["file", "dir", "symlink", "hardlink", "fifo", "device", "other"]
 ChangeKind = Literal["added", "modified", "deleted"]
 StopReason = Literal["timeout", "oom", "pids", "disk", "output", "sandbox-crashed"]

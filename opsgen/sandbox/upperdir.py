@@ -61,10 +61,30 @@ def upper_dir(container: Any, info: dict[str, Any]) -> Path | None:
     options = " ".join(info.get("SecurityOptions") or [])
     if info.get("Driver") != "overlay2" or "name=userns" in options or "name=rootless" in options:
         return None  # container root is not host root: 0:0 would be the wrong owner
+    upper = engine_layer(container, info)
+    if upper is None:
+        return None
+    data = ((container.attrs or {}).get("GraphDriver") or {}).get("Data") or {}
+    if _mounted(data.get("MergedDir")):
+        return None  # writing below a live overlay is undefined; the engine's helper is not
+    return upper
+
+
+def engine_layer(
+    container: Any, info: dict[str, Any], *, holding: tuple[str, ...] = ()
+) -> Path | None:
+    """The container's overlay2 upper directory, if it has the engine's own layout.
+
+    Only ``<DockerRootDir>/overlay2/<64 hex>/diff`` is accepted, every level (and each of
+    ``holding`` inside it) a real directory, never a link: a remote engine's path that
+    happens to exist here, or a path an image could point elsewhere, is never taken for
+    this container's layer. Shared by the bundle writer and the disk-usage walk.
+    """
+    if info.get("Driver") != "overlay2":
+        return None
     root = info.get("DockerRootDir")
     driver = (container.attrs or {}).get("GraphDriver") or {}
-    data = driver.get("Data") or {}
-    upper = data.get("UpperDir")
+    upper = (driver.get("Data") or {}).get("UpperDir")
     if driver.get("Name") != "overlay2" or not isinstance(root, str) or not isinstance(upper, str):
         return None
     base = os.path.join(root, "overlay2")
@@ -73,14 +93,13 @@ def upper_dir(container: Any, info: dict[str, Any]) -> Path | None:
     parts = os.path.relpath(upper, base).split("/")
     if len(parts) != 2 or not _ID.fullmatch(parts[0]) or parts[1] != "diff":
         return None
-    for level in (base, os.path.join(base, parts[0]), upper):
+    inside = [os.path.join(upper, name) for name in holding]
+    for level in (base, os.path.join(base, parts[0]), upper, *inside):
         try:
             if not stat.S_ISDIR(os.lstat(level).st_mode):
                 return None
         except OSError:
             return None
-    if _mounted(data.get("MergedDir")):
-        return None  # writing below a live overlay is undefined; the engine's helper is not
     return Path(upper)
 
 

@@ -17,19 +17,20 @@ time limit.
 from __future__ import annotations
 
 import os
-import re
 import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from opsgen.sandbox.upperdir import engine_layer
+
 __all__ = ["MAX_DEPTH", "Usage", "layer_dir", "measure"]
 
 #: Directories deeper than this are not walked (each level holds a descriptor); a layer
 #: that deep is treated as over the quota, since what is below could not be counted.
 MAX_DEPTH = 200
-_ID = re.compile(r"[0-9a-f]{64}")
+
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 _TIME_CHECK_EVERY = 256
 
@@ -64,28 +65,12 @@ def layer_dir(container: Any, info: dict[str, Any]) -> Path | None:
         container: a created container whose bundle was copied in (its ``attrs``).
         info: ``client.info()`` of the same engine.
     """
-    if info.get("Driver") != "overlay2":
+    upper = engine_layer(container, info, holding=(".opsgen",))
+    if upper is None:
         return None
-    root = info.get("DockerRootDir")
-    driver = (container.attrs or {}).get("GraphDriver") or {}
-    upper = (driver.get("Data") or {}).get("UpperDir")
-    if driver.get("Name") != "overlay2" or not isinstance(root, str) or not isinstance(upper, str):
-        return None
-    base = os.path.join(root, "overlay2")
-    if not (os.path.isabs(base) and os.path.isabs(upper)) or os.path.normpath(upper) != upper:
-        return None
-    parts = os.path.relpath(upper, base).split("/")
-    if len(parts) != 2 or not _ID.fullmatch(parts[0]) or parts[1] != "diff":
-        return None
-    for level in (base, os.path.join(base, parts[0]), upper, os.path.join(upper, ".opsgen")):
-        try:
-            if not stat.S_ISDIR(os.lstat(level).st_mode):
-                return None
-        except OSError:
-            return None
     if not os.access(upper, os.R_OK | os.X_OK):
         return None
-    return Path(upper)
+    return upper
 
 
 class _Walk:

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from opsgen.lang import Lang
 from opsgen.validators.ansible.tasks import Snippet, Task, iter_tasks, shell_snippet
 from opsgen.validators.ansible.yamlload import YamlError, load_yaml
 from opsgen.validators.cache import ResultCache
@@ -29,7 +30,6 @@ from opsgen.validators.tools import ContainedBatch, Job, ToolRun, tool_env
 
 __all__ = ["Artifact", "Lang", "Provenance"]
 
-Lang = Literal["bash", "ansible"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +216,7 @@ class Artifact:
 
     @cached_property
     def secrets(self) -> list[Any]:
-        """detect-secrets hits (see :mod:`opsgen.validators.secrets`)."""
-        from opsgen.validators.secrets import scan  # detect-secrets loads plugins on import
+        """detect-secrets hits (see :mod:`opsgen.secretscan`)."""
+        from opsgen.secretscan import scan  # detect-secrets loads plugins on import
 
         return scan(self.text, self.lang)

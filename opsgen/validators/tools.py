@@ -75,16 +75,13 @@ def tool_path(name: str) -> str | None:
 
 
 def tool_env(home: Path) -> dict[str, str]:
-    """A minimal environment that keeps every tool's writes inside ``home``.
+    """A minimal environment that keeps every local tool's writes inside ``home``.
 
-    Creates an empty ``home/ansible.cfg`` so that Ansible reads no user or project config.
+    Only parsers run here (shellcheck, ``bash -n``); nothing of the user's environment is
+    passed on (no ``BASH_ENV``, no exported functions). The Ansible tools have their own
+    environment, in their sandbox (:func:`opsgen.validators.isolation.contained_env`).
     """
-    config = home / "ansible.cfg"
-    if not config.exists():
-        config.write_text("# empty: opsgen lint reads no user or project ansible.cfg\n")
     venv_bin = str(Path(sys.executable).parent)
-    user_home = Path.home()
-    collections = f"{user_home}/.ansible/collections:/usr/share/ansible/collections"
     return {
         "PATH": f"{venv_bin}:{os.defpath.lstrip(':')}",
         "HOME": str(home),
@@ -93,18 +90,6 @@ def tool_env(home: Path) -> dict[str, str]:
         "TMPDIR": str(home),
         "XDG_CACHE_HOME": str(home / ".cache"),
         "XDG_CONFIG_HOME": str(home / ".config"),
-        "ANSIBLE_CONFIG": str(config),  # never ./ansible.cfg or ~/.ansible.cfg
-        "ANSIBLE_HOME": str(home / ".ansible"),
-        "ANSIBLE_LOCAL_TEMP": str(home / ".ansible" / "tmp"),
-        "ANSIBLE_REMOTE_TEMP": str(home / ".ansible" / "tmp"),
-        "ANSIBLE_COLLECTIONS_PATH": collections,  # read the user's collections, write nothing
-        "ANSIBLE_ROLES_PATH": str(home / "roles"),
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_RETRY_FILES_ENABLED": "0",
-        "ANSIBLE_LOCALHOST_WARNING": "0",
-        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
-        "ANSIBLE_DEPRECATION_WARNINGS": "0",
-        "ANSIBLE_GATHERING": "explicit",
         "NO_COLOR": "1",
     }
 

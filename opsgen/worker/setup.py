@@ -33,7 +33,7 @@ PRELOAD = (
     "opsgen.sandbox.engine",
     "opsgen.validators",
     "opsgen.validators.api",
-    "opsgen.validators.secrets",  # detect-secrets: lint imports it on first scan
+    "opsgen.secretscan",  # detect-secrets: lint imports it on first scan
     "opsgen.render.dryrun",
     "docker",
     "rich",

@@ -204,6 +204,20 @@ def test_missing_and_wrong_language_answers_are_wrong(runner: Any) -> None:
 
 
 @pytest.mark.docker
+def test_hanging_or_container_killing_answers_are_wrong_not_errors(docker_client: Any) -> None:
+    r = H.Runner(docker_client, timeout=3)
+    task = next(t for t in TASKS if t.id == "b-sysctl-swappiness")
+    answers = [
+        H.Answer(task.id, "sleep 60", "vetted"),
+        H.Answer(task.id, "kill -TERM -1; sleep 5", "vetted"),
+    ]
+    hung, killer = H.run_pairs(r, [(task, a) for a in answers], jobs=2)
+    assert (hung.status, hung.correct, hung.reason) == ("wrong", False, "run 1 timed out after 3s")
+    assert (killer.status, killer.correct) == ("wrong", False), killer.reason
+    assert _leftovers(docker_client, r.session) == []
+
+
+@pytest.mark.docker
 def test_stopping_removes_a_running_container(docker_client: Any) -> None:
     r = H.Runner(docker_client, timeout=60)
     task = next(t for t in TASKS if t.id == "b-sysctl-swappiness")

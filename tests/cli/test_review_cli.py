@@ -18,8 +18,8 @@ import pytest
 from opsgen.cli import main
 from opsgen.errors import OpsError
 from opsgen.flow import checks as evaluation
+from opsgen.flow.testing import error_finding, fake_report, make_evidence
 from opsgen.store.evidence import Evidence
-from opsgen.store.testing import error_finding, fake_report, make_evidence
 
 SCRIPT = "#!/bin/bash\nset -euo pipefail\necho 'hello' > /etc/motd\n"
 

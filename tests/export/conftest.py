@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from opsgen.approval import approve
+from opsgen.flow.testing import seed_change
 from opsgen.store.repo import Store
-from opsgen.store.testing import seed_change
 from opsgen.store.workspace import Workspace
 
 PLAYBOOK = """\

@@ -11,9 +11,9 @@ import pytest
 
 from opsgen.errors import ExportError, SignOffMissing
 from opsgen.export import export_change, verify_artifact
+from opsgen.flow.testing import SCRIPT, make_evidence, seed_change
 from opsgen.store.canonical import sha256_text
 from opsgen.store.repo import Store
-from opsgen.store.testing import SCRIPT, make_evidence, seed_change
 from opsgen.store.workspace import Workspace
 
 

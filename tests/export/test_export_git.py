@@ -11,9 +11,9 @@ import pytest
 from opsgen.errors import DirtyWorktree, ExportError
 from opsgen.export import export_change
 from opsgen.export.service import ExportResult
+from opsgen.flow.testing import SCRIPT
 from opsgen.store.canonical import sha256_text
 from opsgen.store.repo import Store
-from opsgen.store.testing import SCRIPT
 
 
 def git(repo: Path, *args: str) -> str:

@@ -18,8 +18,8 @@ import pytest
 from opsgen.errors import ExportError
 from opsgen.export import export_change
 from opsgen.export.service import ExportResult
+from opsgen.flow.testing import SCRIPT
 from opsgen.store.repo import Store
-from opsgen.store.testing import SCRIPT
 
 
 def git(repo: Path, *args: str, data: bytes | None = None) -> bytes:

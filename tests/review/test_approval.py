@@ -7,9 +7,9 @@ import pytest
 from opsgen.approval import ApprovalRefused, approve, reject, require_sign_off, sign_off
 from opsgen.errors import SignOffMissing
 from opsgen.findings import Finding, Location, Severity
+from opsgen.flow.testing import error_finding, fake_report, make_evidence, seed_change
 from opsgen.store import audit
 from opsgen.store.repo import Store
-from opsgen.store.testing import error_finding, fake_report, make_evidence, seed_change
 from opsgen.store.workspace import Workspace
 
 

@@ -18,6 +18,7 @@ from rich.console import Console
 
 from opsgen.findings import Finding
 from opsgen.flow.loop import Attempt, LoopResult
+from opsgen.flow.testing import make_evidence, seed_change
 from opsgen.generator.llm import Completion
 from opsgen.render.dryrun import render_dryrun
 from opsgen.render.new import print_review
@@ -26,7 +27,6 @@ from opsgen.review.data import load_review
 from opsgen.sandbox.models import DryRunReport, FileChange, FileMeta, RunResult, SystemDiff
 from opsgen.sandbox.stage import outcome_findings
 from opsgen.store.repo import Store
-from opsgen.store.testing import make_evidence, seed_change
 from opsgen.ui import sanitize
 
 WIDTH = 80
@@ -169,7 +169,7 @@ def test_separators_are_escaped_in_rendered_output() -> None:
 
 def test_a_finding_message_wraps_behind_an_indent() -> None:
     from opsgen.findings import Location, Severity
-    from opsgen.render.dryrun import render_findings
+    from opsgen.render.findings import render_findings
 
     found = [Finding("OPS408", Severity.ERROR, f"first run: exit status 1: {pad}",
                      Location("<dry-run>", 0)) for pad in PADDED]

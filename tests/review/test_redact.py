@@ -17,16 +17,16 @@ from rich.console import Console
 
 from opsgen.cli import main
 from opsgen.commands.options import print_json
+from opsgen.flow.testing import make_evidence, seed_change
 from opsgen.redact import REDACTED, redact, redact_tree
 from opsgen.render.html import render_html
 from opsgen.render.review import render_review
 from opsgen.review.data import load_review
 from opsgen.sandbox.models import DryRunReport, RunResult, SystemDiff
+from opsgen.secretscan import PATTERN_PLUGIN
 from opsgen.store.repo import Store
-from opsgen.store.testing import make_evidence, seed_change
 from opsgen.validators.artifact import Artifact
 from opsgen.validators.rules.secrets import classified
-from opsgen.validators.secrets import PATTERN_PLUGIN
 
 # (id, script line, the secret that must vanish, the lint code that must flag it)
 SECRETS = [

@@ -10,6 +10,7 @@ import pytest
 from rich.console import Console
 
 from opsgen.commands.options import print_json
+from opsgen.flow.testing import error_finding, fake_report, make_evidence, seed_change
 from opsgen.render.html import render_html
 from opsgen.render.review import render_review
 from opsgen.review.data import Review, load_review
@@ -17,7 +18,6 @@ from opsgen.review.report_model import report_from_dict
 from opsgen.sandbox.models import FileChange, FileMeta, ServiceIntent
 from opsgen.store.canonical import normalise
 from opsgen.store.repo import Store
-from opsgen.store.testing import error_finding, fake_report, make_evidence, seed_change
 
 ESC_NAMES = [
     "/work/new\nline",

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from opsgen.errors import InputError
+from opsgen.flow.testing import error_finding, fake_report, make_evidence, seed_change
 from opsgen.review.revdiff import compare_revisions
 from opsgen.review.sysdiff import diff_items
 from opsgen.sandbox.models import FileChange, FileMeta
 from opsgen.store.canonical import sha256_text
 from opsgen.store.repo import Store
-from opsgen.store.testing import error_finding, fake_report, make_evidence, seed_change
 
 
 def _file(path: str, text: str) -> FileChange:

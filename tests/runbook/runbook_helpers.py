@@ -8,8 +8,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from opsgen.findings import Finding, Location, Severity
+from opsgen.flow.testing import fake_report
 from opsgen.store.evidence import Evidence
-from opsgen.store.testing import fake_report
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "runbooks"
 

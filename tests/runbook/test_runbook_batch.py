@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from runbook_helpers import FIXTURES, FakeChecks, NullStore
 
+from opsgen.render.convert import write_reports
 from opsgen.runbook import batch as batch_module
 from opsgen.runbook.batch import BatchOptions, Source, discover, run_batch
 from opsgen.runbook.ledger import Ledger
 from opsgen.runbook.output import OutputFiles, safe_relpath
-from opsgen.runbook.report import write_reports
 from opsgen.store.repo import Store
 from opsgen.store.workspace import Workspace
 

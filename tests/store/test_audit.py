@@ -12,11 +12,11 @@ import sqlite3
 import pytest
 
 from opsgen.approval import approve, reject
+from opsgen.flow.testing import error_finding, make_evidence, seed_change
 from opsgen.store import audit
 from opsgen.store.canonical import sha256_text
 from opsgen.store.integrity import verify_store
 from opsgen.store.repo import Store
-from opsgen.store.testing import error_finding, make_evidence, seed_change
 from opsgen.store.workspace import Workspace
 
 

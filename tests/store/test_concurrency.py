@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 from opsgen.approval import sign_off
+from opsgen.flow.testing import seed_change
 from opsgen.store import audit
 from opsgen.store.integrity import verify_store
 from opsgen.store.repo import Store
-from opsgen.store.testing import seed_change
 from opsgen.store.workspace import Workspace
 
 N_CHANGES = 8

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from opsgen.errors import ConfigError, InputError
+from opsgen.flow.testing import error_finding, make_evidence, seed_change
 from opsgen.store import db
 from opsgen.store.canonical import sha256_text
 from opsgen.store.evidence import Evidence
 from opsgen.store.migrations import MIGRATIONS
 from opsgen.store.repo import Store, check_person
-from opsgen.store.testing import error_finding, make_evidence, seed_change
 from opsgen.store.workspace import ReviewPolicy, Workspace, resolve_workspace
 
 

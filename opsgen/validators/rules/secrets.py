@@ -21,7 +21,7 @@ from opsgen.validators.artifact import Artifact
 from opsgen.validators.rule import Example, Rule
 
 if TYPE_CHECKING:  # importing detect-secrets costs ~130 ms: only Artifact.secrets does it
-    from opsgen.validators.secrets import SecretHit
+    from opsgen.secretscan import SecretHit
 
 __all__ = ["CloudKey", "EntropyString", "HardcodedPassword", "PrivateKey", "UrlCredentials"]
 
