@@ -12,11 +12,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-__all__ = ["CONTAINED_HOME", "CONTAINED_WORKDIR", "ToolBatch", "ToolCall", "ToolOutput",
-           "ToolSandbox"]
+__all__ = ["CONTAINED_HOME", "CONTAINED_WORKDIR", "MODULE_DOCS", "ToolBatch", "ToolCall",
+           "ToolOutput", "ToolSandbox"]
 
 #: where the copied files are, and the tools' cwd, inside the sandbox
 CONTAINED_WORKDIR = "/work/lint"
+#: where the tools sandbox keeps the option tables of its ansible-core's built-in modules
+#: (JSON: ``{"ansible_core": VERSION, "modules": {fqcn: {"options": {name: spec}}}}``)
+MODULE_DOCS = "/opt/opsgen-tools/module-docs.json"
 #: the tools' ``HOME`` inside the sandbox (a private tmpfs there)
 CONTAINED_HOME = "/tmp/opsgen-home"  # noqa: S108 - the container's own /tmp
 

@@ -140,6 +140,7 @@ def tools_image_tag(requirements: str | None = None) -> str:
         requirements if requirements is not None else tools_requirements(),
         (pkg / "Dockerfile.tools").read_text(),
         (pkg / "runtools.py").read_text(),
+        (pkg / "moduledocs.py").read_text(),
     ):
         digest.update(part.encode() + b"\0")
     return f"{TOOLS_REPO}:{digest.hexdigest()[:16]}"
@@ -163,7 +164,8 @@ def build_tools_image(
     with tempfile.TemporaryDirectory(prefix="opsgen-tools-build-", dir=_scratch()) as tmp:
         ctx = Path(tmp)
         (ctx / "Dockerfile").write_bytes((pkg / "Dockerfile.tools").read_bytes())
-        (ctx / "runtools.py").write_bytes((pkg / "runtools.py").read_bytes())
+        for helper in ("runtools.py", "moduledocs.py"):
+            (ctx / helper).write_bytes((pkg / helper).read_bytes())
         (ctx / "requirements.txt").write_text(requirements)
         progress(f"pip wheel {', '.join(TOOL_DISTS)} and what they need")
         proc = subprocess.run(

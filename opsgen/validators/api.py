@@ -18,7 +18,7 @@ from pathlib import Path
 from opsgen.findings import Finding, sort_findings
 from opsgen.inputs import DEFAULT_MAX_BYTES, read_text_file
 from opsgen.redact import redact
-from opsgen.validators.adapters.ansible import probe_job, syntax_check_job
+from opsgen.validators.adapters.ansible import module_docs_job, probe_job, syntax_check_job
 from opsgen.validators.adapters.ansible_lint import ansible_lint_findings, ansible_lint_job
 from opsgen.validators.adapters.bash import bash_syntax_job
 from opsgen.validators.adapters.shellcheck import shellcheck_findings, shellcheck_job
@@ -114,6 +114,7 @@ def _start_tools(art: Artifact, ansible_lint: bool) -> None:
         art.job(syntax_check_job)
         if art.tasks:
             art.job(probe_job)
+            art.job(module_docs_job)
         if ansible_lint:
             art.job(ansible_lint_job)
         art.launch_contained()  # one sandbox run for all of them

@@ -78,7 +78,8 @@ def test_the_tools_run_as_nobody_without_network(tools_sandbox: Any, no_leaks: N
     (stop,) = [f for f in r.findings if f.code == "OPS005"]
     assert "'<lint dir>/65534-lo.yml'" in stop.message, stop.message
     assert {t.name: t.status for t in r.tools} == {
-        "ansible-playbook --syntax-check": "ok", "ansible module lookup": "ok"}
+        "ansible-playbook --syntax-check": "ok", "ansible module lookup": "ok",
+        "ansible module docs": "ok"}
 
 
 @pytest.mark.docker
@@ -102,9 +103,9 @@ def test_without_a_sandbox_the_tools_do_not_run_at_all(tmp_path: Path) -> None:
     assert not marker.exists()
     assert {t.name: t.status for t in r.tools} == {
         "ansible-playbook --syntax-check": "missing", "ansible module lookup": "missing",
-        "ansible-lint": "missing"}
+        "ansible module docs": "missing", "ansible-lint": "missing"}
     missing = [f for f in r.findings if f.code == "OPS005"]
-    assert len(missing) == 3 and all("never run on the host" in f.message for f in missing)
+    assert len(missing) == 4 and all("never run on the host" in f.message for f in missing)
 
 
 @pytest.mark.docker

@@ -23,14 +23,17 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
+from opsgen.contained import MODULE_DOCS
 from opsgen.validators.ansible.tasks import is_playbook
 from opsgen.validators.artifact import Artifact
 from opsgen.validators.isolation import CONTAINED_WORKDIR
 from opsgen.validators.tools import ContainedBatch, ContainedJob, Job
 
-__all__ = ["INPUTS", "contained_batch", "is_missing_file", "lint_target", "neutralize",
-           "probe_job", "syntax_check_job", "syntax_errors", "target_name", "unknown_modules"]
+__all__ = ["INPUTS", "contained_batch", "is_missing_file", "lint_target", "module_docs",
+           "module_docs_job", "neutralize", "probe_job", "syntax_check_job", "syntax_errors",
+           "target_name", "unknown_modules"]
 _WRAPPER = """- name: opsgen syntax-check wrapper
   hosts: localhost
   gather_facts: false
@@ -135,3 +138,23 @@ def unknown_modules(art: Artifact) -> set[str]:
         return set(json.loads(res.stdout.strip().splitlines()[-1])["unresolved"])
     except (IndexError, KeyError, ValueError, TypeError):
         return set()
+
+
+def module_docs_job(art: Artifact) -> Job:
+    """The option tables of the sandbox's built-in modules (read once per tools image: the
+    answer is cached, its key has no input but the image)."""
+    return ContainedJob("ansible module docs", ["cat", MODULE_DOCS], batch=contained_batch(art),
+                        timeout=30)
+
+
+def module_docs(art: Artifact) -> dict[str, Any] | None:
+    """``{fqcn: {"options": {name: {type, choices, aliases, required, elements}}}}`` of
+    ansible-core's built-in modules, or None when the tools sandbox could not say."""
+    res = art.job(module_docs_job).result()
+    if res.run.status != "ok" or res.returncode != 0:
+        return None
+    try:
+        modules = json.loads(res.stdout)["modules"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return modules if isinstance(modules, dict) else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from opsgen.validators.rule import Rule
 from opsgen.validators.rules.ansible import (
+    ModuleArguments,
     NoLogSecrets,
     ShellInsteadOfModule,
     TlsVerifyOffAnsible,
@@ -54,7 +55,7 @@ RULES: tuple[type[Rule], ...] = tuple(sorted((
     UnverifiedDownload, MissingStrictMode, TlsVerifyOff,
     ShellInsteadOfModule, TlsVerifyOffAnsible, NoLogSecrets, UnknownModule, RiskyFileMode,
     AnsibleAuthorizedKey, AnsibleCron, AnsibleUidZero, AnsibleSecurityOff, UnverifiedGetUrl,
-    ControllerCommand,
+    ControllerCommand, ModuleArguments,
     PrivateKey, CloudKey, UrlCredentials, HardcodedPassword, EntropyString,
     InjectedInstruction, UnrequestedUrl,
 ), key=lambda r: r.code))

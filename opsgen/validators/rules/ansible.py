@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from opsgen.findings import Finding, Severity
-from opsgen.validators.adapters.ansible import unknown_modules
+from opsgen.validators.adapters.ansible import module_docs, unknown_modules
 from opsgen.validators.ansible.tasks import PLAY, Task, yaml_bool
 from opsgen.validators.artifact import Artifact
 from opsgen.validators.rule import Rule
 from opsgen.validators.shell.index import ShellIndex
 
-__all__ = ["NoLogSecrets", "ShellInsteadOfModule", "TlsVerifyOffAnsible", "UnknownModule"]
+__all__ = ["ModuleArguments", "NoLogSecrets", "ShellInsteadOfModule", "TlsVerifyOffAnsible",
+           "UnknownModule"]
 
 # command -> (module, subcommands that change state; empty = any use)
 _MODULES: dict[str, tuple[str, frozenset[str]]] = {
@@ -211,7 +214,137 @@ class UnknownModule(Rule):
 
     def check(self, art: Artifact) -> Iterator[Finding]:
         unknown = unknown_modules(art)
+        if not unknown:
+            return
+        builtins = list(module_docs(art) or {})
         for task in art.tasks:
             if task.module in unknown:
-                yield self.at(art, task, f"couldn't resolve module/action '{task.module}'.",
+                near = _nearest_module(task.module, builtins)
+                guess = f" Did you mean {near}?" if near else ""
+                yield self.at(art, task, f"couldn't resolve module/action '{task.module}'.{guess}",
                               module=task.module)
+
+
+def _nearest_module(name: str, builtins: list[str]) -> str | None:
+    """The built-in module whose name is closest to an unknown one (``apt_package`` ->
+    ``ansible.builtin.apt``), by the short names."""
+    short = {fqcn.rsplit(".", 1)[-1]: fqcn for fqcn in builtins}
+    wanted = name.rsplit(".", 1)[-1]
+    near = difflib.get_close_matches(wanted, list(short), n=1, cutoff=0.6)
+    if not near:
+        near = [s for s in sorted(short, key=len, reverse=True)
+                if len(s) >= 3 and wanted.startswith(s)][:1]
+    return short[near[0]] if near else None
+
+
+#: options that make a module take arbitrary words or keys (command's free form, set_fact)
+_FREE = frozenset({"free_form", "free-form", "key_value"})
+_SHOWN = 24  # valid options listed in a message at most
+
+
+def _builtin(module: str) -> str | None:
+    """The FQCN in ansible.builtin a task's module names, if it names one there."""
+    if module.startswith("ansible.builtin."):
+        return module
+    if module.startswith("ansible.legacy."):
+        return "ansible.builtin." + module.removeprefix("ansible.legacy.")
+    return None if "." in module else f"ansible.builtin.{module}"
+
+
+def _templated(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def _same(value: Any, choice: Any) -> bool:
+    if isinstance(choice, bool) or isinstance(value, bool):
+        return yaml_bool(value) is yaml_bool(choice) and yaml_bool(value) is not None
+    return str(value) == str(choice)
+
+
+class ModuleArguments(Rule):
+    """Give built-in modules only options they have, with values they accept."""
+
+    code = "OPS212"
+    name = "module-arguments"
+    severity = Severity.ERROR
+    summary = "A built-in module is given an option it does not have or a value it refuses."
+    hint = ("Use the option names and values in the message (ansible-doc MODULE lists them); "
+            "the task fails with exactly this error when it runs.")
+    rationale = (
+        "About a quarter of generated playbooks' failures are wrong module options or values "
+        "(`ansible.builtin.file` with `state: present`, `copy` with `permissions:`). Ansible "
+        "finds them only when the task runs, and a syntax check or ansible-lint passes them. "
+        "The option tables come from the ansible-core the tools sandbox runs (ansible-doc), "
+        "so the check knows exactly what that version accepts: option names and aliases, "
+        "`choices`, and required options."
+    )
+    tags = ("syntax",)
+    langs = ("ansible",)
+    applies = "tasks of ansible.builtin modules (FQCN or short name)"
+    examples_bad = (
+        PLAY + "    - name: f\n      ansible.builtin.file:\n        path: /srv/x\n"
+        "        state: present\n",
+        PLAY + "    - name: c\n      ansible.builtin.copy:\n        dest: /etc/motd\n"
+        "        content: hi\n        permissions: '0644'\n",
+        PLAY + "    - name: u\n      user:\n        shell: /bin/false\n",
+    )
+    examples_good = (
+        PLAY + "    - name: f\n      ansible.builtin.file:\n        path: /srv/x\n"
+        "        state: directory\n        mode: '0750'\n",
+        PLAY + "    - name: u\n      ansible.builtin.user:\n        name: app\n"
+        "        state: \"{{ wanted }}\"\n",
+        PLAY + "    - name: c\n      ansible.builtin.command: id\n      changed_when: false\n",
+        PLAY + "    - name: s\n      ansible.builtin.set_fact:\n        anything: 1\n",
+    )
+
+    def check(self, art: Artifact) -> Iterator[Finding]:
+        docs = module_docs(art) if art.tasks else None
+        if docs is None:
+            return  # no tools sandbox: OPS005 says so
+        for task in art.tasks:
+            fqcn = _builtin(task.module)
+            spec = docs.get(fqcn) if fqcn else None
+            if isinstance(spec, dict):
+                yield from self._check_task(art, task, str(fqcn), spec.get("options") or {})
+
+    def _check_task(self, art: Artifact, task: Task, fqcn: str,
+                    options: dict[str, Any]) -> Iterator[Finding]:
+        names = {name: name for name in options}
+        for name, opt in options.items():
+            names.update((alias, name) for alias in opt.get("aliases") or ())
+        free = bool(_FREE & options.keys())
+        args = {k: v for k, v in task.args.items() if k != "_raw_params"}
+        for key, value in args.items():
+            canon = names.get(str(key))
+            if canon is None:
+                if not free:
+                    yield self.finding(art, task.arg_line(key), 0,
+                                       self._unknown(fqcn, str(key), options, names),
+                                       module=fqcn, option=str(key))
+                continue
+            choices = options[canon].get("choices")
+            if (isinstance(choices, list) and choices and not _templated(value)
+                    and isinstance(value, (str, int, bool))
+                    and not any(_same(value, c) for c in choices)):
+                yield self.finding(
+                    art, task.arg_line(key), 0,
+                    f"value of {key} must be one of: {', '.join(map(str, choices))}; "
+                    f"got {value!r} ({fqcn}).", module=fqcn, option=str(key))
+        raw = task.free_form or str(task.args.get("_raw_params", ""))
+        if _templated(raw):
+            return  # arguments built at run time: nothing more to know
+        for name, opt in options.items():
+            if not opt.get("required") or name in _FREE:
+                continue
+            if name in args or any(a in args for a in opt.get("aliases") or ()):
+                continue
+            yield self.at(art, task, f"{fqcn} needs the option {name}; it is missing.",
+                          module=fqcn, option=name)
+
+    @staticmethod
+    def _unknown(fqcn: str, key: str, options: dict[str, Any], names: dict[str, str]) -> str:
+        near = difflib.get_close_matches(key, list(names), n=1, cutoff=0.6)
+        valid = sorted(options)
+        shown = ", ".join(valid[:_SHOWN]) + (" ..." if len(valid) > _SHOWN else "")
+        guess = f"; did you mean {near[0]}?" if near else ""
+        return f"{fqcn} has no option {key}{guess} (valid: {shown})."
