@@ -34,7 +34,7 @@ from opsgen.errors import InputError
 from opsgen.yamlsafe import safe_load
 
 __all__ = ["MAX_CHECKS", "MAX_CHECK_BYTES", "Check", "Scenario", "ScenarioSource",
-           "merge_scenarios", "parse_scenario"]
+           "merge_scenarios", "parse_scenario", "scenario_from_parts"]
 
 ScenarioSource = Literal["model", "operator", "runbook"]
 #: bounds on what a scenario may hold (it runs in the sandbox, but it is shown to people)
@@ -105,7 +105,7 @@ def parse_scenario(text: str, source: ScenarioSource = "operator") -> Scenario:
     """A scenario from its YAML form; raises :class:`InputError` with the reason."""
     try:
         data = safe_load(text)
-    except Exception as exc:  # noqa: BLE001 - any YAML fault is the user's input
+    except Exception as exc:  # any YAML fault is the user's input
         raise InputError(f"the scenario is not valid YAML: {str(exc).splitlines()[0]}",
                          reference="bad-scenario") from None
     if data is None:
@@ -123,6 +123,28 @@ def parse_scenario(text: str, source: ScenarioSource = "operator") -> Scenario:
                          reference="bad-scenario")
     checks = tuple(_check(item, i, source) for i, item in enumerate(items, 1))
     return Scenario(prepare, checks, (source,))
+
+
+def scenario_from_parts(
+    prepare: str = "", commands: Iterable[str] = (), source: ScenarioSource = "operator"
+) -> Scenario:
+    """A scenario from a prepare script and check commands (``--given FILE``, ``--expect
+    CMD``: each command its own name), held to the limits of the YAML form; raises
+    :class:`InputError` naming the ``--expect`` at fault."""
+    if "\x00" in prepare or len(prepare.encode()) > MAX_PREPARE_BYTES:
+        raise InputError("the prepare script (--given) must be at most 64 KB of text",
+                         reference="bad-scenario")
+    checks: list[Check] = []
+    for index, command in enumerate(commands, 1):
+        try:
+            checks.append(_check(command, index, source))
+        except InputError as exc:
+            why = exc.message.split(": ", 1)[-1] if ": " in exc.message else "it is empty"
+            raise InputError(f"--expect {index} ({command[:60]!r}): {why}",
+                             reference="bad-scenario") from None
+    if len(checks) > MAX_CHECKS:
+        raise InputError(f"at most {MAX_CHECKS} checks (--expect)", reference="bad-scenario")
+    return Scenario(prepare, tuple(checks), (source,))
 
 
 def merge_scenarios(parts: Iterable[Scenario]) -> Scenario:

@@ -134,8 +134,17 @@ def test_the_sequences_are_what_new_and_import_run() -> None:
         def stage(self, name: str, attempt: int, total: int) -> None:
             seen.append(name)
 
-    llm = FakeLLM(["```bash\n#!/bin/bash\nset -euo pipefail\necho hi\n```"])
+    def answer(messages: list[object]) -> str:
+        if "acceptance checks" in str(messages[0]):  # the scenario prompt
+            return "```yaml\nprepare: ''\nchecks:\n  - test -e /srv/hi\n```"
+        return "```bash\n#!/bin/bash\nset -euo pipefail\necho hi\n```"
+
+    def scenario_dryrun(script: str, lang: str, *, scenario: object) -> DryRunReport:
+        return dryrun(script, lang)
+
+    llm = FakeLLM(answer)
     lint = lambda script, lang: Lint()  # noqa: E731 - a stand-in with the report's shape
-    run_loop("say hi", "bash", llm, lint=lint, dryrun=dryrun, events=Record())  # type: ignore[arg-type]
-    assert seen == ["generate", *CHECKS]
+    run_loop("say hi", "bash", llm, lint=lint, dryrun=scenario_dryrun, events=Record(),  # type: ignore[arg-type]
+             model_scenario=True)
+    assert seen == ["scenario", "generate", *CHECKS]
     assert [s for s in NEW if s in seen] == seen

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import typer
 
-from opsgen.commands.options import JsonOpt, LangOrAuto
+from opsgen.commands.options import (
+    ExpectOpt,
+    GivenOpt,
+    JsonOpt,
+    LangOrAuto,
+    ScenarioOpt,
+    read_scenario,
+)
 from opsgen.inputs import read_text_file
 from opsgen.ui import console, err_console
 
@@ -39,13 +46,23 @@ def register(app: typer.Typer) -> None:
         require_userns: bool = typer.Option(
             False, help="Refuse to run unless the engine remaps container root."
         ),
+        given: GivenOpt = None,
+        expect: ExpectOpt = None,
+        scenario_file: ScenarioOpt = None,
     ) -> int:
         """Run SCRIPT in a fresh, locked-down container and report what it changed.
 
+        With a scenario (--given, --expect, --scenario), the same container first runs
+        the prepare script, then every check (before), then SCRIPT, then every check again
+        (after); the diff shows what SCRIPT changed from the prepared state. A check that
+        fails after SCRIPT is an error (OPS411), one that held before it proves nothing and
+        is not counted (OPS412), a prepare that fails is the scenario's fault and SCRIPT is
+        not run (OPS413).
+
         Exit 0 when every run passed (and, with --twice, the second changed nothing),
-        1 when a run failed, was stopped or was not idempotent, or any finding is an
-        error (a limit hit by a run that exited 0 too), 3 for a bad file,
-        4 when the sandbox is unavailable.
+        1 when a run failed, was stopped or was not idempotent, a check failed, or any
+        finding is an error (a limit hit by a run that exited 0 too), 3 for a bad file or
+        scenario, 4 when the sandbox is unavailable.
 
         The first run starts a warm worker in the background (it exits after 15 idle
         minutes) that runs later dryrun and lint commands without Python's half-second
@@ -55,8 +72,9 @@ def register(app: typer.Typer) -> None:
         from opsgen.context import run_context
         from opsgen.sandbox import DryRunOptions, dryrun
 
-        defer = run_context(ctx.obj).defer()
         text = read_text_file(script)
+        scenario = read_scenario(given, expect, scenario_file)
+        defer = run_context(ctx.obj).defer()
         from opsgen.validators import detect_lang
 
         language = detect_lang(text, str(script)) if lang is LangOrAuto.auto else lang.value
@@ -70,7 +88,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             from opsgen.commands.options import print_json  # redacted: output is untrusted
 
-            report = dryrun(text, language, options, defer=defer)
+            report = dryrun(text, language, options, scenario=scenario, defer=defer)
             print_json(report.to_dict())
         else:
             from opsgen.render.dryrun import render_dryrun
@@ -80,6 +98,7 @@ def register(app: typer.Typer) -> None:
                     text,
                     language,
                     options,
+                    scenario=scenario,
                     progress=lambda stage: status.update(f"dry-run: {stage}"),
                     defer=defer,
                 )

@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 
 from opsgen.approval import sign_off
-from opsgen.commands.options import JsonOpt, WorkspaceOpt, current_user, open_store, print_json
+from opsgen.commands.options import (
+    ExpectOpt,
+    GivenOpt,
+    JsonOpt,
+    ScenarioOpt,
+    WorkspaceOpt,
+    current_user,
+    open_store,
+    print_json,
+    read_scenario,
+)
 from opsgen.flow.record import gather_evidence, record_change
 from opsgen.inputs import read_text_file
 from opsgen.lang import LANGS
@@ -40,9 +50,21 @@ def register(app: typer.Typer) -> None:
         author: Annotated[str | None, typer.Option(help="Author (default: $OPSGEN_USER).")] = None,
         workspace: WorkspaceOpt = None,
         json_out: JsonOpt = False,
+        given: GivenOpt = None,
+        expect: ExpectOpt = None,
+        scenario_file: ScenarioOpt = None,
     ) -> None:
-        """Import FILE as a new change: lint it, dry-run it, and store it for review."""
+        """Import FILE as a new change: lint it, dry-run it, and store it for review.
+
+        With a scenario (--given, --expect, --scenario) the dry-run also prepares the state
+        the request presupposes and checks what it asks for; the scenario and each check's
+        result are part of the evidence an approval is bound to.
+        """
         text = read_text_file(file)
+        scenario = read_scenario(given, expect, scenario_file)
+        if scenario is not None and not dryrun:
+            raise typer.BadParameter("a scenario runs in the dry-run: drop --no-dryrun",
+                                     param_hint="--given/--expect/--scenario")
         if lang is not None and lang not in LANGS:
             raise typer.BadParameter(f"use one of {', '.join(LANGS)}", param_hint="--lang")
         from opsgen.validators import detect_lang
@@ -51,7 +73,7 @@ def register(app: typer.Typer) -> None:
         who = check_person(author or current_user(), "--author")
         change_name = check_name(name if name is not None else slug(str(file)))
         # Evaluate before opening the store: a failed lint or sandbox leaves no workspace.
-        evidence = gather_evidence(text, lang, image, dryrun, file.name)
+        evidence = gather_evidence(text, lang, image, dryrun, file.name, scenario=scenario)
         with open_store(workspace, create=True) as store:
             change, revision, record = record_change(
                 store,

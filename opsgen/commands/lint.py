@@ -52,19 +52,17 @@ def register(app: typer.Typer) -> None:
         Prints file:line:col: severity CODE message (with a hint) per finding; exit 1 when
         any unsuppressed error is found, 3 when a file cannot be read.
         """
-        from opsgen.sandbox.toolbox import ContainerTools
-        from opsgen.validators import lint_file
+        from opsgen.flow.checks import lint_file_report, tools_sandbox
         from opsgen.validators.formats import json_document, sarif_document
 
-        tools = ContainerTools()  # one engine connection for every playbook
+        tools = tools_sandbox()  # one engine connection for every playbook
         reports = []
         bad_input = False
         for path in files:
             try:
-                reports.append(lint_file(path, lang.value if lang else None,
-                                         ansible_lint=not no_ansible_lint,
-                                         cache=not no_cache,
-                                         sandbox=tools))
+                reports.append(lint_file_report(path, lang.value if lang else None,
+                                                ansible_lint=not no_ansible_lint,
+                                                cache=not no_cache, tools=tools))
             except InputError as exc:
                 render_error(exc)
                 bad_input = True

@@ -1,4 +1,10 @@
-"""``opsgen new "REQUEST"``: generate a script with the model, then lint, dry-run, repair."""
+"""``opsgen new "REQUEST"``: generate a script with the model, then lint, dry-run, repair.
+
+A change can be checked against a scenario, the state the request presupposes and checks of
+what it asks for: the operator's (``--given FILE``: the prepare script, ``--expect CMD``: a
+check, ``--scenario FILE.yml``: both) and, with ``--model-scenario``, one the model writes
+from the request alone (off by default until the operations benchmark has measured it).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,15 @@ from typing import Annotated
 import typer
 from rich.status import Status
 
-from opsgen.commands.options import JsonOpt, LangOrAuto, WorkspaceOpt
+from opsgen.commands.options import (
+    ExpectOpt,
+    GivenOpt,
+    JsonOpt,
+    LangOrAuto,
+    ScenarioOpt,
+    WorkspaceOpt,
+    read_scenario,
+)
 from opsgen.errors import InputError
 from opsgen.flow.loop import Attempt, Events
 from opsgen.redact import redact_tree
@@ -34,6 +48,9 @@ class _Progress(Events):
         words = {"generate": "generating", "lint": "linting", "dryrun": "dry-running twice"}
         if name == "sample":
             self.label = f"candidate {attempt + 1}/{total + 1} · sampling"
+        elif name == "scenario":
+            self.label = ("writing the checks (from the request alone)" if attempt == 1
+                          else "rewriting the checks (their prepare failed)")
         else:
             self.label = f"attempt {attempt}/{total} · {words.get(name, name)}"
         self.tokens, self.started = 0, time.perf_counter()
@@ -83,8 +100,8 @@ def register(app: typer.Typer) -> None:
                 min=1,
                 max=9,
                 help="Answers to weigh by what they did in the sandbox: the repaired answer "
-                "plus up to N-1 sampled ones; the behaviour most share wins (needs the dry-run; "
-                "1 is fastest).",
+                "plus up to N-1 sampled ones; the one passing most checks, then the behaviour "
+                "most share, wins (needs the dry-run; 1 is fastest).",
             ),
         ] = 3,
         no_dryrun: Annotated[
@@ -103,11 +120,25 @@ def register(app: typer.Typer) -> None:
         store: Annotated[
             bool, typer.Option("--store/--no-store", help="Record the result as a change.")
         ] = True,
+        given: GivenOpt = None,
+        expect: ExpectOpt = None,
+        scenario_file: ScenarioOpt = None,
+        model_scenario: Annotated[
+            bool,
+            typer.Option("--model-scenario/--no-model-scenario",
+                         help="Also have the model write a scenario (prepare and checks) from "
+                         "the request alone, checked on every candidate. Off by default until "
+                         "the operations benchmark shows it lowers false greens without "
+                         "adding false reds."),
+        ] = False,
     ) -> int:
         """Generate a script for REQUEST; lint it, dry-run it twice, repair, show the review.
 
+        The model also writes checks of what the request asks for, from the request alone;
+        the script is "vetted" only when it runs cleanly and every check holds.
+
         Exit 0 when the chosen script passed every check that ran, 1 when it still has
-        problems after all attempts, 5 when the model gave nothing usable.
+        problems after all attempts, 3 for bad input, 5 when the model gave nothing usable.
         """
         from opsgen.commands.options import current_user
         from opsgen.flow.new import new as run_new
@@ -117,6 +148,10 @@ def register(app: typer.Typer) -> None:
         if not request.strip():
             raise InputError("the request is empty", reference="empty-input")
         chosen = pick_lang(request, lang)
+        operator = read_scenario(given, expect, scenario_file)
+        if no_dryrun and operator is not None:
+            err_console.print("note: the scenario runs only in the dry-run; with --no-dryrun "
+                              "its checks are not run")
         with err_console.status("loading the model") as status:
             llm = load_client(model, runtime)
             outcome = run_new(
@@ -133,6 +168,8 @@ def register(app: typer.Typer) -> None:
                 workspace=workspace,
                 author=author or current_user(),
                 name=name,
+                scenario=operator,
+                model_scenario=model_scenario,
             )
         result, stored = outcome.result, outcome.stored
         if as_json:

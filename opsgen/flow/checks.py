@@ -22,7 +22,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from opsgen.errors import InputError, OpsError, SandboxError
 from opsgen.findings import Finding
@@ -31,11 +31,15 @@ from opsgen.flow.problems import LintLike
 from opsgen.flow.sequences import CHECKS, run_sequence
 from opsgen.lang import Lang
 from opsgen.sandbox.models import DryRunReport
+from opsgen.scenario import Scenario
 from opsgen.store.evidence import Evidence
 
+if TYPE_CHECKING:
+    from opsgen.validators.report import LintReport
+
 __all__ = ["DEFAULT_TIMEOUT", "Checks", "SandboxChecks", "dryrun_options", "dryrun_report",
-           "evaluate", "lint_findings", "lint_report", "make_dryrun", "make_lint",
-           "stored_evidence"]
+           "evaluate", "lint_file_report", "lint_findings", "lint_report", "make_dryrun",
+           "make_lint", "stored_evidence", "tools_sandbox"]
 
 #: Runbook scripts are short; a minute per run keeps a 100-runbook batch bounded.
 DEFAULT_TIMEOUT = 60.0
@@ -60,6 +64,26 @@ def lint_report(
     return report
 
 
+def tools_sandbox() -> Any:
+    """Where the Ansible tools of a lint run: a :class:`~opsgen.sandbox.toolbox.ContainerTools`
+    (one engine connection, shared by the lints of one command)."""
+    from opsgen.sandbox.toolbox import ContainerTools
+
+    return ContainerTools()
+
+
+def lint_file_report(
+    path: Any, lang: str | None = None, *, ansible_lint: bool = True, cache: bool = True,
+    tools: Any = None,
+) -> LintReport:
+    """``opsgen lint FILE``: read the file (refusing bad input with an ``InputError``) and
+    lint it, the Ansible tools in ``tools`` (default: a new sandbox)."""
+    from opsgen.validators import lint_file
+
+    return lint_file(path, cast("Lang | None", lang), ansible_lint=ansible_lint, cache=cache,
+                     sandbox=tools or tools_sandbox())
+
+
 def lint_findings(
     text: str, lang: str, path: str = "<script>", *, provenance: Any = None
 ) -> tuple[Finding, ...]:
@@ -81,14 +105,17 @@ def dryrun_options(image: str | None = None, *, twice: bool = True) -> Any:
 
 
 def dryrun_report(
-    text: str, lang: str, options: Any = None, *, progress: Progress | None = None
+    text: str, lang: str, options: Any = None, *, progress: Progress | None = None,
+    scenario: Scenario | None = None,
 ) -> DryRunReport:
-    """Dry-run ``text`` in a fresh sandbox container (raises when the sandbox cannot run)."""
+    """Dry-run ``text`` in a fresh sandbox container (raises when the sandbox cannot run),
+    with ``scenario`` prepared and checked in the same container when given."""
     from opsgen.sandbox import dryrun
 
-    if progress is None:
-        return dryrun(text, lang, options)
-    return dryrun(text, lang, options, progress=progress)
+    extra: dict[str, Any] = {"scenario": scenario} if scenario is not None else {}
+    if progress is not None:
+        extra["progress"] = progress
+    return dryrun(text, lang, options, **extra)
 
 
 def evaluate(
@@ -99,6 +126,7 @@ def evaluate(
     options: Any = None,
     path: str = "<script>",
     provenance: Any = None,
+    scenario: Scenario | None = None,
 ) -> Evidence:
     """Lint ``text`` and (unless ``dryrun`` is False) dry-run it in the sandbox.
 
@@ -113,6 +141,8 @@ def evaluate(
         options: passed to :func:`opsgen.sandbox.dryrun` unchanged.
         path: the name findings point at.
         provenance: an :class:`opsgen.validators.Provenance` for the OPS5xx rules.
+        scenario: prepared and checked with the dry-run; it is part of the report, so the
+            evidence (and the hash an approval is bound to) covers it.
     """
     def run_lint(evidence: Evidence) -> Evidence:
         return Evidence(lint_findings(text, lang, path, provenance=provenance), None, "",
@@ -120,7 +150,7 @@ def evaluate(
 
     def run_dryrun(evidence: Evidence) -> Evidence:
         try:
-            report = dryrun_report(text, lang, options)
+            report = dryrun_report(text, lang, options, scenario=scenario)
         except SandboxError as exc:
             return replace(evidence, dryrun_skipped=f"dry-run could not run: {exc.message}")
         return stored_evidence(evidence.findings, report)
@@ -154,8 +184,11 @@ def make_lint(request: str = "") -> LintFn:
     return lint
 
 
-def make_dryrun(image: str | None = None, timeout: float | None = None) -> DryRunFn:
-    """The repair loop's dry-run stage: twice in a fresh sandbox container (idempotence)."""
+def make_dryrun(
+    image: str | None = None, timeout: float | None = None, scenario: Scenario | None = None
+) -> DryRunFn:
+    """The repair loop's dry-run stage: twice in a fresh sandbox container (idempotence),
+    with ``scenario`` prepared and checked in the same container when given."""
     from opsgen.sandbox import DryRunOptions
 
     options = DryRunOptions(twice=True, network="none")
@@ -165,7 +198,7 @@ def make_dryrun(image: str | None = None, timeout: float | None = None) -> DryRu
         options = replace(options, timeout=timeout)
 
     def run(script: str, lang: str) -> DryRunReport:
-        return dryrun_report(script, lang, options)
+        return dryrun_report(script, lang, options, scenario=scenario)
 
     return run
 

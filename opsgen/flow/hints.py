@@ -5,6 +5,11 @@ pipeline three times. Our lint rules already carry a fix hint each; this table d
 same for the few runtime failures that generated scripts keep hitting in the sandbox, keyed
 by what the run printed (or, for a silent failure, the command the trace named). Only the
 first matching hint is added, so a repair prompt stays one short line per problem.
+
+A failed scenario check (the script ran, but a postcondition of the request does not hold)
+gets a hint too: keyed by what the check looks at (a home folder, a cron.d line, the printed
+output), or else the general one, which says to change the script, not to argue with the
+check.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from dataclasses import dataclass
 
 from opsgen.flow.problems import Problem
 
-__all__ = ["HINTS", "Hint", "with_hints"]
+__all__ = ["CHECK_HINTS", "HINTS", "Hint", "with_hints"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,12 +89,44 @@ HINTS: tuple[Hint, ...] = (
 )
 
 
+#: Hints for a failed scenario check, by what the check looks at; the last one always matches.
+CHECK_HINTS: tuple[Hint, ...] = (
+    Hint(
+        "home-folder",
+        re.compile(r"getent passwd[^`]*-f\s*'?6|\bhome\b", re.I),
+        "useradd puts the home in /home/NAME unless `--home-dir DIR` names it (with "
+        "`--create-home` to make it); for a user that exists already, `usermod --home DIR "
+        "--move-home NAME`.",
+    ),
+    Hint(
+        "cron-line",
+        re.compile(r"/etc/cron\.d"),
+        "a line in /etc/cron.d is `MIN HOUR DOM MON DOW USER COMMAND`: 02:30 every day is "
+        "`30 2 * * * root COMMAND`; write the whole file.",
+    ),
+    Hint(
+        "printed-output",
+        re.compile(r"OPSGEN_STDOUT"),
+        "the check reads what the script printed: print exactly the value the request asks "
+        "for, with no labels, headings or extra lines.",
+    ),
+    Hint(
+        "postcondition",
+        re.compile(r""),
+        "the script ran but did not do what the request asks: change the script so that "
+        "this holds (the name, path, value or schedule the request gives).",
+    ),
+)
+
+
 def with_hints(problems: list[Problem]) -> list[Problem]:
-    """The problems, each failed run given the fix hint of the first known failure it shows."""
+    """The problems, each failed run or failed check given the fix hint of the first known
+    failure it shows."""
     out = []
     for problem in problems:
-        if problem.kind == "run" and " Fix: " not in problem.message:
-            for hint in HINTS:
+        table = {"run": HINTS, "check": CHECK_HINTS}.get(problem.kind, ())
+        if table and " Fix: " not in problem.message:
+            for hint in table:
                 if hint.pattern.search(problem.message):
                     problem = Problem(
                         problem.kind, problem.code, f"{problem.message} Fix: {hint.fix}",

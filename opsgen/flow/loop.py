@@ -11,6 +11,13 @@ With ``candidates > 1`` the loop then samples further answers to the original re
 checks each the same way, and picks among the passing ones by what they did in the sandbox
 (:mod:`opsgen.flow.consensus`): a check sees a broken script, only agreement between
 independent answers can hint that a clean-running one does the wrong thing.
+
+With a scenario (:mod:`opsgen.flow.scenario`) the loop first has the model write one from the
+request alone (the ``scenario`` stage), then runs it with every dry-run: a postcondition that
+does not hold is a problem fed back like a failed run, the consensus prefers candidates that
+pass more checks, and the status is ``vetted`` only when lint, both runs and every check
+pass. :attr:`LoopResult.verdict` says in words what the evidence is (``runs-clean, 1 of 4
+checks failed``; ``runs-clean, no checks`` when nothing showed the request was done).
 """
 
 from __future__ import annotations
@@ -29,17 +36,22 @@ from opsgen.flow.problems import (
     dryrun_problems,
     lint_problems,
 )
+from opsgen.flow.scenario import ScenarioDryRunFn, ScenarioRecord, ScenarioSession, call_dryrun
 from opsgen.flow.sequences import CHECKS, run_sequence
 from opsgen.flow.trace import instrument, parse_trace
 from opsgen.generator.extract import extract_script
 from opsgen.generator.llm import GREEDY, Completion, LLMClient, Message, Sampling
 from opsgen.generator.prompts import Target, generation_messages, repair_messages
-from opsgen.sandbox.models import DryRunReport
+from opsgen.sandbox.models import CheckResult, DryRunReport
+from opsgen.scenario import Scenario
 
-__all__ = ["Attempt", "DryRunFn", "Events", "LintFn", "LoopResult", "Status", "run_loop"]
+__all__ = ["AnyDryRunFn", "Attempt", "DryRunFn", "Events", "LintFn", "LoopResult", "Status",
+           "run_loop"]
 
 LintFn = Callable[[str, str], LintLike]
 DryRunFn = Callable[[str, str], DryRunReport]
+#: what the loop accepts: a plain dry-run, or one that also takes ``scenario=``
+AnyDryRunFn = DryRunFn | ScenarioDryRunFn
 Status = Literal["vetted", "unverified", "failed-checks"]
 
 
@@ -47,7 +59,8 @@ class Events:
     """Progress hooks; the CLI overrides them to drive its display. No-ops by default."""
 
     def stage(self, name: str, attempt: int, total: int) -> None:
-        """A stage starts: ``generate``, ``sample``, ``lint`` or ``dryrun``."""
+        """A stage starts: ``scenario`` (1: written, 2: rewritten after its prepare failed),
+        ``generate``, ``sample``, ``lint`` or ``dryrun``."""
 
     def token(self, piece: str) -> None:
         """The model produced a piece of text."""
@@ -85,6 +98,13 @@ class Attempt:
         """A script came back and no check found a blocking problem."""
         return self.script is not None and not self.problems
 
+    @property
+    def runs_clean(self) -> bool:
+        """Lint clean and both runs passed; only scenario checks may have failed (the
+        consensus still weighs such a candidate: every candidate may fail a wrong check)."""
+        return (self.script is not None and self.dryrun is not None
+                and all(p.kind == "check" for p in self.problems))
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, model statistics included."""
         c = self.completion
@@ -97,6 +117,8 @@ class Attempt:
             "problems": [p.to_dict() for p in self.problems],
             "lint": self.lint.to_dict() if self.lint is not None else None,
             "dryrun_ok": self.dryrun.ok if self.dryrun is not None else None,
+            "verdict": self.dryrun.verdict if self.dryrun is not None else None,
+            "checks": [c.to_dict() for c in self.dryrun.checks] if self.dryrun is not None else [],
             "model": {
                 "name": c.model,
                 "runtime": c.runtime,
@@ -118,6 +140,7 @@ class LoopResult:
     dryrun_enabled: bool
     extra: dict[str, Any] = field(default_factory=dict)
     consensus: Consensus | None = None
+    scenario: ScenarioRecord | None = None
 
     @property
     def final(self) -> Attempt:
@@ -138,11 +161,58 @@ class LoopResult:
 
     @property
     def status(self) -> Status:
-        """``vetted`` (lint and dry-run clean), ``unverified`` (lint clean, dry-run skipped
-        by the user) or ``failed-checks``."""
-        if not self.final.passed:
+        """``vetted`` (lint clean, both runs clean, every scenario check holds),
+        ``unverified`` (lint clean, dry-run skipped by the user) or ``failed-checks``.
+
+        A change with no check at all stays ``vetted`` when it runs cleanly, but its
+        :attr:`verdict` says "no checks". A failed check never gives ``vetted``, even when
+        it is disputed: a green verdict on a wrong script is the worst outcome.
+        """
+        final = self.final
+        if not final.passed:
             return "failed-checks"
-        return "vetted" if self.dryrun_enabled else "unverified"
+        if not self.dryrun_enabled:
+            return "unverified"
+        if final.dryrun is None or final.dryrun.checks_failed:
+            return "failed-checks"
+        return "vetted"
+
+    @property
+    def checks(self) -> tuple[CheckResult, ...]:
+        """The scenario checks of the chosen script's dry-run."""
+        final = self.final
+        return final.dryrun.checks if final.dryrun is not None else ()
+
+    @property
+    def disputed(self) -> tuple[str, ...]:
+        """Checks every clean-running candidate failed although they agreed: the check (the
+        model's reading of the request) may be wrong, or the request hard; shown, never
+        dropped, and never counted as passed."""
+        return self.consensus.disputed if self.consensus is not None else ()
+
+    @property
+    def verdict(self) -> str:
+        """The evidence in words: ``runs-clean, 3 of 3 checks passed``, ``runs-clean, 1 of 4
+        checks failed (1 disputed)``, ``runs-clean, no checks``, ``lint errors: not run``."""
+        final = self.final
+        lint_errors = any(p.kind == "lint" for p in final.problems)
+        if final.script is None:
+            return "no usable script"
+        if final.dryrun is None:
+            if lint_errors:
+                return "lint errors: not run"
+            return "lint-clean, not run (--no-dryrun)" if not self.dryrun_enabled else "not run"
+        report = final.dryrun
+        words = report.verdict
+        if report.idempotent is False:
+            words = words.replace("runs-clean", "runs, but not idempotent", 1)
+        if lint_errors:
+            words = f"lint errors, {words}"
+        if not report.checks and report.runs:
+            words += ", no checks"
+        if self.disputed:
+            words += f" ({len(self.disputed)} disputed)"
+        return words
 
     @property
     def change_id(self) -> str:
@@ -164,13 +234,15 @@ def _check(
     script: str,
     lang: str,
     lint: LintFn,
-    dryrun: DryRunFn | None,
+    dryrun: AnyDryRunFn | None,
     last: bool,
     events: Events,
     number: int,
     total: int,
+    scenario: ScenarioSession,
 ) -> tuple[LintLike, DryRunReport | None, list[Problem]]:
-    """Run the declared :data:`~opsgen.flow.sequences.CHECKS` on one attempt's script."""
+    """Run the declared :data:`~opsgen.flow.sequences.CHECKS` on one attempt's script, with
+    the change's scenario prepared and checked in every dry-run."""
 
     def run_lint(state: _Checked) -> _Checked:
         report = lint(script, lang)
@@ -178,10 +250,15 @@ def _check(
 
     def run_dryrun(state: _Checked) -> _Checked:
         assert dryrun is not None
-        run_report = dryrun(script, lang)
+        run_report = scenario.run(dryrun, script, lang)
         found = dryrun_problems(run_report, lang)
         if lang == "bash" and any(p.kind == "run" and p.line == 0 for p in found):
-            found = _locate_failures(script, found, run_report, dryrun)
+            current = scenario.current
+
+            def rerun(text: str, language: str) -> DryRunReport:
+                return call_dryrun(dryrun, text, language, current)
+
+            found = _locate_failures(script, found, run_report, rerun)
         return replace(state, dryrun=run_report, problems=state.problems + tuple(with_hints(found)))
 
     # A script with lint errors is fixed before it is run, except on the last attempt,
@@ -200,12 +277,13 @@ def _attempt(
     completion: Completion,
     lang: str,
     lint: LintFn,
-    dryrun: DryRunFn | None,
+    dryrun: AnyDryRunFn | None,
     *,
     last: bool,
     sampled: bool,
     events: Events,
     total: int,
+    scenario: ScenarioSession,
 ) -> Attempt:
     """Extract the script from a completion and check it."""
     try:
@@ -215,7 +293,7 @@ def _attempt(
         return Attempt(number, completion, None, problems=(problem,), sampled=sampled)
     script = extracted.script
     report, run_report, problems = _check(
-        script, lang, lint, dryrun, last, events, number, total
+        script, lang, lint, dryrun, last, events, number, total, scenario
     )
     return Attempt(
         number, completion, script, extracted.fixes, report, run_report, tuple(problems),
@@ -234,9 +312,10 @@ def _sample(
     llm: LLMClient,
     lang: str,
     lint: LintFn,
-    dryrun: DryRunFn,
+    dryrun: AnyDryRunFn,
     max_tokens: int,
     events: Events,
+    scenario: ScenarioSession,
 ) -> None:
     """Add up to ``candidates - 1`` sampled answers, stopping once they cannot change the
     choice. Samples are checked but not repaired: they are votes, not drafts."""
@@ -252,7 +331,7 @@ def _sample(
         )
         attempt = _attempt(
             number, completion, lang, lint, dryrun, last=False, sampled=True, events=events,
-            total=number,
+            total=number, scenario=scenario,
         )
         done.append(attempt)
         events.finished(attempt)
@@ -289,12 +368,14 @@ def run_loop(
     llm: LLMClient,
     *,
     lint: LintFn,
-    dryrun: DryRunFn | None,
+    dryrun: AnyDryRunFn | None,
     attempts: int = 3,
     max_tokens: int = 768,
     target: Target | None = None,
     events: Events | None = None,
     candidates: int = 1,
+    scenario: Scenario | None = None,
+    model_scenario: bool = False,
 ) -> LoopResult:
     """Generate a script for ``request`` and repair it until the checks pass.
 
@@ -303,19 +384,30 @@ def run_loop(
         lang: ``bash`` or ``ansible``.
         llm: the model client.
         lint: ``(script, lang) -> report``; always called on every usable attempt.
-        dryrun: ``(script, lang) -> DryRunReport`` or None when the user chose --no-dryrun.
+        dryrun: ``(script, lang) -> DryRunReport`` or None when the user chose --no-dryrun;
+            with a scenario it is called as ``(script, lang, scenario=...)``.
         attempts: the most generations to make (at least 1).
         max_tokens: the token budget of each generation.
         target: facts about the target machine for the system prompt.
         events: progress hooks.
         candidates: answers to weigh against each other (1: the repaired greedy answer
             only). Needs the dry-run: without observed behaviour there is nothing to compare.
+        scenario: the operator's scenario (prepare and checks), run with every dry-run.
+        model_scenario: first have the model write a scenario from the request alone (the
+            ``scenario`` stage); the operator's checks replace its checks of the same name.
+            Only with the dry-run: a scenario is evidence only when it runs.
 
     Raises:
         UnparseableOutput: no attempt produced a usable script.
     """
     events = events or Events()
     total = max(1, attempts)
+    session = ScenarioSession(
+        request, lang, llm, scenario, target=target,
+        on_stage=lambda n: events.stage("scenario", n, 2), on_token=events.token,
+    )
+    if model_scenario and dryrun is not None:
+        session.write()
     base = generation_messages(request, lang, target)
     messages: Sequence[Message] = base
     done: list[Attempt] = []
@@ -326,12 +418,12 @@ def run_loop(
         )
         attempt = _attempt(
             number, completion, lang, lint, dryrun, last=number == total, sampled=False,
-            events=events, total=total,
+            events=events, total=total, scenario=session,
         )
         done.append(attempt)
         events.finished(attempt)
-        if attempt.passed:
-            break
+        if attempt.passed or any(p.kind == "scenario" for p in attempt.problems):
+            break  # done, or the operator's prepare fails: no script repair can fix that
         if attempt.script is not None:
             # Repair from the original request each time: the context stays small and the
             # model sees its latest script with exactly the problems that script has.
@@ -340,12 +432,14 @@ def run_loop(
                 lang,
             )
     consensus = None
-    if candidates > 1 and dryrun is not None:
-        _sample(base, done, candidates, llm, lang, lint, dryrun, max_tokens, events)
+    broken_scenario = any(p.kind == "scenario" for a in done for p in a.problems)
+    if candidates > 1 and dryrun is not None and not broken_scenario:
+        _sample(base, done, candidates, llm, lang, lint, dryrun, max_tokens, events, session)
         consensus = choose(done)
     if all(a.script is None for a in done):
         raise UnparseableOutput(
             f"the model returned no usable script in {len(done)} attempt(s)",
             hint="rephrase the request, or choose another --model",
         )
-    return LoopResult(request, lang, tuple(done), dryrun is not None, consensus=consensus)
+    return LoopResult(request, lang, tuple(done), dryrun is not None, consensus=consensus,
+                      scenario=session.record())

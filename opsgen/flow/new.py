@@ -1,9 +1,14 @@
 """``opsgen new`` as a function: the :data:`~opsgen.flow.sequences.NEW` sequence.
 
-generate → lint → dryrun → repair (until clean or out of attempts) → sample → choose are
-:func:`~opsgen.flow.loop.run_loop`'s; ``record`` is :func:`~opsgen.flow.record.
+scenario → generate → lint → dryrun → repair (until clean or out of attempts) → sample →
+choose are :func:`~opsgen.flow.loop.run_loop`'s; ``record`` is :func:`~opsgen.flow.record.
 store_result`'s. The CLI parses options, loads the model, calls :func:`new` and renders
 what comes back; tests and other programs call the same function.
+
+The scenario (issue 16) is the model's, written from the request alone, with the operator's
+parts on top (the CLI reads them with :func:`~opsgen.commands.options.read_scenario`);
+every dry-run prepares and checks it, so "vetted" means the request's postconditions held,
+not only that it ran.
 """
 
 from __future__ import annotations
@@ -15,9 +20,12 @@ from typing import Any
 from opsgen.flow.checks import make_dryrun, make_lint
 from opsgen.flow.loop import Events, LoopResult, run_loop
 from opsgen.flow.record import store_result
+from opsgen.flow.scenario import ScenarioDryRunFn
 from opsgen.generator.llm import LLMClient
+from opsgen.sandbox.models import DryRunReport
+from opsgen.scenario import Scenario
 
-__all__ = ["NewOutcome", "new"]
+__all__ = ["NewOutcome", "new", "scenario_dryrun"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +51,8 @@ def new(
     workspace: Path | None = None,
     author: str = "",
     name: str | None = None,
+    scenario: Scenario | None = None,
+    model_scenario: bool = False,
 ) -> NewOutcome:
     """Generate a script for ``request``, check and repair it, and record the result.
 
@@ -58,20 +68,36 @@ def new(
         events: progress hooks.
         record: store the chosen script and its evidence as a change.
         workspace, author, name: where and as whom to record it.
+        scenario: the operator's scenario (``--given``, ``--expect``, ``--scenario``).
+        model_scenario: have the model write a scenario from the request alone too (the
+            operator's checks replace its checks of the same name).
     """
     result = run_loop(
         request,
         lang,
         llm,
         lint=make_lint(request),
-        dryrun=make_dryrun(image=image) if dryrun else None,
+        dryrun=scenario_dryrun(image) if dryrun else None,
         attempts=attempts,
         max_tokens=max_tokens,
         events=events,
         candidates=candidates,
+        scenario=scenario,
+        model_scenario=model_scenario,
     )
     stored = None
     if record:
         stored = store_result(result, workspace=workspace, author=author, image=image or "",
                               name=name)
     return NewOutcome(result, stored)
+
+
+def scenario_dryrun(image: str | None = None) -> ScenarioDryRunFn:
+    """The loop's dry-run, taking the scenario per call: the loop may rewrite the model's
+    scenario after its prepare failed, and then runs the same script again with the new one
+    (:func:`~opsgen.flow.checks.make_dryrun` binds one scenario; this builds it per call)."""
+
+    def run(script: str, lang: str, *, scenario: Scenario | None = None) -> DryRunReport:
+        return make_dryrun(image=image, scenario=scenario)(script, lang)
+
+    return run

@@ -3,6 +3,11 @@
 Each :class:`Problem` is one line in the repair prompt: a code, where, and the evidence
 (the offending line's text, a stderr tail, the paths a second run changed). Small models do
 not count lines reliably, so a lint problem quotes the line it points at.
+
+A scenario check that does not hold after the run (OPS411) is a problem like a failed run:
+the script ran but did not do what was asked, and the model is told which postcondition
+failed and what the check printed. A failed *prepare* (OPS413) is a ``scenario`` problem:
+the scenario's fault, which the loop answers by rewriting the scenario, never the script.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from opsgen.findings import Finding, Severity
-from opsgen.sandbox.models import DryRunReport, RunResult, SystemDiff
+from opsgen.sandbox.models import CheckResult, DryRunReport, RunResult, SystemDiff
 
-__all__ = ["LintLike", "Problem", "dryrun_problems", "lint_problems", "tail"]
+__all__ = ["CHECK_FAILED", "CHECK_VACUOUS", "PREPARE_FAILED", "SCENARIO_CODES", "LintLike",
+           "Problem", "check_problems", "dryrun_problems", "lint_problems", "tail"]
 
 _TAIL_LINES = 12
 _TAIL_CHARS = 900
@@ -23,6 +29,11 @@ _MAX_PATHS = 8
 # Sandbox outcome codes that restate a failed or stopped run (timeout, OOM, output flood,
 # disk quota, crash, pids, non-zero exit).
 _RUN_OUTCOMES = frozenset({"OPS401", "OPS402", "OPS403", "OPS405", "OPS406", "OPS407", "OPS408"})
+#: the sandbox's findings for a scenario: a check failed, a check held before the script ran
+#: (proves nothing; a warning), the prepare failed (the scenario's fault, the script not run)
+CHECK_FAILED, CHECK_VACUOUS, PREPARE_FAILED = "OPS411", "OPS412", "OPS413"
+SCENARIO_CODES = frozenset({CHECK_FAILED, CHECK_VACUOUS, PREPARE_FAILED})
+_CHECK_OUTPUT_CHARS = 400
 
 
 # What coreutils, findutils, grep and bash print when a command went wrong. A script that
@@ -54,7 +65,8 @@ class Problem:
     """One thing that keeps an attempt from being accepted.
 
     Attributes:
-        kind: ``lint``, ``run``, ``stopped``, ``idempotence`` or ``unparseable``.
+        kind: ``lint``, ``run``, ``stopped``, ``idempotence``, ``check`` (a scenario check
+            failed), ``scenario`` (its prepare failed) or ``unparseable``.
         code: a stable code (``SC2086``, ``OPS404``, ``exit-1``).
         message: one line, already compact.
         line: 1-based line in the script, 0 when not tied to a line.
@@ -160,9 +172,43 @@ def _second_run_evidence(second: SystemDiff) -> str:
     return ("; " + "; ".join(lines[:4])) if lines else ""
 
 
+def _check_problem(check: CheckResult) -> Problem:
+    """One failed check, worded for the model: the postcondition, the command, the output."""
+    if check.after is None:
+        status = "did not run to an answer"
+    else:
+        status = f"exited {check.after}"
+    broke = " (it held before the script ran: the script broke it)" if check.vacuous else ""
+    output = tail(check.output, lines=6, chars=_CHECK_OUTPUT_CHARS)
+    printed = f"; it printed: {output}" if output else ""
+    return Problem(
+        "check",
+        CHECK_FAILED,
+        f"the request's postcondition \"{' '.join(check.name.split())}\" does not hold after "
+        f"the script ran{broke}: the check `{check.run}` {status}{printed}",
+    )
+
+
+def check_problems(report: DryRunReport) -> list[Problem]:
+    """The scenario's failed checks (OPS411) and a failed prepare (OPS413).
+
+    When the prepare failed the script was not run and the checks carry no answer: only the
+    ``scenario`` problem is reported, so the model is never asked to repair a script for a
+    state it was not given.
+    """
+    if report.prepare is not None and report.prepare.status != "passed":
+        evidence = tail(f"{report.prepare.stdout}\n{report.prepare.stderr}") or "(no output)"
+        return [Problem("scenario", PREPARE_FAILED,
+                        f"the scenario's prepare failed (exit {report.prepare.exit_code}), so "
+                        f"the script was not run: {evidence}")]
+    if not report.runs:
+        return []
+    return [_check_problem(c) for c in report.checks if not c.passed]
+
+
 def dryrun_problems(report: DryRunReport, lang: str) -> list[Problem]:
-    """Failed or stopped runs, errors a passing bash run swallowed, OPS4xx outcomes and a
-    non-idempotent second run."""
+    """Failed or stopped runs, errors a passing bash run swallowed, OPS4xx outcomes, a
+    non-idempotent second run, and the scenario's failed checks and prepare."""
     problems: list[Problem] = []
     for index, run in enumerate(report.runs):
         found = _run_problem(run, "first" if index == 0 else "second", lang)
@@ -182,10 +228,11 @@ def dryrun_problems(report: DryRunReport, lang: str) -> list[Problem]:
         problems.append(
             Problem("idempotence", "OPS404", f"not idempotent: on the second run {detail}")
         )
+    problems += check_problems(report)
     seen = {p.code for p in problems}
     ran_badly = any(p.kind in ("run", "stopped") for p in problems)
     for finding in report.findings:
-        if finding.code in seen or finding.suppressed:
+        if finding.code in seen or finding.suppressed or finding.code in SCENARIO_CODES:
             continue
         if ran_badly and finding.code in _RUN_OUTCOMES:
             continue  # the same failure, already described with its evidence

@@ -18,6 +18,7 @@ from opsgen.errors import OpsError
 from opsgen.flow import checks as evaluation
 from opsgen.flow.loop import LoopResult
 from opsgen.names import change_name, check_name, slug
+from opsgen.scenario import Scenario
 from opsgen.store.evidence import Evidence
 from opsgen.store.models import Change, EvidenceRecord, Revision
 from opsgen.store.repo import Store
@@ -56,11 +57,16 @@ def record_change(
 
 
 def gather_evidence(
-    text: str, lang: str, image: str, dryrun: bool, path: str
+    text: str, lang: str, image: str, dryrun: bool, path: str,
+    scenario: Scenario | None = None,
 ) -> Evidence:
-    """Lint and (unless ``dryrun`` is False) dry-run twice: the evidence of one revision."""
+    """Lint and (unless ``dryrun`` is False) dry-run twice: the evidence of one revision;
+    ``scenario`` is prepared and checked in the dry-run (and so is part of the evidence)."""
     options = evaluation.dryrun_options(image or None) if dryrun else None
-    return evaluation.evaluate(text, lang, dryrun=dryrun, options=options, path=path)
+    if scenario is None:  # the seam's old signature: tests replace evaluate
+        return evaluation.evaluate(text, lang, dryrun=dryrun, options=options, path=path)
+    return evaluation.evaluate(text, lang, dryrun=dryrun, options=options, path=path,
+                               scenario=scenario)
 
 
 def import_script(

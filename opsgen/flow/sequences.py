@@ -10,6 +10,8 @@ in :mod:`opsgen.flow.checks`; it then runs in every sequence that checks a revis
 Stages and where they live:
 
 =============  ==========================================================================
+``scenario``   the model writes the request's scenario from the request alone
+               (:class:`opsgen.flow.scenario.ScenarioSession`, called by ``run_loop``)
 ``generate``   the model writes an answer (:func:`opsgen.flow.loop.run_loop`)
 ``lint``       every validator (:func:`opsgen.flow.checks.lint_report`)
 ``dryrun``     the sandbox, twice for idempotence (:func:`opsgen.flow.checks.dryrun_report`)
@@ -31,9 +33,11 @@ __all__ = ["CHECKS", "CONVERT", "DRYRUN", "EDIT", "IMPORT", "LINT", "NEW", "RECH
 
 #: the checks of one revision, inside every sequence that checks one
 CHECKS: tuple[str, ...] = ("lint", "dryrun")
-#: ``opsgen new``: generate, check, repair until clean (or out of attempts), sample more
-#: candidates and check them, choose, record
-NEW: tuple[str, ...] = ("generate", *CHECKS, "repair", "sample", "choose", "record")
+#: ``opsgen new``: the model writes the scenario from the request alone (what to prepare,
+#: which postconditions to check), then generate, check (with the scenario), repair until
+#: clean (or out of attempts), sample more candidates and check them, choose, record
+NEW: tuple[str, ...] = ("scenario", "generate", *CHECKS, "repair", "sample", "choose",
+                        "record")
 #: ``opsgen import FILE``
 IMPORT: tuple[str, ...] = (*CHECKS, "record")
 #: ``opsgen edit ID`` (a new revision)

@@ -4,16 +4,26 @@ Small code models wrap the script in a fence (or not), add prose, write ``sudo``
 the script runs as root, and forget ``-y`` on apt. We fix those few habits deterministically
 and *record every fix* (``Extracted.fixes``), so the review can say what the model wrote and
 what opsgen changed. Everything else is left to the linters and the repair loop.
+
+:func:`extract_scenario` does the same for the scenario the model writes from the request
+(:mod:`opsgen.scenario`): a small model's YAML is often half right, so each check is
+validated on its own and a bad one is dropped with a note, never taking the good ones down
+with it.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from opsgen.errors import UnparseableOutput
+import yaml
 
-__all__ = ["Extracted", "extract_script"]
+from opsgen.errors import InputError, UnparseableOutput
+from opsgen.scenario import MAX_CHECKS, MAX_PREPARE_BYTES, Scenario, parse_scenario
+from opsgen.yamlsafe import safe_load
+
+__all__ = ["Extracted", "ExtractedScenario", "extract_scenario", "extract_script"]
 
 _BLOCK = re.compile(
     r"^[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<tag>[\w+-]*)[^\n]*\n"
@@ -127,3 +137,137 @@ def extract_script(text: str, lang: str) -> Extracted:
         )
     script, fixes = _normalise_bash(body) if lang == "bash" else _normalise_ansible(body)
     return Extracted(script=script.rstrip() + "\n", fixes=tuple(fixes), fenced=fenced)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedScenario:
+    """The scenario taken from a model answer, and what was dropped from it on the way.
+
+    Attributes:
+        scenario: checks tagged ``model``; empty when nothing usable came back.
+        notes: one line per thing dropped or repaired, for the review.
+    """
+
+    scenario: Scenario
+    notes: tuple[str, ...] = ()
+
+
+_SCENARIO_KEYS = ("prepare", "checks")
+_BLOCK_SCALAR = re.compile(r"^prepare:\s*[|>][-+]?\s*$")
+_KEY_LINE = re.compile(r"^(?P<key>prepare|checks):\s*(?P<value>.*)$")
+_ITEM = re.compile(r"^\s*-\s+(?:(?P<key>name|run):\s*)?(?P<value>.*)$")
+_FIELD = re.compile(r"^\s+(?P<key>name|run):\s*(?P<value>.*)$")
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        return value[1:-1].replace("''", "'")
+    if len(value) >= 2 and value[0] == value[-1] == '"' and "\\" not in value:
+        return value[1:-1]
+    return value
+
+
+def _lenient(text: str) -> dict[str, Any] | None:
+    """Read the scenario's simple shape line by line, for YAML a parser refuses.
+
+    Small models write ``run: grep -q 'a: b' f`` unquoted, which YAML reads as a nested
+    mapping and rejects; the shape we asked for is simple enough to read without a parser:
+    a ``prepare`` block and a list of ``name``/``run`` items, each value up to its line end.
+    """
+    data: dict[str, Any] = {}
+    checks: list[Any] = []
+    lines = text.splitlines()
+    index, mode = 0, ""
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        key = _KEY_LINE.match(line)
+        if key and key.group("key") == "prepare":
+            mode = "prepare"
+            if _BLOCK_SCALAR.match(line):
+                block = []
+                while index < len(lines) and (not lines[index].strip() or lines[index][0] in " \t"):
+                    block.append(lines[index])
+                    index += 1
+                indent = min((len(b) - len(b.lstrip()) for b in block if b.strip()), default=0)
+                data["prepare"] = "\n".join(b[indent:] for b in block).strip("\n") + "\n"
+            else:
+                data["prepare"] = _unquote(key.group("value"))
+            continue
+        if key and key.group("key") == "checks":
+            mode, data["checks"] = "checks", checks
+            continue
+        if mode != "checks":
+            continue
+        item, field_ = _ITEM.match(line), _FIELD.match(line)
+        if item:
+            value = _unquote(item.group("value"))
+            checks.append({item.group("key"): value} if item.group("key") else value)
+        elif field_ and checks and isinstance(checks[-1], dict):
+            checks[-1][field_.group("key")] = _unquote(field_.group("value"))
+    return data or None
+
+
+def _scenario_text(text: str) -> str:
+    """The YAML block of the answer: tagged yaml first, then any block, then the answer."""
+    blocks = [(m.group("tag").lower(), m.group("body")) for m in _BLOCK.finditer(text)]
+    for tag, body in blocks:
+        if tag in _TAGS["ansible"] and body.strip():
+            return body
+    return blocks[0][1] if blocks else text
+
+
+def _one_check(item: Any, index: int) -> tuple[Any, str | None]:
+    """Validate one check with the operator's own rules (:func:`parse_scenario`)."""
+    try:
+        parsed = parse_scenario(yaml.safe_dump({"checks": [item]}, allow_unicode=True), "model")
+    except InputError as exc:
+        reason = exc.message.replace("scenario check 1", "").strip(" :")
+        return None, f"dropped the model's check {index}: {reason}"
+    return parsed.checks[0], None
+
+
+def _nothing(notes: list[str], why: str) -> ExtractedScenario:
+    return ExtractedScenario(Scenario(), (*notes, f"no usable scenario: {why}"))
+
+
+def extract_scenario(text: str) -> ExtractedScenario:
+    """Take the scenario out of a model answer: its YAML block, parsed with
+    :func:`~opsgen.scenario.parse_scenario`'s rules, the model's source on every check.
+
+    Never raises: an answer with no usable scenario gives an empty :class:`Scenario` and a
+    note saying why, and the change is then checked without the model's checks (the review
+    says so). Invalid checks are dropped one by one; extra keys are ignored.
+    """
+    notes: list[str] = []
+    body = _scenario_text(text)
+    try:
+        data = safe_load(body)
+    except (yaml.YAMLError, ValueError, RecursionError):  # any YAML fault: read by lines
+        data = _lenient(body)
+        notes.append("the model's scenario was not valid YAML; it was read line by line")
+    if not isinstance(data, dict):
+        return _nothing(notes, "the answer holds no mapping with 'prepare' and 'checks'")
+    extra = sorted(str(k) for k in data if k not in _SCENARIO_KEYS)
+    if extra:
+        notes.append(f"ignored key(s) {', '.join(extra)} in the model's scenario")
+    prepare = data.get("prepare") or ""
+    if not isinstance(prepare, str) or len(prepare.encode()) > MAX_PREPARE_BYTES:
+        return _nothing(notes, "'prepare' is not a script of at most 64 KB")
+    items = data.get("checks") or []
+    if not isinstance(items, list):
+        return _nothing(notes, "'checks' is not a list")
+    checks = []
+    for index, item in enumerate(items, 1):
+        check, note = _one_check(item, index)
+        if note is not None:
+            notes.append(note)
+        else:
+            checks.append(check)
+    if len(checks) > MAX_CHECKS:
+        notes.append(f"kept the first {MAX_CHECKS} of the model's {len(checks)} checks")
+        checks = checks[:MAX_CHECKS]
+    if not checks:
+        return _nothing(notes, "no valid check")
+    return ExtractedScenario(Scenario(prepare, tuple(checks), ("model",)), tuple(notes))

@@ -24,6 +24,8 @@ __all__ = [
     "frame_data",
     "generation_messages",
     "repair_messages",
+    "scenario_messages",
+    "scenario_repair_messages",
 ]
 
 _KIND = {"bash": "bash script", "ansible": "Ansible playbook"}
@@ -99,6 +101,38 @@ def repair_messages(
         fence=_FENCE[lang],
         lang=lang,
         problems=list(problems),
+    )
+    return [*history, Message("assistant", answer), Message("user", feedback)]
+
+
+def scenario_messages(request: str, lang: str, target: Target | None = None) -> list[Message]:
+    """Ask for the request's scenario (what to prepare, what must hold after), from the
+    request *alone*.
+
+    There is deliberately no script parameter: the checks are independent evidence only if
+    they are written without seeing any candidate (CodeT's tests are generated apart from
+    the code they judge); a model shown the script tends to check what the script does,
+    which would vet a wrong script. The request is framed as data, as for generation.
+    """
+    _check_lang(lang)
+    system = render("scenario/system.j2", kind=_KIND[lang], target=target or Target())
+    user = render("scenario/request.j2", kind=_KIND[lang], request=frame_data(request))
+    return [Message("system", system), Message("user", user)]
+
+
+def scenario_repair_messages(
+    history: Sequence[Message], answer: str, failure: str, lang: str,
+    target: Target | None = None,
+) -> list[Message]:
+    """Continue a scenario conversation after its *prepare* failed in the sandbox.
+
+    Only the scenario's own failure goes back (the prepare runs before any script), so the
+    scenario stays independent of every candidate script.
+    """
+    _check_lang(lang)
+    feedback = render(
+        "scenario/repair.j2", kind=_KIND[lang], failure=frame_data(failure, 1500),
+        os=(target or Target()).os,
     )
     return [*history, Message("assistant", answer), Message("user", feedback)]
 

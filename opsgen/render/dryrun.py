@@ -20,21 +20,21 @@ from rich.text import Text
 
 from opsgen.redact import redact
 from opsgen.render.findings import render_findings
-from opsgen.sandbox.models import DryRunReport, RunResult, SystemDiff
+from opsgen.sandbox.models import CheckResult, DryRunReport, RunResult, SystemDiff
 from opsgen.ui import print_folded, print_framed, safe, sanitize
 
-__all__ = ["render_dryrun", "render_system_diff"]
+__all__ = ["render_dryrun", "render_scenario", "render_system_diff"]
 
 _CHANGE_STYLE = {"added": "green", "modified": "yellow", "deleted": "red"}
 _TAIL_LINES = 15
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-def _render_run(i: int, run: RunResult, console: Console) -> None:
+def _render_run(i: int, run: RunResult, console: Console, *, label: str = "") -> None:
     style = {"passed": "green", "failed": "red", "killed": "bold red"}[run.status]
     why = f" ({run.stop_reason})" if run.stop_reason else ""
     console.print(
-        f"[bold]Run {i}[/]: [{style}]{run.status}{why}[/], exit {run.exit_code}, "
+        f"[bold]{label or f'Run {i}'}[/]: [{style}]{run.status}{why}[/], exit {run.exit_code}, "
         f"{run.duration_s:.2f}s"
         + (f", limits hit: {', '.join(run.limits_hit)}" if run.limits_hit else "")
     )
@@ -134,6 +134,83 @@ def render_system_diff(diff: SystemDiff, console: Console, *, show_diffs: bool =
                 ])
 
 
+_PREPARE_LINES = 30
+
+
+def render_scenario(report: DryRunReport, console: Console, *, part: str = "all") -> None:
+    """The scenario block: its prepare script and run (``part="prepare"``), each check
+    before and after the script (✓ holds, ✗ does not, ~ vacuous: held before, not counted)
+    and the verdict (``part="checks"``); both by default.
+
+    Names, commands, prepare text and check output are untrusted (a model or an operator's
+    file wrote them, the sandbox printed them): folded or framed, escaped.
+    """
+    if report.scenario is None:
+        return
+    if part in ("all", "prepare"):
+        _render_prepare(report, console)
+    if part in ("all", "checks"):
+        not_run = report.prepare is not None and report.prepare.status != "passed"
+        if report.checks:
+            console.print("[bold]Checks[/] [dim](exit status before and after the script)[/]:")
+        for check in report.checks:
+            _render_check(check, console, not_run=not_run)
+        console.print(f"[bold]Scenario verdict[/]: {_verdict_markup(report)}")
+
+
+def _render_prepare(report: DryRunReport, console: Console) -> None:
+    scenario = report.scenario or {}
+    sources = ", ".join(str(s) for s in scenario.get("sources", ()))
+    console.print(f"[bold]Scenario[/]{f' [dim]({safe(sources)})[/]' if sources else ''}:")
+    prepare = str(scenario.get("prepare", ""))
+    lines = prepare.rstrip("\n").split("\n") if prepare.strip() else []
+    if lines:
+        more = len(lines) - _PREPARE_LINES
+        console.print("  [dim]prepare script" + (f" (first {_PREPARE_LINES} of "
+                      f"{len(lines)} lines)" if more > 0 else "") + ":[/]")
+        print_framed(console, lines[:_PREPARE_LINES])
+    if report.prepare is not None:
+        _render_run(0, report.prepare, console, label="  Prepare")
+        if report.prepare.status != "passed":
+            console.print("  [red]prepare failed: the scenario's fault; the script was not "
+                          "run[/]")
+    elif not lines:
+        console.print("  [dim]nothing to prepare[/]")
+
+
+def _status(code: int | None) -> str:
+    return "-" if code is None else str(code)
+
+
+def _render_check(check: CheckResult, console: Console, *, not_run: bool) -> None:
+    if not_run:
+        mark, note = "[dim]-[/]", "[dim]not run (prepare failed)[/]"
+    elif not check.passed:
+        mark, note = "[red]✗[/]", "[red]does not hold after the script[/]"
+        if check.after is None:
+            note = "[red]did not run to an end after the script[/]"
+    elif check.vacuous:
+        mark, note = "[yellow]~[/]", "[yellow]vacuous: held before the script, not counted[/]"
+    else:
+        mark, note = "[green]✓[/]", "[green]holds after the script[/]"
+    print_folded(
+        console,
+        f"  {mark} {safe(check.name)} [dim](before {_status(check.before)}, "
+        f"after {_status(check.after)}, {safe(check.source)})[/] {note}",
+    )
+    if check.run != check.name:
+        print_folded(console, f"      [dim]run:[/] {safe(check.run)}")
+    if check.output.strip() and not (check.passed or not_run):
+        whole = redact(check.output, scan=True).rstrip("\r\n")
+        print_framed(console, _LINE_BREAK.split(whole)[-_TAIL_LINES:], indent="      ")
+
+
+def _verdict_markup(report: DryRunReport) -> str:
+    style = "green" if report.vetted else "red" if report.checks_failed or (
+        report.prepare is not None and report.prepare.status != "passed") else "yellow"
+    return f"[{style}]{safe(report.verdict)}[/]"
+
+
 def _diff_style(line: str) -> str:
     return "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
 
@@ -148,10 +225,14 @@ def render_dryrun(report: DryRunReport, console: Console, *, show_diffs: bool = 
     )
     for w in report.engine_warnings:
         print_folded(console, f"  [yellow]engine: {safe(w)}[/]")
+    render_scenario(report, console, part="prepare")
     for i, run in enumerate(report.runs, 1):
         _render_run(i, run, console)
-    console.print("[bold]Observed system diff[/] (first run):")
-    render_system_diff(report.diff, console, show_diffs=show_diffs)
+    if report.runs:
+        console.print("[bold]Observed system diff[/] (first run"
+                      + (", from the prepared state" if report.prepare is not None else "")
+                      + "):")
+        render_system_diff(report.diff, console, show_diffs=show_diffs)
     if report.second_diff is not None:
         if report.idempotent:
             console.print("[bold]Idempotence[/]: [green]second run changed nothing[/]")
@@ -167,6 +248,7 @@ def render_dryrun(report: DryRunReport, console: Console, *, show_diffs: bool = 
             render_system_diff(report.second_diff, console, show_diffs=show_diffs)
     elif len(report.runs) == 1 and report.first.status != "passed":
         console.print("[dim]Idempotence not checked: the first run did not pass.[/]")
+    render_scenario(report, console, part="checks")
     if report.findings:
         console.print("[bold]Findings[/]:")
         render_findings(report.findings, console)

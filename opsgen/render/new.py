@@ -5,6 +5,11 @@ the terminal only through :func:`opsgen.ui.safe`/:func:`~opsgen.ui.sanitize`, re
 (the script as a whole, so a private key's body lines are hidden too), and folded so the
 terminal never wraps it to column 0: script lines continue behind ``↳`` in the line-number
 gutter, our lines continue indented. The JSON object is redacted the same way.
+
+The scenario's names, commands, prepare text and check output are untrusted too (the model
+wrote them from the request, the sandbox printed them): the review shows them through the
+dry-run report's scenario block (:func:`opsgen.render.dryrun.render_scenario`), and marks a
+check every agreeing candidate failed as *disputed*.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from rich.text import Text
 from opsgen.findings import Finding, sort_findings
 from opsgen.flow.loop import Attempt, LoopResult
 from opsgen.redact import redact, redact_tree
-from opsgen.render.dryrun import render_system_diff
+from opsgen.render.dryrun import render_scenario, render_system_diff
 from opsgen.render.findings import render_findings
 from opsgen.sandbox.models import DryRunReport
 from opsgen.ui import print_folded, print_source_line, safe, sanitize
@@ -56,6 +61,11 @@ def result_to_dict(result: LoopResult) -> dict[str, Any]:
         "final_attempt": final.number,
         "attempts": [a.to_dict() for a in result.attempts],
         "consensus": result.consensus.to_dict() if result.consensus is not None else None,
+        "verdict": result.verdict,
+        "scenario": result.scenario.to_dict() if result.scenario is not None else None,
+        "checks": [{**c.to_dict(), "disputed": c.name in result.disputed}
+                   for c in result.checks],
+        "disputed": list(result.disputed),
         **result.extra,
     }
     redacted: dict[str, Any] = redact_tree(data, scan=True)
@@ -71,6 +81,32 @@ def _print_dryrun(out: Console, report: DryRunReport) -> None:
     idem = {None: unknown, True: "yes", False: "[bold red]no[/]"}[report.idempotent]
     print_folded(out, f"[bold]Dry-run[/] in {safe(report.image)}: {runs}; idempotent: {idem}")
     render_system_diff(report.diff, out, show_diffs=False)
+
+
+def _print_scenario(out: Console, result: LoopResult) -> None:
+    """The scenario and each check's result; what happened to the model's scenario; the
+    disputed checks. A scenario that was not run is shown as such, never as passed."""
+    record = result.scenario
+    final = result.final
+    if final.dryrun is not None and final.dryrun.scenario is not None:
+        render_scenario(final.dryrun, out)
+    elif record is not None and not record.scenario.empty:
+        why = ("the dry-run was skipped (--no-dryrun)" if not result.dryrun_enabled
+               else "the script was not run")
+        out.print(f"[bold]Scenario[/]: {len(record.scenario.checks)} check(s), "
+                  f"[yellow]not run: {why}[/]")
+        for check in record.scenario.checks:
+            print_folded(out, f"  [dim]-[/] {safe(check.name)}: {safe(check.run)}")
+    elif result.dryrun_enabled and final.dryrun is not None:
+        out.print("[bold]Scenario[/]: [yellow]no checks: nothing showed the script does what "
+                  "was asked, only that it runs[/]")
+    if record is not None:
+        for note in record.notes:
+            print_folded(out, f"  [dim]note: {safe(note)}[/]")
+    for name in result.disputed:
+        print_folded(out, f"[bold yellow]Disputed[/]: {safe(name)}: every candidate failed "
+                     "it although they agreed; the check or the script may be wrong, review "
+                     "both (not counted as passed)")
 
 
 def _print_attempts(out: Console, result: LoopResult) -> None:
@@ -117,9 +153,12 @@ def print_review(result: LoopResult, out: Console) -> None:
         out.print("[bold]Dry-run[/]: [yellow]not run: lint errors are fixed first[/]")
     else:
         out.print("[bold]Dry-run[/]: [yellow]skipped (--no-dryrun)[/]")
+    _print_scenario(out, result)
     out.print("[bold]Attempts[/]:")
     _print_attempts(out, result)
     if result.consensus is not None:
-        out.print(f"[bold]Consensus[/]: {result.consensus.describe()}")
+        # describe() names disputed checks: untrusted text, escaped like the rest
+        print_folded(out, f"[bold]Consensus[/]: {safe(result.consensus.describe())}")
     colour = {"vetted": "green", "unverified": "yellow"}.get(result.status, "bold red")
-    out.print(f"[bold]Change[/] {result.change_id}: [{colour}]{result.status}[/]")
+    print_folded(out, f"[bold]Change[/] {result.change_id}: [{colour}]{result.status}[/] "
+                 f"({safe(result.verdict)})")

@@ -12,6 +12,7 @@ from typing import Any
 from opsgen.findings import Finding
 from opsgen.sandbox.models import (
     AccountChange,
+    CheckResult,
     CronChange,
     DryRunReport,
     FileChange,
@@ -24,7 +25,7 @@ from opsgen.sandbox.models import (
 
 __all__ = ["report_from_dict"]
 
-_DERIVED = {"idempotent", "ok"}
+_DERIVED = {"idempotent", "ok", "vetted", "verdict"}
 
 
 def report_from_dict(data: dict[str, Any]) -> DryRunReport:
@@ -37,6 +38,10 @@ def report_from_dict(data: dict[str, Any]) -> DryRunReport:
     values["findings"] = tuple(Finding.from_dict(f) for f in values.get("findings", ()))
     values["engine_warnings"] = tuple(values.get("engine_warnings", ()))
     values["dropped"] = tuple(tuple(d) for d in values.get("dropped", ()))
+    # Reports stored before scenarios (issue 16) have none of these keys.
+    if values.get("prepare") is not None:
+        values["prepare"] = _run(values["prepare"])
+    values["checks"] = tuple(CheckResult.from_dict(c) for c in values.get("checks", ()))
     return DryRunReport(**values)
 
 

@@ -57,4 +57,6 @@ def report_summary(report: dict[str, Any] | None, skipped: str = "") -> str:
     idem = report.get("idempotent")
     if idem is not None:
         verdict += ", idempotent" if idem else ", NOT idempotent"
+    if report.get("scenario") is not None and report.get("verdict"):
+        verdict += f"; scenario: {report['verdict']}"  # issue 16: does it do what was asked
     return verdict

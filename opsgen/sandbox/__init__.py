@@ -5,6 +5,10 @@ Public API::
     from opsgen.sandbox import dryrun, DryRunOptions
     report = dryrun(script_text, "bash", DryRunOptions(twice=True))
     report.ok, report.idempotent, report.diff.files, report.findings
+
+    # with a scenario: prepare, checks before, the run(s), checks after, in one container
+    report = dryrun(script_text, "bash", scenario=Scenario(prepare, checks))
+    report.prepare, report.checks, report.verdict, report.vetted
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ if TYPE_CHECKING:
     from opsgen.sandbox.engine import DEFAULT_IMAGE, connect
     from opsgen.sandbox.models import (
         AccountChange,
+        CheckResult,
         CronChange,
         DryRunReport,
         FileChange,
@@ -42,6 +47,7 @@ _WHERE = {
         name: "models"
         for name in (
             "AccountChange",
+            "CheckResult",
             "CronChange",
             "DryRunReport",
             "FileChange",
@@ -65,6 +71,7 @@ __all__ = [
     "DEFAULT_IMAGE",
     "OPS",
     "AccountChange",
+    "CheckResult",
     "CronChange",
     "DryRunOptions",
     "DryRunReport",

@@ -15,6 +15,7 @@ from opsgen.lang import Lang
 
 __all__ = [
     "AccountChange",
+    "CheckResult",
     "CronChange",
     "DryRunReport",
     "FileChange",
@@ -194,6 +195,58 @@ class RunResult:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One scenario check, run on the prepared state (``before``) and after the script.
+
+    Exit statuses; None when the check did not run or did not finish (its phase was
+    stopped, or prepare failed). A check that already held before the script (``vacuous``)
+    proves nothing about a change request, so it is never counted as passed. All text here
+    (name, command, output) is untrusted: it came from a model, an operator's file or the
+    sandbox.
+    """
+
+    name: str
+    run: str
+    source: str = "operator"
+    before: int | None = None
+    after: int | None = None
+    #: the check's output (stdout and stderr) after the script, at most 2 KB
+    output: str = ""
+
+    @property
+    def passed(self) -> bool:
+        """The postcondition holds after the script."""
+        return self.after == 0
+
+    @property
+    def vacuous(self) -> bool:
+        """It held before the script too: it cannot tell a script that did the work."""
+        return self.before == 0
+
+    @property
+    def counted_pass(self) -> bool:
+        """A pass that counts: it holds after, and did not before."""
+        return self.passed and not self.vacuous
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form, the derived verdicts included for consumers without our code."""
+        return {"name": self.name, "run": self.run, "source": self.source,
+                "before": self.before, "after": self.after, "output": self.output,
+                "passed": self.passed, "vacuous": self.vacuous}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        """Inverse of :meth:`to_dict` (derived keys ignored)."""
+        return cls(str(data["name"]), str(data["run"]), str(data.get("source", "operator")),
+                   _status(data.get("before")), _status(data.get("after")),
+                   str(data.get("output", "")))
+
+
+def _status(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+@dataclass(frozen=True, slots=True)
 class DryRunReport:
     """The evidence of a dry-run: what ran, where, and what it changed."""
 
@@ -212,6 +265,16 @@ class DryRunReport:
     #: How the script bundle got into the container: ``upperdir`` (written into its overlay2
     #: upper layer before start) or ``put_archive`` (through the engine); empty in old reports.
     bundle_copy: str = ""
+    #: The scenario that ran with the script (``Scenario.to_dict()``), None without one.
+    scenario: dict[str, Any] | None = None
+    #: The scenario's prepare run; when it did not pass, the script was not run (``runs``
+    #: is empty) and the checks carry no statuses.
+    prepare: RunResult | None = None
+    checks: tuple[CheckResult, ...] = ()
+
+    def __post_init__(self) -> None:
+        # A report read back from JSON has lists here; keep equality with the original.
+        object.__setattr__(self, "checks", tuple(self.checks))
 
     @property
     def first(self) -> RunResult:
@@ -247,11 +310,62 @@ class DryRunReport:
             and not any(f.severity is Severity.ERROR and not f.suppressed for f in self.findings)
         )
 
+    @property
+    def checks_passed(self) -> int:
+        """Checks that hold after the script and did not before (the ones that count)."""
+        return sum(1 for c in self.checks if c.counted_pass)
+
+    @property
+    def checks_failed(self) -> int:
+        """Checks that do not hold after the script, or never ran to an answer."""
+        return sum(1 for c in self.checks if not c.passed)
+
+    @property
+    def checks_vacuous(self) -> int:
+        """Checks that held before and after: shown, never counted."""
+        return sum(1 for c in self.checks if c.passed and c.vacuous)
+
+    @property
+    def vetted(self) -> bool:
+        """OK, and at least one check proved the script did what was asked (none failed).
+
+        "Runs" is :attr:`ok`; "does what was asked" needs a check that did not hold before
+        the script and holds after it.
+        """
+        return self.ok and self.checks_passed > 0 and self.checks_failed == 0
+
+    @property
+    def verdict(self) -> str:
+        """The verdict in words: ``runs-clean, 1 of 4 checks failed``,
+        ``runs-clean, 3 of 3 checks passed (1 vacuous, not counted)``,
+        ``prepare failed: the script was not run``."""
+        if self.prepare is not None and self.prepare.status != "passed":
+            return "prepare failed: the script was not run"
+        words = "runs-clean"
+        for label, run in zip(("first run", "second run"), self.runs, strict=False):
+            if run.status != "passed":
+                why = run.stop_reason or f"exit {run.exit_code}"
+                words = f"{label} {run.status} ({why})"
+                break
+        if not self.checks:
+            return words
+        vacuous = self.checks_vacuous
+        counted = len(self.checks) - vacuous
+        note = f" ({vacuous} vacuous, not counted)" if vacuous else ""
+        if counted == 0:
+            return f"{words}, no check counted ({vacuous} vacuous)"
+        if self.checks_failed:
+            return f"{words}, {self.checks_failed} of {counted} checks failed{note}"
+        return f"{words}, {self.checks_passed} of {counted} checks passed{note}"
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (derived properties included, for consumers without our code)."""
         data = asdict(self)
+        data["checks"] = [c.to_dict() for c in self.checks]
         data["idempotent"] = self.idempotent
         data["ok"] = self.ok
+        data["vetted"] = self.vetted
+        data["verdict"] = self.verdict
         for f in data["findings"]:
             f["severity"] = str(f["severity"])
         return data

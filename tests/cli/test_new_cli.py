@@ -150,6 +150,9 @@ def test_dry_run_vets_the_script_even_when_the_request_says_skip(
     assert data["dryrun"] is not None and data["dryrun"]["ok"] is True
     assert data["dryrun"]["idempotent"] is True
     assert any(f["path"] == "/srv/app" for f in data["dryrun"]["diff"]["files"])
+    # no scenario by default (--model-scenario asks for one): the verdict says nothing checked
+    assert all("acceptance checks" not in r["messages"][0]["content"] for r in stub.requests)
+    assert data["verdict"] == "runs-clean, no checks"
     # default --candidates 3: the greedy answer and one agreeing sample settle the choice
     assert len(stub.requests) == 2 and data["consensus"]["groups"] == [[1, 2]]
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from opsgen.findings import Finding, Location, Severity
-from opsgen.sandbox.models import DryRunReport, FileChange, RunResult, SystemDiff
+from opsgen.sandbox.models import CheckResult, DryRunReport, FileChange, RunResult, SystemDiff
+from opsgen.scenario import Check, Scenario
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,15 @@ def report(
     runs: tuple[RunResult, ...] = (run(), run()),
     second_paths: tuple[str, ...] = (),
     findings: tuple[Finding, ...] = (),
+    checks: tuple[CheckResult, ...] = (),
+    prepare: RunResult | None = None,
+    stdout: str = "",
 ) -> DryRunReport:
     second = SystemDiff(files=tuple(FileChange(p, "modified") for p in second_paths))
     first = SystemDiff(files=(FileChange("/etc/cron.d/prune", "added"),))
+    if stdout and runs:
+        runs = (RunResult(runs[0].exit_code, runs[0].status, 0.5, stdout, runs[0].stderr),
+                *runs[1:])
     return DryRunReport(
         "bash",
         "opsgen-sandbox:bookworm",
@@ -48,7 +55,43 @@ def report(
         first,
         second_diff=second if len(runs) > 1 else None,
         findings=findings,
+        prepare=prepare,
+        checks=checks,
     )
+
+
+@dataclass
+class ScenarioDry:
+    """A dry-run stage that takes ``scenario=`` and answers its checks with ``holds``.
+
+    ``holds(script, check) -> (before, after)`` exit statuses; a prepare containing
+    ``BROKEN`` fails (the script is then not run, as in the sandbox). Every call is kept.
+    """
+
+    holds: Any
+    stdout: Any = lambda script: ""
+    calls: list[tuple[str, Scenario | None]] = field(default_factory=list)
+
+    def __call__(self, script: str, lang: str, *, scenario: Scenario | None = None) -> DryRunReport:
+        self.calls.append((script, scenario))
+        if scenario is None:
+            return report(stdout=self.stdout(script))
+        if "BROKEN" in scenario.prepare:
+            failed = RunResult(1, "failed", 0.1, "", "mkdir: cannot create directory")
+            results = tuple(CheckResult(c.name, c.run, c.source) for c in scenario.checks)
+            return replace(report(runs=(), checks=results, prepare=failed),
+                           scenario=scenario.to_dict())
+        results = tuple(CheckResult(c.name, c.run, c.source, *self.holds(script, c),
+                                    output="" if self.holds(script, c)[1] == 0 else "nope")
+                        for c in scenario.checks)
+        prepared = RunResult(0, "passed", 0.1, "", "") if scenario.prepare else None
+        done = report(checks=results, prepare=prepared, stdout=self.stdout(script))
+        return replace(done, scenario=scenario.to_dict())
+
+
+def checks_of(*pairs: tuple[str, str]) -> Scenario:
+    """A scenario of (name, run) checks."""
+    return Scenario(checks=tuple(Check(n, r) for n, r in pairs), sources=("operator",))
 
 
 @dataclass

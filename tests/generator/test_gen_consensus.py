@@ -127,7 +127,7 @@ def test_choose_and_settled_on_plain_candidates():
     class C:
         def __init__(self, number: int, out: str | None):
             self.number = number
-            self.passed = out is not None
+            self.passed = self.runs_clean = out is not None
             self.dryrun = _out(out) if out is not None else None
 
     assert choose([C(1, None)]) is None
@@ -185,3 +185,34 @@ def test_review_says_why_the_chosen_script_was_not_dry_run():
     print_review(LoopResult("x", "bash", (sample,), True), Console(file=buf, width=120))
     assert "not run: lint errors are fixed first" in buf.getvalue()
     assert isinstance(sample, Attempt)
+
+
+def test_checks_rank_before_numbers_and_a_failing_leader_is_never_settled():
+    from opsgen.sandbox.models import CheckResult
+
+    ok = CheckResult("prints 3", "x", before=1, after=0)
+    bad = replace(ok, after=1)
+    guard_broken = CheckResult("kept", "y", before=0, after=1)
+    guard_kept = replace(guard_broken, after=0)
+
+    class C:
+        def __init__(self, number: int, out: str, *checks: CheckResult):
+            self.number = number
+            self.dryrun = replace(_out(out), checks=checks)
+            self.runs_clean = True
+            self.passed = all(c.passed for c in checks)
+
+    # a lone candidate passing the check beats two that agree but fail it
+    picked = choose([C(1, "Total: 3", bad), C(2, "3", ok), C(3, "Total: 3", bad)])
+    assert picked is not None and picked.chosen == 2 and picked.groups == ((2,), (1, 3))
+    assert picked.passed_checks == (1, 0) and picked.disputed == ()
+    # same counted passes: the one that kept the guard wins over the larger group
+    picked = choose([C(1, "a", ok, guard_broken), C(2, "a", ok, guard_broken),
+                     C(3, "b", ok, guard_kept)])
+    assert picked is not None and picked.chosen == 3
+    assert not settled([C(1, "a", bad), C(2, "a", bad), C(3, "a", bad)], 1)
+    assert settled([C(1, "a", ok), C(2, "a", ok)], 1)
+    # every agreeing candidate fails it: disputed
+    picked = choose([C(1, "a", bad), C(2, "a", bad)])
+    assert picked is not None and picked.disputed == ("prints 3",)
+    assert choose([C(1, "a", bad)]).disputed == ()  # type: ignore[union-attr] - one: no dispute

@@ -81,3 +81,21 @@ def test_the_hint_reaches_the_repair_prompt_from_a_real_sandbox_run(docker_clien
     assert any("Fix: `crontab -l` fails" in p.message for p in first.problems)
     assert "write /etc/cron.d/NAME" in llm.calls[1][-1].content
     assert result.status == "vetted" and result.final.number == 2
+
+
+@pytest.mark.parametrize(("message", "says"), [
+    ('the request\'s postcondition "home is /srv/m" does not hold: the check '
+     "`test \"$(getent passwd m | cut -d':' -f6)\" = /srv/m` exited 1", "--home-dir"),
+    ("postcondition \"job at 02:30\" does not hold: the check `grep -q x /etc/cron.d/*`",
+     "30 2 * * * root"),
+    ('postcondition "prints 3" does not hold: the check `grep -qx 3 "$OPSGEN_STDOUT"`',
+     "no labels"),
+    ('postcondition "port is 8080" does not hold: the check `grep -q 8080 /etc/app.conf`',
+     "did not do what the request asks"),
+])
+def test_a_failed_check_gets_one_hint(message, says):
+    from opsgen.flow.hints import CHECK_HINTS
+
+    (hinted,) = with_hints([Problem("check", "OPS411", message)])
+    assert hinted.message.count(" Fix: ") == 1 and says in hinted.message
+    assert CHECK_HINTS[-1].pattern.search("anything")  # the general hint always applies

@@ -103,3 +103,32 @@ def test_rm_of_a_system_folder_says_how_to_prune_it():
                        "bash", "s.sh")
     [ops107] = [f for f in report.findings if f.code == "OPS107"]
     assert "find /var/tmp -mindepth 1 -mtime +7 -delete" in ops107.message
+
+
+def test_a_failed_check_is_a_check_problem_with_its_postcondition_and_output():
+    from opsgen.findings import Finding, Location
+    from opsgen.sandbox.models import CheckResult
+
+    bad = CheckResult("home is /srv/m", "test -d /srv/m", "model", before=1, after=1,
+                      output="x\n" * 30 + "last line\n")
+    broke = CheckResult("new kept", "test -e /r/new", "model", before=0, after=2)
+    vacuous = CheckResult("dir kept", "test -d /r", "model", before=0, after=0)
+    ops411 = Finding("OPS411", Severity.ERROR, "check failed", Location("<run>", 0))
+    problems = dryrun_problems(report(checks=(bad, broke, vacuous), findings=(ops411,)), "bash")
+    assert [(p.kind, p.code) for p in problems] == [("check", "OPS411"), ("check", "OPS411")]
+    assert 'postcondition "home is /srv/m" does not hold' in problems[0].message
+    assert "`test -d /srv/m` exited 1; it printed:" in problems[0].message
+    assert problems[0].message.endswith("last line")  # the tail of a long output
+    assert "the script broke it" in problems[1].message
+
+
+def test_a_failed_prepare_is_only_the_scenarios_problem():
+    from opsgen.findings import Finding, Location
+    from opsgen.sandbox.models import CheckResult
+
+    failed = run("failed", 2, "mkdir: cannot create directory '/a/b'")
+    ops413 = Finding("OPS413", Severity.ERROR, "prepare failed", Location("<run>", 0))
+    r = report(runs=(), checks=(CheckResult("x", "true"),), prepare=failed, findings=(ops413,))
+    (problem,) = dryrun_problems(r, "bash")
+    assert (problem.kind, problem.code) == ("scenario", "OPS413")
+    assert "cannot create directory" in problem.message and "was not run" in problem.message
