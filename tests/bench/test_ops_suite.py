@@ -281,3 +281,40 @@ def _catch(fn: Any) -> Any:
         return fn()
     except KeyboardInterrupt as exc:
         return exc
+
+
+def test_generate_writes_one_answer_line_per_task_from_the_request_alone(
+    tmp_path: Any, monkeypatch: Any
+) -> None:
+    """bench/ops_suite/generate.py: the generator sees the request (never check or gold),
+    and each answer line carries the loop's script and verdict in the harness's format."""
+    import importlib.util
+    import sys as _sys
+
+    from opsgen.generator.llm import FakeLLM
+
+    spec = importlib.util.spec_from_file_location("ops_generate", SUITE / "generate.py")
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    _sys.modules["ops_generate"] = gen
+    spec.loader.exec_module(gen)
+    seen: list[str] = []
+
+    def respond(messages: Any) -> str:
+        seen.append("\n".join(m.content for m in messages))
+        return "```bash\n#!/usr/bin/env bash\nset -euo pipefail\nmkdir -p /srv/x\n```"
+
+    llm = FakeLLM(respond)
+    monkeypatch.setattr("opsgen.generator.backends.load_client", lambda *a, **k: llm)
+    out = tmp_path / "answers.jsonl"
+    task = next(t for t in TASKS if t.lang == "bash")
+    monkeypatch.setattr(_sys, "argv", ["generate.py", "--out", str(out), "--ids", task.id,
+                                       "--no-dryrun", "--candidates", "1"])
+    gen.main()
+    (line,) = [json.loads(x) for x in out.read_text().splitlines()]
+    assert line["id"] == task.id and "mkdir -p /srv/x" in line["script"]
+    assert line["verdict"] == "unverified"
+    assert H.load_answers(out)[task.id].script == line["script"]
+    prompt = "\n".join(seen)
+    assert task.request.split()[0] in prompt
+    assert task.check.strip() not in prompt and task.gold.strip() not in prompt
