@@ -54,26 +54,28 @@ def build_image(
         _import_base(client, progress)
     with tempfile.TemporaryDirectory(prefix="opsgen-build-") as ctx:
         _write_context(Path(ctx))
-        progress(f"docker build {tag}")
-        try:
-            image, logs = client.images.build(
-                path=ctx,
-                tag=tag,
-                buildargs={"BASE": BASE_IMAGE},
-                network_mode="host",
-                rm=True,
-                forcerm=True,
-                labels={"opsgen.image": "sandbox"},
-            )
-        except BuildError as exc:
-            tail = "".join(str(c.get("stream", "")) for c in exc.build_log)[-600:]
-            raise SandboxError(f"sandbox image build failed: {exc.msg}; {tail.strip()}") from None
-        except DockerException as exc:
-            raise SandboxError(f"sandbox image build failed: {exc}") from None
-        for chunk in logs:
-            line = str(chunk.get("stream", "")).strip()
-            if line:
-                progress(line)
+        return _docker_build(client, Path(ctx), tag, "sandbox", progress)
+
+
+def _docker_build(
+    client: docker.DockerClient, ctx: Path, tag: str, kind: str, progress: Progress
+) -> str:
+    """``docker build`` of ``ctx`` on the base image (host network for apt only); the id."""
+    progress(f"docker build {tag}")
+    try:
+        image, logs = client.images.build(
+            path=str(ctx), tag=tag, buildargs={"BASE": BASE_IMAGE}, network_mode="host",
+            rm=True, forcerm=True, labels={"opsgen.image": kind},
+        )
+    except BuildError as exc:
+        tail = "".join(str(c.get("stream", "")) for c in exc.build_log)[-600:]
+        raise SandboxError(f"{kind} image build failed: {exc.msg}; {tail.strip()}") from None
+    except DockerException as exc:
+        raise SandboxError(f"{kind} image build failed: {exc}") from None
+    for chunk in logs:
+        line = str(chunk.get("stream", "")).strip()
+        if line:
+            progress(line)
     return str(image.id)
 
 
@@ -176,21 +178,7 @@ def build_tools_image(
         if proc.returncode != 0:
             tail = proc.stderr.strip()[-400:]
             raise SandboxError(f"pip wheel for the tools image failed: {tail}")
-        progress(f"docker build {tag}")
-        try:
-            _image, logs = client.images.build(
-                path=str(ctx), tag=tag, buildargs={"BASE": BASE_IMAGE}, network_mode="host",
-                rm=True, forcerm=True, labels={"opsgen.image": "tools"},
-            )
-        except BuildError as exc:
-            tail = "".join(str(c.get("stream", "")) for c in exc.build_log)[-600:]
-            raise SandboxError(f"tools image build failed: {exc.msg}; {tail.strip()}") from None
-        except DockerException as exc:
-            raise SandboxError(f"tools image build failed: {exc}") from None
-        for chunk in logs:
-            line = str(chunk.get("stream", "")).strip()
-            if line:
-                progress(line)
+        _docker_build(client, ctx, tag, "tools", progress)
     return tag
 
 
