@@ -134,8 +134,9 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Generate a script for REQUEST; lint it, dry-run it twice, repair, show the review.
 
-        The model also writes checks of what the request asks for, from the request alone;
-        the script is "vetted" only when it runs cleanly and every check holds.
+        With a scenario (--given, --expect, --scenario; --model-scenario for one the model
+        writes from the request alone), every dry-run also checks what the request asks
+        for, and the script is "vetted" only when it runs cleanly and every check holds.
 
         Exit 0 when the chosen script passed every check that ran, 1 when it still has
         problems after all attempts, 3 for bad input, 5 when the model gave nothing usable.
