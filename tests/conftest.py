@@ -40,6 +40,16 @@ def docker_client() -> Iterator[Any]:
     client.close()
 
 
+@pytest.fixture()
+def passing_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lint and dry-run replaced at their seam by clean, passing evidence of the exact text."""
+    from opsgen.flow import checks
+    from opsgen.flow.testing import passing_evaluate
+
+    monkeypatch.setattr(checks, "evaluate", passing_evaluate)
+    monkeypatch.setattr(checks, "dryrun_options", lambda image=None, twice=True: None)
+
+
 @pytest.fixture(scope="session")
 def tools_sandbox(docker_client: Any) -> Any:
     """Where lint runs the Ansible tools: containers of the tools image (never this host)."""

@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from opsgen.redact import redact_tree
-from opsgen.store.repo import Store
-from opsgen.store.workspace import resolve_workspace
 
 if TYPE_CHECKING:  # the YAML parser is loaded only by a verb given a scenario
     from opsgen.scenario import Scenario
+    from opsgen.store.repo import Store
 
 __all__ = ["ExpectOpt", "GivenOpt", "JsonOpt", "LangChoice", "LangOrAuto", "ScenarioOpt",
            "WorkspaceOpt", "current_user", "open_store", "print_json", "read_scenario"]
@@ -116,6 +115,10 @@ def read_scenario(
 
 
 def open_store(workspace: Path | None, *, create: bool = False) -> Store:
+    # imported here: every verb imports this module, and `dryrun`/`lint` never open a store
+    from opsgen.store.repo import Store
+    from opsgen.store.workspace import resolve_workspace
+
     """Open the store of the workspace given on the command line (or the default)."""
     return Store.open(resolve_workspace(workspace), create=create)
 

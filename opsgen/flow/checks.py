@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from opsgen.errors import InputError, OpsError, SandboxError
 from opsgen.findings import Finding
-from opsgen.flow.loop import DryRunFn, LintFn
+from opsgen.flow.loop import LintFn
 from opsgen.flow.problems import LintLike
+from opsgen.flow.scenario import ScenarioDryRunFn
 from opsgen.flow.sequences import CHECKS, run_sequence
 from opsgen.lang import Lang
 from opsgen.sandbox.models import DryRunReport
@@ -184,11 +185,10 @@ def make_lint(request: str = "") -> LintFn:
     return lint
 
 
-def make_dryrun(
-    image: str | None = None, timeout: float | None = None, scenario: Scenario | None = None
-) -> DryRunFn:
+def make_dryrun(image: str | None = None, timeout: float | None = None) -> ScenarioDryRunFn:
     """The repair loop's dry-run stage: twice in a fresh sandbox container (idempotence),
-    with ``scenario`` prepared and checked in the same container when given."""
+    with the call's ``scenario`` prepared and checked in the same container when given (per
+    call: the loop may rewrite the model's scenario and run the same script again)."""
     from opsgen.sandbox import DryRunOptions
 
     options = DryRunOptions(twice=True, network="none")
@@ -197,7 +197,7 @@ def make_dryrun(
     if timeout:
         options = replace(options, timeout=timeout)
 
-    def run(script: str, lang: str) -> DryRunReport:
+    def run(script: str, lang: str, *, scenario: Scenario | None = None) -> DryRunReport:
         return dryrun_report(script, lang, options, scenario=scenario)
 
     return run

@@ -20,12 +20,10 @@ from typing import Any
 from opsgen.flow.checks import make_dryrun, make_lint
 from opsgen.flow.loop import Events, LoopResult, run_loop
 from opsgen.flow.record import store_result
-from opsgen.flow.scenario import ScenarioDryRunFn
 from opsgen.generator.llm import LLMClient
-from opsgen.sandbox.models import DryRunReport
 from opsgen.scenario import Scenario
 
-__all__ = ["NewOutcome", "new", "scenario_dryrun"]
+__all__ = ["NewOutcome", "new"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +75,7 @@ def new(
         lang,
         llm,
         lint=make_lint(request),
-        dryrun=scenario_dryrun(image) if dryrun else None,
+        dryrun=make_dryrun(image=image) if dryrun else None,
         attempts=attempts,
         max_tokens=max_tokens,
         events=events,
@@ -90,14 +88,3 @@ def new(
         stored = store_result(result, workspace=workspace, author=author, image=image or "",
                               name=name)
     return NewOutcome(result, stored)
-
-
-def scenario_dryrun(image: str | None = None) -> ScenarioDryRunFn:
-    """The loop's dry-run, taking the scenario per call: the loop may rewrite the model's
-    scenario after its prepare failed, and then runs the same script again with the new one
-    (:func:`~opsgen.flow.checks.make_dryrun` binds one scenario; this builds it per call)."""
-
-    def run(script: str, lang: str, *, scenario: Scenario | None = None) -> DryRunReport:
-        return make_dryrun(image=image, scenario=scenario)(script, lang)
-
-    return run

@@ -7,6 +7,8 @@ their ``to_dict()``, so they have exactly the shape the sandbox stores.
 
 from __future__ import annotations
 
+from typing import Any
+
 from opsgen.findings import Finding, Location, Severity
 from opsgen.sandbox.models import DryRunReport, FileChange, FileMeta, RunResult, SystemDiff
 from opsgen.store.canonical import sha256_text
@@ -90,3 +92,9 @@ def seed_change(
         evidence = evidence or make_evidence(report=fake_report(script, lang=lang))
         record = store.add_evidence(revision, evidence, actor=author)
     return change, revision, record
+
+
+def passing_evaluate(text: str, lang: str, **_: Any) -> Evidence:
+    """A stand-in for :func:`opsgen.flow.checks.evaluate`: clean lint, a passing dry-run of
+    exactly ``text`` (tests of review, approval and export need evidence, not Docker)."""
+    return make_evidence(report=fake_report(text, lang=lang))

@@ -8,6 +8,7 @@ apt, and the service-manager shims.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -86,11 +87,14 @@ OPTIONAL_TOOL_DISTS = ("ansible",)
 TOOLS_REPO = "opsgen-tools"
 
 
+@functools.cache
 def tools_requirements(dists: tuple[str, ...] | None = None) -> str:
     """``name==version`` lines for ``dists`` and everything they need, as installed here.
 
     The closure is read from this environment's own metadata, so the container runs the
     very versions opsgen was installed and tested with (and its cache keys stay honest).
+    Read once per process: every playbook lint asks for the tools image's tag, and walking
+    the metadata costs 15-30 ms.
     """
     from importlib import metadata
 

@@ -119,11 +119,8 @@ class Job:
         timeout: seconds from start until the process group is killed.
         ok_codes: exit codes that mean "the tool ran" (findings or not); others are failures.
         mem_limit: address-space limit in bytes (Python tools only: GHC's runtime, i.e.
-            shellcheck, reserves a terabyte of address space up front). A playbook full of
-            YAML aliases can make ansible-lint expand millions of nodes; this stops it.
+            shellcheck, reserves a terabyte of address space up front).
         inputs: files under ``cwd`` the tool reads; their bytes are part of the cache key.
-        fingerprint: other paths whose size and mtime can change the tool's answer
-            (site-packages, collection folders); part of the cache key.
 
     Input goes in files, never through a pipe: a tool blocked on stdin would not run while
     the Python rules do.
@@ -132,7 +129,7 @@ class Job:
     def __init__(
         self, name: str, argv: list[str | None], *, cwd: Path, env: dict[str, str],
         timeout: float, ok_codes: tuple[int, ...] = (0,), mem_limit: int | None = None,
-        inputs: tuple[str, ...] = (), fingerprint: tuple[str, ...] = (),
+        inputs: tuple[str, ...] = (),
     ):
         self.name = name
         self.argv = argv
@@ -142,7 +139,6 @@ class Job:
         self.ok_codes = ok_codes
         self.mem_limit = mem_limit
         self.inputs = inputs
-        self.fingerprint = fingerprint
         self._proc: subprocess.Popen[bytes] | None = None
         self._started = 0.0
         self._result: JobResult | None = None
@@ -208,7 +204,7 @@ class Job:
     def cache_key(self) -> str:
         """sha256 over what can change the tool's answer: its name, the binary (resolved
         path, size, mtime), the argv and environment (temp paths left out), the accepted
-        exit codes, the ``fingerprint`` paths' size and mtime, and the ``inputs``' bytes."""
+        exit codes and the ``inputs``' bytes."""
         digest = hashlib.sha256()
 
         def add(*parts: str | bytes) -> None:
@@ -222,8 +218,6 @@ class Job:
         add(*(str(a).replace(workdir, _WORKDIR) for a in self.argv[1:]))
         for name in sorted(self.env):
             add(name, self.env[name].replace(workdir, _WORKDIR))
-        for path in self.fingerprint:
-            add(path, _stat_sig(path))
         for rel in self.inputs:
             try:
                 add(rel, hashlib.sha256((self.cwd / rel).read_bytes()).digest())

@@ -86,7 +86,7 @@ def _holds(script: str, check: Check) -> tuple[int, int]:
 def sandbox(monkeypatch) -> ScenarioDry:
     """The dry-run the CLI gets: a fake that prepares nothing and answers the checks."""
     dry = ScenarioDry(_holds)
-    monkeypatch.setattr("opsgen.flow.new.scenario_dryrun", lambda image=None: dry)
+    monkeypatch.setattr("opsgen.flow.new.make_dryrun", lambda image=None: dry)
     return dry
 
 

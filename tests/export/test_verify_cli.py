@@ -4,27 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from opsgen.cli import main
-from opsgen.flow import checks as evaluation
-from opsgen.flow.testing import fake_report, make_evidence
 from opsgen.store.canonical import sha256_text
-from opsgen.store.evidence import Evidence
 
 SCRIPT = "#!/bin/bash\nset -euo pipefail\necho 'hello' > /etc/motd\n"
 
 
-def _evaluate(text: str, lang: str, **_: Any) -> Evidence:
-    return make_evidence(report=fake_report(text, lang=lang))
-
-
 @pytest.fixture(autouse=True)
-def seam(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.setattr(evaluation, "evaluate", _evaluate)
-    monkeypatch.setattr(evaluation, "dryrun_options", lambda image=None, twice=True: None)
+def seam(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, passing_checks: None) -> Path:
     monkeypatch.delenv("OPSGEN_WORKSPACE", raising=False)
     monkeypatch.setenv("OPSGEN_USER", "alice")
     monkeypatch.chdir(tmp_path)

