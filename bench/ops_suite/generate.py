@@ -1,8 +1,13 @@
 """Answers for the operations suite from opsgen's own loop: what the generator would ship.
 
     .venv/bin/python bench/ops_suite/generate.py --out answers.jsonl [--model-scenario]
-        [--ids a,b] [--lang bash] [--candidates 3] [--attempts 3] [--limit N]
+        [--ids a,b] [--lang bash] [--candidates 3] [--attempts 3] [--limit N] [--sample N]
     .venv/bin/python bench/ops_suite/harness.py answers.jsonl
+
+Before and after in one run: ``--modes default,model-scenario --out ans`` answers each task
+in every mode, one right after the other (so both see the same machine load), into
+``ans.default.jsonl`` and ``ans.model-scenario.jsonl``; score each file with the harness.
+``--sample N`` takes a fixed subset: the tasks ordered by the sha256 of their id, first N.
 
 The generator sees only what ``harness.py --list`` shows (id, language, request): never a
 task's prepare, check or gold. The model is loaded once; each request runs
@@ -16,6 +21,7 @@ among ``vetted``) and false-red (right among the rest).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.util
 import json
 import sys
@@ -35,7 +41,11 @@ def _harness() -> Any:
     return module
 
 
-def answer(view: dict[str, str], llm: Any, args: argparse.Namespace) -> dict[str, Any]:
+MODES = {"default": False, "model-scenario": True}
+
+
+def answer(view: dict[str, str], llm: Any, args: argparse.Namespace,
+           model_scenario: bool) -> dict[str, Any]:
     """One task's answer line: the script the loop chose and its verdict."""
     from opsgen.errors import OpsError
     from opsgen.flow.new import new
@@ -44,7 +54,7 @@ def answer(view: dict[str, str], llm: Any, args: argparse.Namespace) -> dict[str
     try:
         outcome = new(view["request"], view["lang"], llm, attempts=args.attempts,
                       candidates=args.candidates, dryrun=not args.no_dryrun, record=False,
-                      model_scenario=args.model_scenario)
+                      model_scenario=model_scenario)
     except OpsError as exc:
         return {"id": view["id"], "lang": view["lang"], "script": "", "verdict": "error",
                 "detail": exc.message, "seconds": round(time.perf_counter() - started, 1)}
@@ -68,6 +78,10 @@ def main() -> None:
     ap.add_argument("--candidates", type=int, default=3)
     ap.add_argument("--model-scenario", action="store_true",
                     help="the model also writes a scenario (opsgen new --model-scenario)")
+    ap.add_argument("--modes", help="comma-separated modes answered task by task, each into "
+                    "OUT.MODE.jsonl: " + ", ".join(MODES))
+    ap.add_argument("--sample", type=int, default=0,
+                    help="a fixed subset: N tasks in sha256 order of their ids (0: all)")
     ap.add_argument("--no-dryrun", action="store_true", help="lint only (verdict unverified)")
     ap.add_argument("--resume", action="store_true", help="skip ids already in --out")
     args = ap.parse_args()
@@ -77,24 +91,47 @@ def main() -> None:
     wanted = set(args.ids.split(",")) if args.ids else None
     views = [harness.task_view(t) for t in tasks
              if (wanted is None or t.id in wanted) and (args.lang in (None, t.lang))]
+    if args.sample:
+        views = sorted(views, key=lambda v: hashlib.sha256(v["id"].encode()).hexdigest())
+        views = views[: args.sample]
     if args.limit:
         views = views[: args.limit]
-    done: set[str] = set()
-    if args.resume and args.out.exists():
-        done = {json.loads(line)["id"] for line in args.out.read_text().splitlines()
-                if line.strip()}
+    if args.modes:
+        modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+        unknown = [m for m in modes if m not in MODES]
+        if unknown:
+            ap.error(f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(MODES)}")
+        outs = {m: args.out.with_name(f"{args.out.name}.{m}.jsonl") for m in modes}
+    else:
+        modes = ["model-scenario" if args.model_scenario else "default"]
+        outs = {modes[0]: args.out}
+    done = {m: _done(path) if args.resume else set() for m, path in outs.items()}
     from opsgen.generator.backends import load_client
 
     llm = load_client(args.model, args.runtime)
-    with args.out.open("a" if args.resume else "w", encoding="utf-8") as out:
+    files = {m: path.open("a" if args.resume else "w", encoding="utf-8")
+             for m, path in outs.items()}
+    try:
         for i, view in enumerate(views, 1):
-            if view["id"] in done:
-                continue
-            line = answer(view, llm, args)
-            out.write(json.dumps(line) + "\n")
-            out.flush()
-            print(f"[{i}/{len(views)}] {view['id']}: {line['verdict']} "
-                  f"({line['seconds']} s) {line.get('detail', '')}", flush=True)
+            for mode in modes:
+                if view["id"] in done[mode]:
+                    continue
+                line = answer(view, llm, args, MODES[mode])
+                line["mode"] = mode
+                files[mode].write(json.dumps(line) + "\n")
+                files[mode].flush()
+                print(f"[{i}/{len(views)}] {mode} {view['id']}: {line['verdict']} "
+                      f"({line['seconds']} s) {line.get('detail', '')}", flush=True)
+    finally:
+        for fh in files.values():
+            fh.close()
+
+
+def _done(path: Path) -> set[str]:
+    """Ids already answered in ``path`` (for ``--resume``)."""
+    if not path.exists():
+        return set()
+    return {json.loads(line)["id"] for line in path.read_text().splitlines() if line.strip()}
 
 
 if __name__ == "__main__":
