@@ -7,10 +7,19 @@ what each did in the sandbox (execution consensus, as ``opsgen new --candidates`
 The loop dry-runs inside the task's own fixture image (``bench-fs-N``), so it sees the
 files the request talks about; it never sees the gold command or the expected output.
 Both answers are then scored by ``../shared/bench/score_bash.py`` (file-system and
-stdout match against gold).
+stdout match against gold, or against either of ALFA's two golds).
 
-    python bench/gen_quality.py generate --model qwen2.5-coder-1.5b --out q15.jsonl
-    python bench/gen_quality.py score --from q15.jsonl
+The task set is InterCode-ALFA by default (``../shared/bench/intercode-alfa``: the corrected
+NL->bash set, 296 scored tasks, fixture images ``bench-alfa-N`` made by its
+``build_images.py``); ``--set intercode-bash`` keeps the old set (``bench-fs-N``) for
+comparison. ``--n`` takes a fixed subset (sha256 order of the ids); ``--n 0`` all of them.
+
+    python bench/gen_quality.py generate --n 40 --out alfa40.jsonl
+    python bench/gen_quality.py score --from alfa40.jsonl
+
+Before and after in one run: ``--modes default,model-scenario`` answers each task in both
+modes back to back into ``OUT.default.jsonl`` and ``OUT.model-scenario.jsonl`` (the loop
+with and without the model's own scenario); score each file.
 
 Two shards with one thread each keep both cores busy (one generates while the other lints
 and dry-runs); concatenate their outputs before ``score``::
@@ -37,15 +46,34 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO.parent / "shared" / "bench"
-TASKS = BENCH / "intercode-bash" / "tasks.jsonl"
+#: task set -> (tasks file, fixture image prefix)
+SETS = {
+    "alfa": (BENCH / "intercode-alfa" / "tasks.jsonl", "bench-alfa-"),
+    "intercode-bash": (BENCH / "intercode-bash" / "tasks.jsonl", "bench-fs-"),
+}
+MODES = {"default": False, "model-scenario": True}
 
 
-def subset(n: int) -> list[dict]:
-    """A fixed subset: the non-excluded tasks ordered by sha256 of their id, first ``n``."""
-    tasks = [json.loads(line) for line in TASKS.read_text().splitlines() if line.strip()]
+def subset(n: int, task_set: str = "alfa") -> list[dict]:
+    """A fixed subset: the non-excluded tasks ordered by sha256 of their id, first ``n``
+    (all of them when ``n`` is 0)."""
+    path = SETS[task_set][0]
+    tasks = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     kept = [t for t in tasks if not t["exclude"]]
     kept.sort(key=lambda t: hashlib.sha256(t["id"].encode()).hexdigest())
-    return kept[:n]
+    return kept[:n] if n else kept
+
+
+def _outputs(args: argparse.Namespace) -> dict[str, Path]:
+    """Mode -> answers file: OUT itself for one mode, OUT.MODE.jsonl for ``--modes``."""
+    out = Path(args.out)
+    if not args.modes:
+        return {"model-scenario" if args.model_scenario else "default": out}
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        raise SystemExit(f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(MODES)}")
+    return {m: out.with_name(f"{out.name}.{m}.jsonl") for m in modes}
 
 
 def generate(args: argparse.Namespace) -> int:
@@ -54,52 +82,67 @@ def generate(args: argparse.Namespace) -> int:
     from opsgen.flow.loop import run_loop
     from opsgen.generator.backends import load_client
 
-    out = Path(args.out)
-    done = set()
-    for path in [out, *map(Path, args.done)]:
-        if path.exists():
-            done |= {json.loads(line)["id"] for line in path.read_text().splitlines() if line}
+    outs = _outputs(args)
+    done: dict[str, set[str]] = {}
+    for mode, path in outs.items():
+        done[mode] = set()
+        for seen in [path, *map(Path, args.done)]:
+            if seen.exists():
+                done[mode] |= {json.loads(line)["id"]
+                               for line in seen.read_text().splitlines() if line}
     shard, shards = (int(x) for x in args.shard.split("/"))
     llm = load_client(args.model, args.runtime)
-    with out.open("a") as fh:
-        tasks = list(enumerate(subset(args.n)))
+    prefix = SETS[args.set][1]
+    files = {mode: path.open("a") for mode, path in outs.items()}
+    try:
+        tasks = list(enumerate(subset(args.n, args.set)))
         for index, task in reversed(tasks) if args.reverse else tasks:
-            if task["id"] in done or index % shards != shard:
+            if index % shards != shard:
                 continue
-            pause = Path(args.pause or f"{out}.pause")
-            while pause.exists():
-                time.sleep(2)
-            image = f"bench-fs-{task['fs'].split('_')[1]}"
-            dry = make_dryrun(image=image, timeout=30)
-            t0 = time.perf_counter()
-            try:
-                result = run_loop(
-                    task["query"],
-                    "bash",
-                    llm,
-                    lint=make_lint(task["query"]),
-                    dryrun=dry,
-                    attempts=args.attempts,
-                    max_tokens=args.max_tokens,
-                    candidates=args.candidates,
-                )
-                record = {
-                    "raw": result.attempts[0].completion.text,
-                    "vetted": result.final.script,
-                    "status": result.status,
-                    "attempts": len(result.attempts),
-                    "tokens": sum(a.completion.completion_tokens for a in result.attempts),
-                    "problems": [[p.code for p in a.problems] for a in result.attempts],
-                    "sampled": [a.sampled for a in result.attempts],
-                    "final": result.final.number,
-                    "consensus": result.consensus.to_dict() if result.consensus else None,
-                }
-            except Exception as exc:  # an unusable answer is a failed task, not a crash
-                record = {"raw": "", "vetted": "", "status": f"error: {exc}", "attempts": 0}
-            record.update(id=task["id"], seconds=round(time.perf_counter() - t0, 1))
-            fh.write(json.dumps(record) + "\n")
-            fh.flush()
-            print(f"{task['id']}: {record['status']} in {record['seconds']}s", file=sys.stderr)
+            for mode, fh in files.items():
+                if task["id"] in done[mode]:
+                    continue
+                pause = Path(args.pause or f"{args.out}.pause")
+                while pause.exists():
+                    time.sleep(2)
+                image = f"{prefix}{task['fs'].split('_')[1]}"
+                dry = make_dryrun(image=image, timeout=30)
+                t0 = time.perf_counter()
+                try:
+                    result = run_loop(
+                        task["query"],
+                        "bash",
+                        llm,
+                        lint=make_lint(task["query"]),
+                        dryrun=dry,
+                        attempts=args.attempts,
+                        max_tokens=args.max_tokens,
+                        candidates=args.candidates,
+                        model_scenario=MODES[mode],
+                    )
+                    record = {
+                        "raw": result.attempts[0].completion.text,
+                        "vetted": result.final.script,
+                        "status": result.status,
+                        "verdict": result.verdict,
+                        "attempts": len(result.attempts),
+                        "tokens": sum(a.completion.completion_tokens for a in result.attempts),
+                        "problems": [[p.code for p in a.problems] for a in result.attempts],
+                        "sampled": [a.sampled for a in result.attempts],
+                        "final": result.final.number,
+                        "consensus": result.consensus.to_dict() if result.consensus else None,
+                    }
+                except Exception as exc:  # an unusable answer is a failed task, not a crash
+                    record = {"raw": "", "vetted": "", "status": f"error: {exc}", "attempts": 0}
+                record.update(id=task["id"], mode=mode,
+                              seconds=round(time.perf_counter() - t0, 1))
+                fh.write(json.dumps(record) + "\n")
+                fh.flush()
+                print(f"{task['id']} {mode}: {record['status']} in {record['seconds']}s",
+                      file=sys.stderr)
+    finally:
+        for fh in files.values():
+            fh.close()
     return 0
 
 
@@ -113,49 +156,57 @@ def print_answer(args: argparse.Namespace) -> int:
     return 1
 
 
-def _score(source: Path, which: str, ids: list[str], jobs: int) -> tuple[int, int, str]:
+def _score(source: Path, which: str, ids: list[str], jobs: int,
+           task_set: str) -> dict[str, bool]:
+    """Score the ``which`` answers of ``source``: task id -> correct."""
+    tasks, prefix = SETS[task_set]
     gen = (
         f"{shlex.quote(sys.executable)} {shlex.quote(__file__)} print "
         f"--from {shlex.quote(str(source))} --which {which} {{task_id}}"
     )
     out = source.with_suffix(f".{which}.score.jsonl")
     cmd = [
-        sys.executable,
-        str(BENCH / "score_bash.py"),
-        "--gen-cmd",
-        gen,
-        "--ids",
-        ",".join(ids),
-        "--jobs",
-        str(jobs),
-        "--out",
-        str(out),
-        "--quiet",
+        sys.executable, str(BENCH / "score_bash.py"), "--gen-cmd", gen,
+        "--tasks", str(tasks), "--image-prefix", prefix,
+        "--ids", ",".join(ids), "--jobs", str(jobs), "--out", str(out), "--quiet",
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    match = re.search(r"bash-bench: (\d+)/(\d+) passed", proc.stdout)
-    if match is None:
+    if not re.search(r"bash-bench: (\d+)/(\d+) passed", proc.stdout):
         raise SystemExit(f"scorer failed: {proc.stdout[-500:]} {proc.stderr[-500:]}")
-    return int(match.group(1)), int(match.group(2)), proc.stdout.strip().splitlines()[-1]
+    rows = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
+    return {row["id"]: bool(row.get("success")) for row in rows}
+
+
+def _set_of(records: list[dict]) -> str:
+    """Which task set a results file answers (from its ids)."""
+    return "alfa" if all(r["id"].startswith("alfa") for r in records) else "intercode-bash"
 
 
 def score(args: argparse.Namespace) -> int:
-    """Score raw and vetted answers of a ``generate`` output; print both and the ratio."""
+    """Score raw and vetted answers of a ``generate`` output: correct shares, and the
+    false-green rate (wrong among ``vetted``) and false-red rate (right among the rest)."""
     source = Path(args.source).resolve()
     records = [json.loads(line) for line in source.read_text().splitlines() if line]
     ids = [r["id"] for r in records]
-    raw_ok, n, _ = _score(source, "raw", ids, args.jobs)
-    vet_ok, _, _ = _score(source, "vetted", ids, args.jobs)
+    task_set = _set_of(records)
+    raw = _score(source, "raw", ids, args.jobs, task_set)
+    vetted = _score(source, "vetted", ids, args.jobs, task_set)
+    n = len(records)
+    raw_ok, vet_ok = sum(raw.values()), sum(vetted.values())
     statuses: dict[str, int] = {}
     for r in records:
         statuses[r["status"]] = statuses.get(r["status"], 0) + 1
     seconds = sorted(r["seconds"] for r in records)
-    print(
-        f"tasks: {n}; loop status: {statuses}; median seconds per task: "
-        f"{seconds[len(seconds) // 2]}"
-    )
+    green = [r["id"] for r in records if r["status"] == "vetted"]
+    red = [r["id"] for r in records if r["status"] != "vetted"]
+    false_green = sum(not vetted.get(i, False) for i in green)
+    false_red = sum(vetted.get(i, False) for i in red)
+    print(f"set: {task_set}; tasks: {n}; loop status: {statuses}; median seconds per task: "
+          f"{seconds[len(seconds) // 2]}")
     print(f"raw first answer: {raw_ok}/{n} ({100 * raw_ok / n:.1f}%)")
     print(f"vetted answer:    {vet_ok}/{n} ({100 * vet_ok / n:.1f}%)")
+    print(f"false green: {false_green}/{len(green)} wrong among vetted; "
+          f"false red: {false_red}/{len(red)} right among not vetted")
     if raw_ok:
         print(f"ratio vetted/raw: {vet_ok / raw_ok:.2f}")
     return 0
@@ -167,7 +218,12 @@ def main() -> int:
     g = sub.add_parser("generate")
     g.add_argument("--model", default="qwen2.5-coder-1.5b")
     g.add_argument("--runtime", default=None)
-    g.add_argument("--n", type=int, default=100)
+    g.add_argument("--set", choices=sorted(SETS), default="alfa", help="task set (default alfa)")
+    g.add_argument("--n", type=int, default=100, help="fixed subset size (0: every scored task)")
+    g.add_argument("--modes", help="comma-separated modes answered task by task, each into "
+                   "OUT.MODE.jsonl: " + ", ".join(MODES))
+    g.add_argument("--model-scenario", action="store_true",
+                   help="the loop also has the model write a scenario (one mode only)")
     g.add_argument("--attempts", type=int, default=3)
     g.add_argument("--candidates", type=int, default=3, help="answers weighed by consensus")
     g.add_argument("--max-tokens", type=int, default=384, help="per answer (one-liners need few)")

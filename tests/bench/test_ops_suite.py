@@ -318,3 +318,43 @@ def test_generate_writes_one_answer_line_per_task_from_the_request_alone(
     prompt = "\n".join(seen)
     assert task.request.split()[0] in prompt
     assert task.check.strip() not in prompt and task.gold.strip() not in prompt
+
+
+def test_generate_modes_answer_each_task_in_every_mode_into_its_own_file(
+    tmp_path: Any, monkeypatch: Any
+) -> None:
+    """``--modes default,model-scenario``: before and after in one run, one file per mode,
+    the loop called with ``model_scenario`` off and then on for the same task."""
+    import importlib.util
+    import sys as _sys
+
+    import opsgen.flow.new as flow_new
+    from opsgen.generator.llm import FakeLLM
+
+    spec = importlib.util.spec_from_file_location("ops_generate_modes", SUITE / "generate.py")
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    _sys.modules["ops_generate_modes"] = gen
+    spec.loader.exec_module(gen)
+    calls: list[bool] = []
+    real_new = flow_new.new
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs["model_scenario"])
+        return real_new(*args, **kwargs)
+
+    monkeypatch.setattr(flow_new, "new", spy)
+    monkeypatch.setattr("opsgen.generator.backends.load_client", lambda *a, **k: FakeLLM(
+        lambda m: "```bash\n#!/usr/bin/env bash\nset -euo pipefail\nmkdir -p /srv/x\n```"))
+    out = tmp_path / "ans"
+    task = next(t for t in TASKS if t.lang == "bash")
+    monkeypatch.setattr(_sys, "argv", ["generate.py", "--out", str(out), "--ids", task.id,
+                                       "--no-dryrun", "--candidates", "1",
+                                       "--modes", "default,model-scenario"])
+    gen.main()
+    before = [json.loads(x) for x in (tmp_path / "ans.default.jsonl").read_text().splitlines()]
+    after = [json.loads(x) for x in
+             (tmp_path / "ans.model-scenario.jsonl").read_text().splitlines()]
+    assert [r["mode"] for r in before] == ["default"] and [r["id"] for r in before] == [task.id]
+    assert [r["mode"] for r in after] == ["model-scenario"] and after[0]["id"] == task.id
+    assert calls == [False, True]
