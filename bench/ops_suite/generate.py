@@ -62,7 +62,21 @@ def answer(view: dict[str, str], llm: Any, args: argparse.Namespace,
     return {"id": view["id"], "lang": view["lang"], "script": result.final.script or "",
             "verdict": result.status, "detail": getattr(result, "verdict", ""),
             "attempts": len(result.attempts),
+            "unchanged_repairs": _unchanged(result.attempts),
             "seconds": round(time.perf_counter() - started, 1)}
+
+
+def _unchanged(attempts: Any) -> int:
+    """Repairs identical to an earlier attempt (counted from the scripts, so the count is
+    the same for a loop that does not mark repeats itself)."""
+    seen: set[str] = set()
+    count = 0
+    for attempt in attempts:
+        if attempt.script is not None and not attempt.sampled and attempt.script in seen:
+            count += 1
+        if attempt.script is not None:
+            seen.add(attempt.script)
+    return count
 
 
 def main() -> None:

@@ -82,6 +82,11 @@ class Attempt:
         dryrun: the dry-run report (None when not run).
         problems: everything that blocks acceptance, in the order found.
         sampled: an extra candidate sampled for the consensus (not a repair).
+        repeat_of: the number of an earlier attempt with the very same script, which is
+            not checked again: a repeated repair carries that attempt's problems (and the
+            next try changes strategy), a repeated sample also its evidence, since it is a
+            vote. Only a last attempt repeating a script that never ran is checked (so the
+            operator sees what it would do).
     """
 
     number: int
@@ -92,6 +97,7 @@ class Attempt:
     dryrun: DryRunReport | None = None
     problems: tuple[Problem, ...] = ()
     sampled: bool = False
+    repeat_of: int | None = None
 
     @property
     def passed(self) -> bool:
@@ -111,6 +117,7 @@ class Attempt:
         return {
             "number": self.number,
             "sampled": self.sampled,
+            "repeat_of": self.repeat_of,
             "raw": c.text,
             "script": self.script,
             "fixes": list(self.fixes),
@@ -154,7 +161,8 @@ class LoopResult:
         for attempt in self.attempts:
             if attempt.passed:
                 return attempt
-        usable = [a for a in self.attempts if a.script is not None]
+        # (a repeat that was not checked again has no evidence of its own: its twin counts)
+        usable = [a for a in self.attempts if a.script is not None and a.lint is not None]
         # Fewest problems; then a repaired answer over a sample (its last attempt was
         # dry-run, so the review has evidence); then the latest, which saw most feedback.
         return min(reversed(usable), key=lambda a: (len(a.problems), a.sampled))
@@ -213,6 +221,12 @@ class LoopResult:
         if self.disputed:
             words += f" ({len(self.disputed)} disputed)"
         return words
+
+    @property
+    def unchanged_repairs(self) -> int:
+        """Repairs that came back identical to an earlier attempt: asked to fix a problem,
+        the model changed nothing (they are not checked again; the loop changes strategy)."""
+        return sum(1 for a in self.attempts if a.repeat_of is not None and not a.sampled)
 
     @property
     def change_id(self) -> str:
@@ -284,20 +298,33 @@ def _attempt(
     events: Events,
     total: int,
     scenario: ScenarioSession,
+    earlier: Sequence[Attempt] = (),
 ) -> Attempt:
-    """Extract the script from a completion and check it."""
+    """Extract the script from a completion and check it, unless an ``earlier`` attempt
+    had the very same script (after opsgen's own fixes): checking the same bytes again
+    would only cost time."""
     try:
         extracted = extract_script(completion.text, lang)
     except UnparseableOutput as exc:
         problem = Problem("unparseable", "no-script", exc.message)
         return Attempt(number, completion, None, problems=(problem,), sampled=sampled)
     script = extracted.script
+    same = next((a for a in earlier if a.script == script and a.repeat_of is None), None)
+    # The last attempt is dry-run even with lint errors (the operator deserves evidence of
+    # what it would do): a repeat of a script that was never run is checked once more.
+    recheck = last and dryrun is not None and same is not None and same.dryrun is None
+    if same is not None and not recheck:
+        if sampled:  # an independent vote for the same bytes: the same evidence counts
+            return Attempt(number, completion, script, extracted.fixes, same.lint, same.dryrun,
+                           same.problems, sampled, repeat_of=same.number)
+        return Attempt(number, completion, script, extracted.fixes, problems=same.problems,
+                       sampled=sampled, repeat_of=same.number)
     report, run_report, problems = _check(
         script, lang, lint, dryrun, last, events, number, total, scenario
     )
     return Attempt(
         number, completion, script, extracted.fixes, report, run_report, tuple(problems),
-        sampled,
+        sampled, repeat_of=same.number if same is not None else None,
     )
 
 
@@ -331,7 +358,7 @@ def _sample(
         )
         attempt = _attempt(
             number, completion, lang, lint, dryrun, last=False, sampled=True, events=events,
-            total=number, scenario=scenario,
+            total=number, scenario=scenario, earlier=done,
         )
         done.append(attempt)
         events.finished(attempt)
@@ -411,14 +438,15 @@ def run_loop(
     base = generation_messages(request, lang, target)
     messages: Sequence[Message] = base
     done: list[Attempt] = []
+    sampling = GREEDY
     for number in range(1, total + 1):
         events.stage("generate", number, total)
         completion = llm.complete(
-            messages, max_tokens=max_tokens, on_token=events.token, sampling=GREEDY
+            messages, max_tokens=max_tokens, on_token=events.token, sampling=sampling
         )
         attempt = _attempt(
             number, completion, lang, lint, dryrun, last=number == total, sampled=False,
-            events=events, total=total, scenario=session,
+            events=events, total=total, scenario=session, earlier=done,
         )
         done.append(attempt)
         events.finished(attempt)
@@ -429,8 +457,12 @@ def run_loop(
             # model sees its latest script with exactly the problems that script has.
             messages = repair_messages(
                 base, attempt.script, [p.describe(attempt.script) for p in attempt.problems],
-                lang,
+                lang, repeated=attempt.repeat_of,
             )
+            # Asked the same question, a greedy model gives the same answer: after a repair
+            # that changed nothing, the next one is sampled (and told it repeated itself).
+            if attempt.repeat_of is not None:
+                sampling = Sampling(temperature=SAMPLE_TEMPERATURE, seed=number)
     consensus = None
     broken_scenario = any(p.kind == "scenario" for a in done for p in a.problems)
     if candidates > 1 and dryrun is not None and not broken_scenario:

@@ -86,12 +86,14 @@ def generation_messages(request: str, lang: str, target: Target | None = None) -
 
 
 def repair_messages(
-    history: Sequence[Message], script: str, problems: Sequence[str], lang: str
+    history: Sequence[Message], script: str, problems: Sequence[str], lang: str,
+    repeated: int | None = None,
 ) -> list[Message]:
     """Continue ``history`` with our version of the last answer and what the checks found.
 
     The assistant turn carries the *normalised* script rather than the raw answer, because
-    the line numbers in ``problems`` refer to it.
+    the line numbers in ``problems`` refer to it. ``repeated``: that answer was identical
+    to attempt N, which the model is told, so it does not answer the same way a third time.
     """
     _check_lang(lang)
     answer = f"```{_FENCE[lang]}\n{script.rstrip()}\n```"
@@ -101,6 +103,7 @@ def repair_messages(
         fence=_FENCE[lang],
         lang=lang,
         problems=list(problems),
+        repeated=repeated,
     )
     return [*history, Message("assistant", answer), Message("user", feedback)]
 

@@ -60,6 +60,7 @@ def result_to_dict(result: LoopResult) -> dict[str, Any]:
         "dryrun": final.dryrun.to_dict() if final.dryrun is not None else None,
         "final_attempt": final.number,
         "attempts": [a.to_dict() for a in result.attempts],
+        "unchanged_repairs": result.unchanged_repairs,
         "consensus": result.consensus.to_dict() if result.consensus is not None else None,
         "verdict": result.verdict,
         "scenario": result.scenario.to_dict() if result.scenario is not None else None,
@@ -115,6 +116,9 @@ def _print_attempts(out: Console, result: LoopResult) -> None:
         speed = f"{c.completion_tokens} tokens, {c.seconds:.1f}s, {c.tokens_per_s:.1f} tok/s"
         verdict = "[green]passed[/]" if a.passed else f"{len(a.problems)} problem(s)"
         kind = " (sampled candidate)" if a.sampled else ""
+        if a.repeat_of is not None:
+            again = "" if a.lint is not None and not a.sampled else ", not checked again"
+            kind += f" [yellow](same script as attempt {a.repeat_of}{again})[/]"
         out.print(f"  attempt {a.number}{kind}: {verdict} ({speed})")
         for p in a.problems:
             print_folded(out, f"    - {safe(p.describe(redact(a.script or '')))}")

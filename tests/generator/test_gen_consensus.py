@@ -216,3 +216,15 @@ def test_checks_rank_before_numbers_and_a_failing_leader_is_never_settled():
     picked = choose([C(1, "a", bad), C(2, "a", bad)])
     assert picked is not None and picked.disputed == ("prints 3",)
     assert choose([C(1, "a", bad)]).disputed == ()  # type: ignore[union-attr] - one: no dispute
+
+
+def test_a_sample_identical_to_an_earlier_answer_votes_with_that_answers_evidence():
+    """Same bytes, same evidence: an identical sample is not run again, but it is an
+    independent vote, so it still counts for that behaviour."""
+    llm = FakeLLM([_answer("echo 'Total: 3'"), _answer("echo 3"), _answer("echo 3")])
+    dry = ByCommand({"echo 'Total: 3'": "Total: 3", "echo 3": "3"})
+    result = run_loop("count", "bash", llm, lint=_lint, dryrun=dry, candidates=3)
+    assert [a.repeat_of for a in result.attempts] == [None, None, 2]
+    assert len(dry.seen) == 2  # the third candidate was not run
+    assert result.consensus is not None and result.consensus.groups[0] == (2, 3)
+    assert result.final.number == 2 and result.unchanged_repairs == 0

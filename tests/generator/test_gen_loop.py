@@ -45,7 +45,7 @@ def test_warnings_are_shown_but_not_repaired():
 
 
 def test_failed_run_and_non_idempotent_second_run_are_fed_back():
-    llm = FakeLLM([BAD, BAD, GOOD])
+    llm = FakeLLM([BAD, "```bash\nmkdir -p /srv/app\ndate >> /etc/motd\n```", GOOD])
     dry = Recorder(
         [
             report(
@@ -168,3 +168,31 @@ def test_a_silent_failure_is_located_by_a_traced_rerun():
     assert "`crontab -l 2> /dev/null` (exit 1" in problem.message
     assert "at line 3 `(crontab -l" in llm.calls[1][-1].content
     assert result.status == "vetted"
+
+
+def test_a_repair_identical_to_an_earlier_attempt_is_not_checked_again_and_the_next_is_sampled():
+    """Asked to fix a problem, a greedy model that answers byte for byte the same is not
+    linted or run again; it is told so, and the next repair is sampled, not greedy."""
+    fixed = "```bash\nmkdir -p /srv/app\nchmod 750 /srv/app\n```"
+    llm = FakeLLM([BAD, BAD, fixed])
+    lint = Recorder([FakeLint(), FakeLint()])
+    dry = Recorder([report(runs=(run("failed", 1, "File exists"), run())), report()])
+    result = run_loop("make /srv/app", "bash", llm, lint=lint, dryrun=dry, attempts=3)
+    assert [a.repeat_of for a in result.attempts] == [None, 1, None]
+    assert len(lint.seen) == len(dry.seen) == 2  # attempt 2 was checked by neither
+    assert result.attempts[1].problems == result.attempts[0].problems
+    assert result.unchanged_repairs == 1
+    assert [s.greedy for s in llm.samplings] == [True, True, False]
+    assert "same, byte for byte, as your attempt 1" in llm.calls[2][-1].content
+    assert "byte for byte" not in llm.calls[1][-1].content
+    assert result.status == "vetted" and result.final.number == 3
+    assert result.attempts[1].to_dict()["repeat_of"] == 1
+
+
+def test_a_last_attempt_repeating_a_script_that_never_ran_is_dry_run_for_the_evidence():
+    llm = FakeLLM([BAD])
+    lint = Recorder([FakeLint((finding("SC2115", 1),)), FakeLint((finding("SC2115", 1),))])
+    dry = Recorder([report()])
+    result = run_loop("x", "bash", llm, lint=lint, dryrun=dry, attempts=2)
+    assert [a.repeat_of for a in result.attempts] == [None, 1]
+    assert len(dry.seen) == 1 and result.final.number == 2 and result.final.dryrun is not None
