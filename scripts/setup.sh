@@ -67,6 +67,8 @@ fi
 
 # 2. System tools --------------------------------------------------------------------------
 command -v git >/dev/null || apt_install git
+# bats runs the tests `opsgen export` writes beside a bash script (tests/export runs them).
+command -v bats >/dev/null || apt_install bats
 
 # 3. Docker engine -------------------------------------------------------------------------
 if ! docker_answers; then

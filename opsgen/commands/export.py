@@ -20,7 +20,8 @@ def register(app: typer.Typer) -> None:
     def export(
         change_id: Annotated[int, typer.Argument(metavar="ID", help="The change.")],
         to: Annotated[
-            Path | None, typer.Option("--to", help="Write script + manifest into this folder.")
+            Path | None,
+            typer.Option("--to", help="Write script, tests and manifest into this folder."),
         ] = None,
         repo: Annotated[
             Path | None, typer.Option("--repo", help="Commit them to this git repository.")
@@ -41,7 +42,10 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="File name stem (default: the change name).")
         ] = None,
         as_role: Annotated[
-            bool, typer.Option("--as-role", help="Lay a one-play playbook out as a role.")
+            bool,
+            typer.Option(
+                "--as-role", help="Lay a one-play playbook out as a role (with Molecule tests)."
+            ),
         ] = False,
         force: Annotated[
             bool,
@@ -53,7 +57,14 @@ def register(app: typer.Typer) -> None:
         workspace: WorkspaceOpt = None,
         json_out: JsonOpt = False,
     ) -> None:
-        """Export the approved current revision; refused unless approved bytes match."""
+        """Export the approved current revision; refused unless approved bytes match.
+
+        Writes the script (NAME.sh, NAME.yml, or with --as-role the role folder NAME/) and
+        its manifest NAME.opsgen.json. When the approved dry-run ran a scenario, its checks
+        are written as tests too: NAME.bats (and NAME.prepare.sh) beside a bash script, a
+        Molecule scenario in molecule/default/ of a role; a plain playbook gets none (the
+        manifest says so). `opsgen verify` proves every file is what the approval implies.
+        """
         if (to is None) == (repo is None):
             raise typer.BadParameter("give exactly one of --to DIR or --repo PATH")
         if force and repo is not None:

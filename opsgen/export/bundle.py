@@ -2,6 +2,8 @@
 
 The bundle is built once from a verified :class:`~opsgen.approval.SignOff` and then written
 unchanged by the directory or the git writer, so both carry the same bytes and manifest.
+When the approved evidence carries a scenario, the bundle also holds the tests derived from
+it (:mod:`opsgen.export.scenario_tests`) and the manifest the scenario they came from.
 The manifest is deterministic (no export time in it): exporting the same approved state
 twice yields identical files and, in git, no new commit.
 
@@ -22,6 +24,7 @@ from opsgen.approval import SignOff
 from opsgen.errors import SignOffMissing
 from opsgen.export.paths import check_name, check_relpath
 from opsgen.export.role import SOURCE_PATH, derive_role
+from opsgen.export.scenario_tests import TEST_ROLE, ExportTests, derive_tests, plan_tests
 from opsgen.redact import redact, sanitize
 from opsgen.store import audit
 from opsgen.store.canonical import sha256_hex
@@ -74,6 +77,9 @@ def build_bundle(
     ):
         raise SignOffMissing("the bytes to export do not match the approved sha256")
     lang = state.change.lang
+    record = state.evidence
+    plan = plan_tests(record.evidence.dryrun if record else None, state.change.image, lang,
+                      as_role)
     if as_role:
         if lang != "ansible":
             raise SignOffMissing("--as-role is for Ansible playbooks only")
@@ -84,7 +90,11 @@ def build_bundle(
         folder = base
         mode = 0o755 if lang == "bash" else 0o644
         entries = [(name + _EXT[lang], data, mode)]
-    manifest = _manifest(store, state, name, entries, as_role)
+    tests = derive_tests(plan, name=name, playbook=state.revision.script) if plan else {}
+    entries += [(p, t.encode("utf-8"), 0o644) for p, t in sorted(tests.items())]
+    manifest = _manifest(store, state, name, entries, as_role, set(tests))
+    if plan is not None:
+        manifest.update(_scenario_part(plan, name))
     body = (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=True) + "\n").encode()
     files = [Artifact(_join(folder, p), d, m) for p, d, m in entries]
     files.append(Artifact(_join(folder, manifest_name(name)), body, 0o644))
@@ -92,7 +102,12 @@ def build_bundle(
 
 
 def _manifest(
-    store: Store, state: SignOff, name: str, entries: list[tuple[str, bytes, int]], role: bool
+    store: Store,
+    state: SignOff,
+    name: str,
+    entries: list[tuple[str, bytes, int]],
+    role: bool,
+    tests: set[str],
 ) -> dict[str, Any]:
     change, rev, record = state.change, state.revision, state.evidence
     assert record is not None
@@ -133,12 +148,23 @@ def _manifest(
         ],
         "required_approvals": state.policy.require,
         "files": [
-            {"path": p, "sha256": sha256_hex(d), "mode": f"{m:04o}", "role": _role_of(p, role)}
+            {
+                "path": p,
+                "sha256": sha256_hex(d),
+                "mode": f"{m:04o}",
+                "role": TEST_ROLE if p in tests else _role_of(p, role),
+            }
             for p, d, m in entries
         ],
         "audit_anchor": _anchor(store, state),
         "opsgen_version": __version__,
     }
+
+
+def _scenario_part(plan: ExportTests, name: str) -> dict[str, Any]:
+    """The approved scenario and the tests made of it: what ``verify`` re-derives them from.
+    Only with a scenario, so a manifest without one is unchanged."""
+    return {"scenario": plan.scenario.to_dict(), "tests": plan.manifest_entry(name)}
 
 
 def _role_of(path: str, role: bool) -> str:

@@ -9,12 +9,14 @@ the hashes beside it (issue 14). So there are two levels, and the result says wh
   (0755 or 0644; group- or world-writable, setuid, setgid or sticky fails, since anyone who
   can write the file can change it after this check); the script (or, for a role, the
   approved source) hashes to the manifest's revision; a role's derived files are exactly
-  what re-deriving the approved source gives; enough distinct approvers are named.
+  what re-deriving the approved source gives; the test files (bats, Molecule) are exactly
+  what re-deriving the manifest's scenario gives; enough distinct approvers are named.
 * **With the workspace** (``--workspace``, ``$OPSGEN_WORKSPACE`` or ``./.opsgen``): the store
   passes its full integrity check; the manifest's audit anchor is the approval entry in
   this workspace's chain; the script's bytes hash to the sha256 that approval recorded;
   the manifest is byte for byte one that an export of the change wrote (its sha256 is in
-  the store's export record), so no approver, hash or path in it was edited; every named
+  the store's export record), so no approver, hash or path in it was edited; its scenario is
+  the approved evidence's, so the tests test what the dry-run checked; every named
   approver approved that revision; and it was not rejected since.
 
 Without a workspace the result is ``checked: self-consistency only (workspace not found)``,
@@ -34,6 +36,7 @@ from opsgen.errors import ExportError, InputError, OpsError
 from opsgen.export.bundle import MANIFEST_FORMAT, manifest_name
 from opsgen.export.paths import check_relpath
 from opsgen.export.role import SOURCE_PATH, derive_role
+from opsgen.export.scenario_tests import TEST_ROLE, approved_test_problems, derived_test_problems
 from opsgen.inputs import read_text_file
 from opsgen.store import audit
 from opsgen.store.canonical import sha256_hex
@@ -201,18 +204,22 @@ def _check_binding(root: Path, manifest: dict[str, Any], result: Verification) -
         result.problems.append("the exported script is not the approved revision (sha256)")
         return
     if manifest.get("layout") != "role":
+        result.problems.extend(derived_test_problems(manifest, None))
         return
     try:
-        derived = derive_role((root / SOURCE_PATH).read_text(encoding="utf-8"))
+        playbook = (root / SOURCE_PATH).read_text(encoding="utf-8")
+        derived = derive_role(playbook)
     except (OSError, UnicodeDecodeError, OpsError) as exc:
         result.problems.append(f"cannot re-derive the role from the approved source: {exc}")
         return
-    listed = {f.get("path"): f.get("sha256") for f in files}
+    listed = {f.get("path"): f.get("sha256") for f in files if f.get("role") != TEST_ROLE}
     for rel, text in derived.items():
         if listed.get(rel) != sha256_hex(text.encode("utf-8")):
             result.problems.append(f"{rel}: not what the approved playbook derives to")
     for extra in sorted(set(listed) - set(derived), key=str):
         result.problems.append(f"{extra}: listed but not part of the approved role")
+    # The Molecule scenario, re-derived from the manifest's scenario and the approved source.
+    result.problems.extend(derived_test_problems(manifest, playbook))
 
 
 def _check_store(
@@ -257,6 +264,7 @@ def _check_store(
             f"the manifest's evidence sha256 is not the one approved ({where}): "
             f"{decision.evidence_sha256}"
         )
+    _check_approved_tests(store, decision, manifest, where, result)
     digest = sha256_hex(raw)
     if digest not in {e.manifest_sha256 for e in store.exports(change_id)}:
         result.problems.append(
@@ -264,6 +272,23 @@ def _check_store(
             f"change {change_id} (its sha256 {digest[:12]}... is not recorded in the workspace)"
         )
     _check_approvers(store, decision, manifest, where, result)
+
+
+def _check_approved_tests(
+    store: Store, decision: Decision, manifest: dict[str, Any], where: str, result: Verification
+) -> None:
+    """The manifest's scenario (what the tests are re-derived from) is the approved one.
+
+    Read from the revision's newest evidence when that is the approved evidence; after a
+    later re-run, the manifest being one an export wrote (checked next) vouches for it.
+    """
+    record = store.latest_evidence(decision.revision_id)
+    if record is None or record.sha256 != decision.evidence_sha256:
+        return
+    change = store.change(decision.change_id)
+    for problem in approved_test_problems(manifest, record.evidence.dryrun, change.image,
+                                          change.lang):
+        result.problems.append(f"{problem} ({where})")
 
 
 def _anchored_approval(

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from opsgen.approval import approve
-from opsgen.flow.testing import seed_change
+from opsgen.flow.testing import fake_report, make_evidence, seed_change
+from opsgen.sandbox.models import CheckResult
+from opsgen.scenario import Scenario
 from opsgen.store.repo import Store
 from opsgen.store.workspace import Workspace
+
+#: the image the dry-runs of these changes "ran" in (the real sandbox image)
+SANDBOX_IMAGE = "opsgen-sandbox:bookworm"
 
 PLAYBOOK = """\
 - name: Configure motd
@@ -64,6 +70,26 @@ def approved_playbook(store: Store) -> int:
     change, _, _ = seed_change(store, script=PLAYBOOK, lang="ansible", name="site")
     approve(store, change.id, by="bob")
     return change.id
+
+
+def approve_with_scenario(
+    store: Store, *, script: str, scenario: Scenario, lang: str = "bash", name: str = "motd"
+) -> int:
+    """An approved change whose evidence is a passing dry-run that ran ``scenario`` (each
+    check failing before the script and holding after it), as the sandbox records it."""
+    checks = tuple(CheckResult(c.name, c.run, c.source, 1, 0) for c in scenario.checks)
+    report = replace(fake_report(script, lang=lang), image=SANDBOX_IMAGE,
+                     scenario=scenario.to_dict(), checks=checks)
+    change, _, _ = seed_change(store, script=script, lang=lang, name=name,
+                               evidence=make_evidence(report=report, script=script))
+    approve(store, change.id, by="bob")
+    return change.id
+
+
+@pytest.fixture()
+def with_scenario(store: Store) -> Callable[..., int]:
+    """:func:`approve_with_scenario` on this test's store."""
+    return lambda **kwargs: approve_with_scenario(store, **kwargs)
 
 
 @pytest.fixture()
