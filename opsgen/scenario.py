@@ -33,14 +33,29 @@ from typing import Any, Literal
 from opsgen.errors import InputError
 from opsgen.yamlsafe import safe_load
 
-__all__ = ["MAX_CHECKS", "MAX_CHECK_BYTES", "Check", "Scenario", "ScenarioSource",
-           "merge_scenarios", "parse_scenario", "scenario_from_parts"]
+__all__ = ["LOCATION_PREFIX", "MAX_CHECKS", "MAX_CHECK_BYTES", "Check", "Scenario",
+           "ScenarioSource", "check_location", "merge_scenarios", "parse_scenario",
+           "prepare_location", "scenario_from_parts"]
 
 ScenarioSource = Literal["model", "operator", "runbook"]
 #: bounds on what a scenario may hold (it runs in the sandbox, but it is shown to people)
 MAX_CHECKS = 20
 MAX_CHECK_BYTES = 2_000
 MAX_PREPARE_BYTES = 64_000
+#: every finding about a scenario's text points at a path starting with this, so the
+#: repair loop can tell "the scenario is wrong" from "the script is wrong"
+LOCATION_PREFIX = "scenario:"
+
+
+def prepare_location() -> str:
+    """Where a finding in the prepare script points (its line is the prepare's line)."""
+    return f"{LOCATION_PREFIX}prepare"
+
+
+def check_location(name: str) -> str:
+    """Where a finding in a check points: ``scenario:check 'home is /srv/x'`` (``repr``
+    quotes the name and spells control characters out)."""
+    return f"{LOCATION_PREFIX}check {name!r}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +83,14 @@ class Scenario:
     def empty(self) -> bool:
         """Nothing to prepare and nothing to check."""
         return not self.prepare.strip() and not self.checks
+
+    def same_as(self, other: Scenario | None) -> bool:
+        """The same prepare and the same checks (names and commands), whoever wrote them;
+        None is the empty scenario. Used to tell a real replacement from a repeat."""
+        other = other or Scenario()
+        return (self.prepare.strip() == other.prepare.strip()
+                and [(c.name, c.run) for c in self.checks]
+                == [(c.name, c.run) for c in other.checks])
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (part of the evidence an approval is bound to)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -18,13 +19,29 @@ from opsgen.commands.options import (
 from opsgen.inputs import read_text_file
 from opsgen.ui import console, err_console
 
+if TYPE_CHECKING:
+    from opsgen.sandbox.models import DryRunReport
+    from opsgen.scenario import Scenario
+
 
 class Network(StrEnum):
     """Networks a dry-run may use; there is no host network."""
 
     none = "none"
     bridge = "bridge"
+    #: Debian packages through the caching proxy, nothing else (issue 13).
+    packages = "packages"
 
+
+
+def _linted(report: DryRunReport, scenario: Scenario | None) -> DryRunReport:
+    """The report with the findings of the scenario's own text (OPS6xx and the shell lint
+    of its prepare and checks); the flow is loaded only when there is a scenario."""
+    if scenario is None:
+        return report
+    from opsgen.flow.checks import with_scenario_findings
+
+    return with_scenario_findings(report, scenario)
 
 
 def register(app: typer.Typer) -> None:
@@ -57,7 +74,9 @@ def register(app: typer.Typer) -> None:
         (after); the diff shows what SCRIPT changed from the prepared state. A check that
         fails after SCRIPT is an error (OPS411), one that held before it proves nothing and
         is not counted (OPS412), a prepare that fails is the scenario's fault and SCRIPT is
-        not run (OPS413).
+        not run (OPS413). The scenario's text is linted like a script, and a check or
+        prepare that reaches the network (OPS601), names host paths (OPS602) or touches
+        opsgen's own runner (OPS603) is reported.
 
         Exit 0 when every run passed (and, with --twice, the second changed nothing),
         1 when a run failed, was stopped or was not idempotent, a check failed, or any
@@ -88,7 +107,8 @@ def register(app: typer.Typer) -> None:
         if as_json:
             from opsgen.commands.options import print_json  # redacted: output is untrusted
 
-            report = dryrun(text, language, options, scenario=scenario, defer=defer)
+            report = _linted(dryrun(text, language, options, scenario=scenario, defer=defer),
+                             scenario)
             print_json(report.to_dict())
         else:
             from opsgen.render.dryrun import render_dryrun
@@ -102,5 +122,6 @@ def register(app: typer.Typer) -> None:
                     progress=lambda stage: status.update(f"dry-run: {stage}"),
                     defer=defer,
                 )
+            report = _linted(report, scenario)
             render_dryrun(report, console)
         raise typer.Exit(0 if report.ok else 1)

@@ -45,7 +45,8 @@ class _Progress(Events):
         self.shown = 0.0
 
     def stage(self, name: str, attempt: int, total: int) -> None:
-        words = {"generate": "generating", "lint": "linting", "dryrun": "dry-running twice"}
+        words = {"generate": "generating", "fix": "fixing style (ansible-lint --fix, sandboxed)",
+                 "lint": "linting", "dryrun": "dry-running twice"}
         if name == "sample":
             self.label = f"candidate {attempt + 1}/{total + 1} · sampling"
         elif name == "scenario":

@@ -6,7 +6,10 @@ seam where the validators and the Docker sandbox meet:
 
 - :func:`lint_report`: every validator, the Ansible tools in a sandbox container
   (:class:`~opsgen.sandbox.toolbox.ContainerTools`), never on this host;
-- :func:`dryrun_report`: the sandbox, run twice for idempotence by default;
+- :func:`dryrun_report`: the sandbox, run twice for idempotence by default; with a
+  scenario, the scenario's own text is linted too (:func:`scenario_findings`: the shell lint
+  and OPS6xx on its prepare and each check) and those findings join the report's, since the
+  scenario is part of the dry-run;
 - :func:`evaluate`: both, as :class:`~opsgen.store.evidence.Evidence` the store can hash,
   with "could not run" recorded as evidence rather than raised;
 - :class:`Checks` / :class:`SandboxChecks`: the same for a batch, in two calls (so it can
@@ -26,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from opsgen.errors import InputError, OpsError, SandboxError
 from opsgen.findings import Finding
-from opsgen.flow.loop import LintFn
+from opsgen.flow.loop import FixFn, LintFn
 from opsgen.flow.problems import LintLike
 from opsgen.flow.scenario import ScenarioDryRunFn
 from opsgen.flow.sequences import CHECKS, run_sequence
@@ -40,7 +43,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_TIMEOUT", "Checks", "SandboxChecks", "dryrun_options", "dryrun_report",
            "evaluate", "lint_file_report", "lint_findings", "lint_report", "make_dryrun",
-           "make_lint", "stored_evidence", "tools_sandbox"]
+           "make_fix", "make_lint", "scenario_findings", "stored_evidence", "tools_sandbox",
+           "with_scenario_findings"]
 
 #: Runbook scripts are short; a minute per run keeps a 100-runbook batch bounded.
 DEFAULT_TIMEOUT = 60.0
@@ -105,18 +109,41 @@ def dryrun_options(image: str | None = None, *, twice: bool = True) -> Any:
     return DryRunOptions(**kwargs)
 
 
+def scenario_findings(scenario: Scenario | None) -> tuple[Finding, ...]:
+    """The lint of a scenario's own text (:func:`opsgen.validators.scenario.lint_scenario`):
+    its prepare and each check through the shell lint, plus the OPS6xx rules (network,
+    host paths, opsgen's runner). Each finding's path names the part (``scenario:prepare``,
+    ``scenario:check 'NAME'``); none can be suppressed from inside the scenario."""
+    if scenario is None or scenario.empty:
+        return ()
+    from opsgen.validators.scenario import lint_scenario
+
+    return lint_scenario(scenario)
+
+
+def with_scenario_findings(report: DryRunReport, scenario: Scenario | None) -> DryRunReport:
+    """``report`` with the findings of ``scenario``'s text added to its own: the scenario
+    ran in this dry-run, so what its text tried is part of the same evidence (and an error
+    in it makes the verdict NOT OK, like any error finding)."""
+    found = scenario_findings(scenario)
+    if not found:
+        return report
+    return replace(report, findings=(*report.findings, *found))
+
+
 def dryrun_report(
     text: str, lang: str, options: Any = None, *, progress: Progress | None = None,
     scenario: Scenario | None = None,
 ) -> DryRunReport:
     """Dry-run ``text`` in a fresh sandbox container (raises when the sandbox cannot run),
-    with ``scenario`` prepared and checked in the same container when given."""
+    with ``scenario`` prepared and checked in the same container when given, and its text's
+    findings added to the report (:func:`with_scenario_findings`)."""
     from opsgen.sandbox import dryrun
 
     extra: dict[str, Any] = {"scenario": scenario} if scenario is not None else {}
     if progress is not None:
         extra["progress"] = progress
-    return dryrun(text, lang, options, **extra)
+    return with_scenario_findings(dryrun(text, lang, options, **extra), scenario)
 
 
 def evaluate(
@@ -143,7 +170,9 @@ def evaluate(
         path: the name findings point at.
         provenance: an :class:`opsgen.validators.Provenance` for the OPS5xx rules.
         scenario: prepared and checked with the dry-run; it is part of the report, so the
-            evidence (and the hash an approval is bound to) covers it.
+            evidence (and the hash an approval is bound to) covers it, and so are the
+            findings of its text. When the sandbox cannot run, those findings are kept with
+            the lint's: the scenario was given, even if it could not run.
     """
     def run_lint(evidence: Evidence) -> Evidence:
         return Evidence(lint_findings(text, lang, path, provenance=provenance), None, "",
@@ -153,7 +182,8 @@ def evaluate(
         try:
             report = dryrun_report(text, lang, options, scenario=scenario)
         except SandboxError as exc:
-            return replace(evidence, dryrun_skipped=f"dry-run could not run: {exc.message}")
+            return replace(evidence, findings=evidence.findings + scenario_findings(scenario),
+                           dryrun_skipped=f"dry-run could not run: {exc.message}")
         return stored_evidence(evidence.findings, report)
 
     return run_sequence(CHECKS, Evidence(), {"lint": run_lint, "dryrun": run_dryrun},
@@ -185,6 +215,31 @@ def make_lint(request: str = "") -> LintFn:
     return lint
 
 
+def make_fix(tools: Any = None) -> FixFn:
+    """The repair loop's ``fix`` stage: ansible-lint's own ``--fix`` (safe transforms only)
+    on a playbook, in the tools sandbox ``tools`` (default: a new one), never on this host;
+    a bash answer passes unchanged (its fixes are the extraction's). When the sandbox cannot
+    run, the playbook is left as it is and the note says so; the lint then reports what
+    it reports. The same text is fixed once (a repeated answer costs nothing)."""
+    from opsgen.validators.adapters.ansible_fix import fix_playbook
+
+    sandbox = tools if tools is not None else tools_sandbox()
+    done: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+    def fix(script: str, lang: str) -> tuple[str, tuple[str, ...]]:
+        if lang != "ansible":
+            return script, ()
+        if script not in done:
+            result = fix_playbook(script, sandbox)
+            notes = result.fixes or (
+                (f"not applied: ansible-lint --fix ({result.skipped})",) if result.skipped
+                else ())
+            done[script] = (result.text, notes)
+        return done[script]
+
+    return fix
+
+
 def make_dryrun(image: str | None = None, timeout: float | None = None) -> ScenarioDryRunFn:
     """The repair loop's dry-run stage: twice in a fresh sandbox container (idempotence),
     with the call's ``scenario`` prepared and checked in the same container when given (per
@@ -213,9 +268,11 @@ class Checks(Protocol):
         ...
 
     def dryrun(
-        self, script: str, lang: str, findings: tuple[Finding, ...], progress: Progress
+        self, script: str, lang: str, findings: tuple[Finding, ...], progress: Progress, *,
+        scenario: Scenario | None = None,
     ) -> Evidence:
-        """Evidence with the dry-run report, or with the reason there is none."""
+        """Evidence with the dry-run report, or with the reason there is none; ``scenario``
+        (a runbook's own checks) is prepared and checked in the same container."""
         ...
 
 
@@ -250,9 +307,11 @@ class SandboxChecks:
         )
 
     def dryrun(
-        self, script: str, lang: str, findings: tuple[Finding, ...], progress: Progress
+        self, script: str, lang: str, findings: tuple[Finding, ...], progress: Progress, *,
+        scenario: Scenario | None = None,
     ) -> Evidence:
-        """Dry-run in a fresh container; "could not run" is evidence, not an exception."""
+        """Dry-run in a fresh container, with ``scenario`` when given; "could not run" is
+        evidence, not an exception."""
         if self.unavailable:
             return Evidence(findings, None, "", f"dry-run could not run: {self.unavailable}")
         sandbox = importlib.import_module("opsgen.sandbox")
@@ -261,7 +320,7 @@ class SandboxChecks:
             options["image"] = self.image
         try:
             report = dryrun_report(script, lang, sandbox.DryRunOptions(**options),
-                                   progress=progress)  # fmt: skip
+                                   progress=progress, scenario=scenario)  # fmt: skip
         except (SandboxError, InputError) as exc:
             if isinstance(exc, SandboxError) and exc.reference in (
                 "docker-unavailable",

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from opsgen.errors import UnparseableOutput
+from opsgen.findings import Severity
 from opsgen.flow.consensus import Consensus, choose, settled
 from opsgen.flow.hints import with_hints
 from opsgen.flow.problems import (
@@ -37,18 +38,20 @@ from opsgen.flow.problems import (
     lint_problems,
 )
 from opsgen.flow.scenario import ScenarioDryRunFn, ScenarioRecord, ScenarioSession, call_dryrun
-from opsgen.flow.sequences import CHECKS, run_sequence
+from opsgen.flow.sequences import CHECKS, FIX, run_sequence
 from opsgen.flow.trace import instrument, parse_trace
 from opsgen.generator.extract import extract_script
 from opsgen.generator.llm import GREEDY, Completion, LLMClient, Message, Sampling
 from opsgen.generator.prompts import Target, generation_messages, repair_messages
 from opsgen.sandbox.models import CheckResult, DryRunReport
-from opsgen.scenario import Scenario
+from opsgen.scenario import LOCATION_PREFIX, Scenario
 
-__all__ = ["AnyDryRunFn", "Attempt", "DryRunFn", "Events", "LintFn", "LoopResult", "Status",
-           "run_loop"]
+__all__ = ["AnyDryRunFn", "Attempt", "DryRunFn", "Events", "FixFn", "LintFn", "LoopResult",
+           "Status", "run_loop"]
 
 LintFn = Callable[[str, str], LintLike]
+#: ``(script, lang) -> (fixed script, one line per fix)``: opsgen's deterministic fixes
+FixFn = Callable[[str, str], tuple[str, tuple[str, ...]]]
 DryRunFn = Callable[[str, str], DryRunReport]
 #: what the loop accepts: a plain dry-run, or one that also takes ``scenario=``
 AnyDryRunFn = DryRunFn | ScenarioDryRunFn
@@ -60,7 +63,7 @@ class Events:
 
     def stage(self, name: str, attempt: int, total: int) -> None:
         """A stage starts: ``scenario`` (1: written, 2: rewritten after its prepare failed),
-        ``generate``, ``sample``, ``lint`` or ``dryrun``."""
+        ``generate``, ``sample``, ``fix``, ``lint`` or ``dryrun``."""
 
     def token(self, piece: str) -> None:
         """The model produced a piece of text."""
@@ -181,9 +184,22 @@ class LoopResult:
             return "failed-checks"
         if not self.dryrun_enabled:
             return "unverified"
-        if final.dryrun is None or final.dryrun.checks_failed:
+        if final.dryrun is None or final.dryrun.checks_failed or self.scenario_errors:
             return "failed-checks"
         return "vetted"
+
+    @property
+    def scenario_errors(self) -> tuple[str, ...]:
+        """Codes of error findings in the scenario's own text (OPS6xx, a check that does not
+        parse...): not the script's fault, so never repaired, but a scenario that reaches
+        the network or opsgen's runner cannot vouch for a script."""
+        final = self.final
+        if final.dryrun is None:
+            return ()
+        return tuple(dict.fromkeys(
+            f.code for f in final.dryrun.findings
+            if f.location.path.startswith(LOCATION_PREFIX) and not f.suppressed
+            and f.severity is Severity.ERROR))
 
     @property
     def checks(self) -> tuple[CheckResult, ...]:
@@ -220,6 +236,8 @@ class LoopResult:
             words += ", no checks"
         if self.disputed:
             words += f" ({len(self.disputed)} disputed)"
+        if self.scenario_errors:
+            words += f", scenario lint errors ({', '.join(self.scenario_errors)})"
         return words
 
     @property
@@ -299,31 +317,41 @@ def _attempt(
     total: int,
     scenario: ScenarioSession,
     earlier: Sequence[Attempt] = (),
+    fix: FixFn | None = None,
 ) -> Attempt:
-    """Extract the script from a completion and check it, unless an ``earlier`` attempt
-    had the very same script (after opsgen's own fixes): checking the same bytes again
-    would only cost time."""
+    """Extract the script from a completion, fix it (the declared :data:`~opsgen.flow.
+    sequences.FIX`) and check it, unless an ``earlier`` attempt had the very same script
+    (after opsgen's own fixes): checking the same bytes again would only cost time."""
     try:
         extracted = extract_script(completion.text, lang)
     except UnparseableOutput as exc:
         problem = Problem("unparseable", "no-script", exc.message)
         return Attempt(number, completion, None, problems=(problem,), sampled=sampled)
-    script = extracted.script
+
+    def run_fix(state: tuple[str, tuple[str, ...]]) -> tuple[str, tuple[str, ...]]:
+        assert fix is not None
+        text, notes = fix(state[0], lang)
+        return text, state[1] + tuple(notes)
+
+    script, fixes = run_sequence(
+        FIX, (extracted.script, extracted.fixes), {"fix": run_fix} if fix is not None else {},
+        on_stage=lambda name: events.stage(name, number, total),
+    )
     same = next((a for a in earlier if a.script == script and a.repeat_of is None), None)
     # The last attempt is dry-run even with lint errors (the operator deserves evidence of
     # what it would do): a repeat of a script that was never run is checked once more.
     recheck = last and dryrun is not None and same is not None and same.dryrun is None
     if same is not None and not recheck:
         if sampled:  # an independent vote for the same bytes: the same evidence counts
-            return Attempt(number, completion, script, extracted.fixes, same.lint, same.dryrun,
+            return Attempt(number, completion, script, fixes, same.lint, same.dryrun,
                            same.problems, sampled, repeat_of=same.number)
-        return Attempt(number, completion, script, extracted.fixes, problems=same.problems,
+        return Attempt(number, completion, script, fixes, problems=same.problems,
                        sampled=sampled, repeat_of=same.number)
     report, run_report, problems = _check(
         script, lang, lint, dryrun, last, events, number, total, scenario
     )
     return Attempt(
-        number, completion, script, extracted.fixes, report, run_report, tuple(problems),
+        number, completion, script, fixes, report, run_report, tuple(problems),
         sampled, repeat_of=same.number if same is not None else None,
     )
 
@@ -343,6 +371,7 @@ def _sample(
     max_tokens: int,
     events: Events,
     scenario: ScenarioSession,
+    fix: FixFn | None = None,
 ) -> None:
     """Add up to ``candidates - 1`` sampled answers, stopping once they cannot change the
     choice. Samples are checked but not repaired: they are votes, not drafts."""
@@ -358,7 +387,7 @@ def _sample(
         )
         attempt = _attempt(
             number, completion, lang, lint, dryrun, last=False, sampled=True, events=events,
-            total=number, scenario=scenario, earlier=done,
+            total=number, scenario=scenario, earlier=done, fix=fix,
         )
         done.append(attempt)
         events.finished(attempt)
@@ -403,6 +432,7 @@ def run_loop(
     candidates: int = 1,
     scenario: Scenario | None = None,
     model_scenario: bool = False,
+    fix: FixFn | None = None,
 ) -> LoopResult:
     """Generate a script for ``request`` and repair it until the checks pass.
 
@@ -423,6 +453,9 @@ def run_loop(
         model_scenario: first have the model write a scenario from the request alone (the
             ``scenario`` stage); the operator's checks replace its checks of the same name.
             Only with the dry-run: a scenario is evidence only when it runs.
+        fix: ``(script, lang) -> (script, notes)``, opsgen's deterministic fixes of each
+            answer before its checks (the ``fix`` stage; :func:`opsgen.flow.checks.
+            make_fix`); each note joins the attempt's ``fixes``. None: no such stage.
 
     Raises:
         UnparseableOutput: no attempt produced a usable script.
@@ -446,7 +479,7 @@ def run_loop(
         )
         attempt = _attempt(
             number, completion, lang, lint, dryrun, last=number == total, sampled=False,
-            events=events, total=total, scenario=session, earlier=done,
+            events=events, total=total, scenario=session, earlier=done, fix=fix,
         )
         done.append(attempt)
         events.finished(attempt)
@@ -466,7 +499,8 @@ def run_loop(
     consensus = None
     broken_scenario = any(p.kind == "scenario" for a in done for p in a.problems)
     if candidates > 1 and dryrun is not None and not broken_scenario:
-        _sample(base, done, candidates, llm, lang, lint, dryrun, max_tokens, events, session)
+        _sample(base, done, candidates, llm, lang, lint, dryrun, max_tokens, events, session,
+                fix)
         consensus = choose(done)
     if all(a.script is None for a in done):
         raise UnparseableOutput(

@@ -1,6 +1,6 @@
 """``opsgen new`` as a function: the :data:`~opsgen.flow.sequences.NEW` sequence.
 
-scenario → generate → lint → dryrun → repair (until clean or out of attempts) → sample →
+scenario → generate → fix → lint → dryrun → repair (until clean or out of attempts) → sample →
 choose are :func:`~opsgen.flow.loop.run_loop`'s; ``record`` is :func:`~opsgen.flow.record.
 store_result`'s. The CLI parses options, loads the model, calls :func:`new` and renders
 what comes back; tests and other programs call the same function.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from opsgen.flow.checks import make_dryrun, make_lint
+from opsgen.flow.checks import make_dryrun, make_fix, make_lint
 from opsgen.flow.loop import Events, LoopResult, run_loop
 from opsgen.flow.record import store_result
 from opsgen.generator.llm import LLMClient
@@ -75,6 +75,7 @@ def new(
         lang,
         llm,
         lint=make_lint(request),
+        fix=make_fix(),
         dryrun=make_dryrun(image=image) if dryrun else None,
         attempts=attempts,
         max_tokens=max_tokens,

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from opsgen.findings import Finding, Severity
 from opsgen.sandbox.models import CheckResult, DryRunReport, RunResult, SystemDiff
+from opsgen.scenario import LOCATION_PREFIX
 
 __all__ = ["CHECK_FAILED", "CHECK_VACUOUS", "PREPARE_FAILED", "SCENARIO_CODES", "LintLike",
            "Problem", "check_problems", "dryrun_problems", "lint_problems", "tail"]
@@ -234,6 +235,8 @@ def dryrun_problems(report: DryRunReport, lang: str) -> list[Problem]:
     for finding in report.findings:
         if finding.code in seen or finding.suppressed or finding.code in SCENARIO_CODES:
             continue
+        if finding.location.path.startswith(LOCATION_PREFIX):
+            continue  # the scenario's own text (OPS6xx...): shown, but no script repair fixes it
         if ran_badly and finding.code in _RUN_OUTCOMES:
             continue  # the same failure, already described with its evidence
         if finding.severity is Severity.ERROR and finding.code != "OPS404":

@@ -7,6 +7,12 @@ silently belongs to other bytes. ``opsgen new`` has already linted and dry-run t
 script in its loop; that evidence is stored as is, not gathered a second time.
 :func:`opsgen.flow.checks.evaluate` is looked up at call time, so tests replace that one
 seam.
+
+A change's scenario lives in its evidence (the dry-run report's ``scenario``), so it
+follows the change: :func:`revise` and :func:`recheck` run the scenario of the latest
+evidence that has a dry-run (:func:`stored_scenario`) unless they are given another one;
+an edit that gives a new scenario (or drops it) makes a new revision even for the same
+bytes, so an approval of the old checks never covers the new ones.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path, PurePath
 from typing import Any
 
-from opsgen.errors import OpsError
+from opsgen.errors import InputError, OpsError, SandboxError
 from opsgen.flow import checks as evaluation
 from opsgen.flow.loop import LoopResult
 from opsgen.names import change_name, check_name, slug
@@ -25,7 +31,7 @@ from opsgen.store.repo import Store
 from opsgen.store.workspace import resolve_workspace
 
 __all__ = ["gather_evidence", "import_script", "loop_evidence", "recheck", "record_change",
-           "revise", "store_result"]
+           "revise", "store_result", "stored_scenario"]
 
 
 def record_change(
@@ -80,9 +86,12 @@ def import_script(
     image: str,
     author: str,
     dryrun: bool = True,
+    scenario: Scenario | None = None,
 ) -> tuple[Change, Revision, EvidenceRecord]:
-    """Make a change from an existing script or playbook, with its first evidence."""
-    evidence = gather_evidence(text, lang, image, dryrun, PurePath(path).name)
+    """Make a change from an existing script or playbook, with its first evidence
+    (``scenario`` prepared and checked in its dry-run)."""
+    evidence = gather_evidence(text, lang, image, dryrun, PurePath(path).name,
+                               scenario=_runnable(scenario))
     return record_change(
         store,
         text,
@@ -96,12 +105,63 @@ def import_script(
     )
 
 
+def stored_scenario(store: Store, change_id: int) -> Scenario | None:
+    """The scenario of the change's latest evidence that has a dry-run (None: none).
+
+    Evidence without a dry-run (``--no-dryrun``, or no sandbox) ran no scenario and says
+    nothing about it, so the search goes on to the evidence before; a dry-run without a
+    scenario ends it (the scenario was dropped, or never given). Evidence whose stored
+    bytes no longer match their hash is refused, not trusted for its checks.
+    """
+    for revision in reversed(store.revisions(change_id)):
+        record = store.latest_evidence(revision.id)
+        if record is None or record.evidence.dryrun is None:
+            continue
+        if not record.intact:
+            raise OpsError(
+                f"the evidence of change {change_id} revision {revision.number} does not "
+                "match its hash; its scenario is not reused",
+                reference="evidence-tampered",
+                hint="run `opsgen audit verify`; give the scenario again with --scenario",
+            )
+        scenario = Scenario.from_dict(record.evidence.dryrun.get("scenario"))
+        return None if scenario.empty else scenario
+    return None
+
+
+def _runnable(scenario: Scenario | None) -> Scenario | None:
+    """None for no scenario or an empty one (nothing to prepare or check)."""
+    return None if scenario is None or scenario.empty else scenario
+
+
 def revise(
-    store: Store, change_id: int, text: str, *, author: str, note: str = "", dryrun: bool = True
+    store: Store, change_id: int, text: str, *, author: str, note: str = "",
+    dryrun: bool = True, scenario: Scenario | None = None,
 ) -> tuple[Revision, EvidenceRecord]:
-    """Store edited text as a new revision and its fresh evidence."""
+    """Store edited text as a new revision and its fresh evidence.
+
+    Args:
+        store, change_id: the change.
+        text: the new text (the same bytes are fine when ``scenario`` replaces the old one).
+        author, note: who made the revision and why.
+        dryrun: dry-run the revision (a scenario runs only in the dry-run).
+        scenario: None keeps the scenario of the latest evidence (:func:`stored_scenario`);
+            a scenario replaces it, and an empty :class:`Scenario` drops it. Either needs
+            the dry-run to run: a scenario the new evidence does not hold would be lost, so
+            nothing is stored then (:class:`SandboxError`; without ``dryrun``,
+            :class:`InputError`).
+    """
     change = store.change(change_id)
-    evidence = gather_evidence(text, change.lang, change.image, dryrun, change.name)
+    replacing = scenario is not None
+    if replacing and not dryrun:
+        raise InputError("a scenario runs in the dry-run: replacing it needs --dryrun",
+                         reference="bad-scenario")
+    runs = _runnable(scenario) if replacing else stored_scenario(store, change_id)
+    evidence = gather_evidence(text, change.lang, change.image, dryrun, change.name,
+                               scenario=runs)
+    if replacing and evidence.dryrun is None:
+        raise SandboxError(f"nothing stored: the new scenario needs a dry-run, and "
+                           f"{evidence.dryrun_skipped}", reference="scenario-not-run")
     with store.write():
         revision = store.add_revision(change_id, text, actor=author, note=note)
         record = store.add_evidence(revision, evidence, actor=author)
@@ -109,10 +169,12 @@ def revise(
 
 
 def recheck(store: Store, change_id: int, *, actor: str, dryrun: bool = True) -> EvidenceRecord:
-    """Lint and dry-run the current revision again; approvals of the old evidence lapse."""
+    """Lint and dry-run the current revision again, with the stored scenario; approvals of
+    the old evidence lapse."""
     change = store.change(change_id)
     revision = store.revision(change_id)
-    evidence = gather_evidence(revision.script, change.lang, change.image, dryrun, change.name)
+    evidence = gather_evidence(revision.script, change.lang, change.image, dryrun, change.name,
+                               scenario=stored_scenario(store, change_id))
     with store.write():
         if store.revision(change_id).id != revision.id:
             raise OpsError("a new revision was stored while re-checking; run the check again")

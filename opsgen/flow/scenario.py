@@ -21,15 +21,16 @@ fails stops the loop, since no repair of the script can fix it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from opsgen.findings import Severity
 from opsgen.flow.problems import tail
 from opsgen.generator.extract import extract_scenario
 from opsgen.generator.llm import GREEDY, Completion, LLMClient, Message, TokenCallback
 from opsgen.generator.prompts import Target, scenario_messages, scenario_repair_messages
 from opsgen.sandbox.models import DryRunReport
-from opsgen.scenario import Scenario, merge_scenarios
+from opsgen.scenario import Scenario, check_location, merge_scenarios, prepare_location
 
 __all__ = ["ScenarioDryRunFn", "ScenarioRecord", "ScenarioSession",
            "call_dryrun", "prepare_failure", "write_scenario"]
@@ -177,11 +178,42 @@ class ScenarioSession:
     def _take(self, written: Written) -> None:
         self.answers.append(written.completion.text)
         self.notes += written.notes
-        self.model = written.scenario
+        self.model = self._lint_model_part(written.scenario)
         shadowed = {c.name for c in self.operator.checks} & {c.name for c in self.model.checks}
         if shadowed:
             self.notes.append(f"the operator's check(s) {', '.join(sorted(shadowed))} "
                               "replace the model's of the same name")
+
+    def _lint_model_part(self, scenario: Scenario) -> Scenario:
+        """The model's scenario without the parts its lint refuses (an error: a check that
+        reaches the network, touches opsgen's runner, does not parse...).
+
+        The model read the untrusted request, and a check that cannot run in the sandbox
+        proves nothing either way: such a check is dropped (and a refused prepare takes the
+        model's whole scenario out, since its checks judge the state it makes), each with a
+        note for the review. The operator's scenario is never edited: its errors stay
+        findings, and the verdict says so.
+        """
+        from opsgen.validators.scenario import lint_scenario
+
+        errors = [f for f in lint_scenario(scenario) if f.severity is Severity.ERROR]
+        if not errors:
+            return scenario
+        first: dict[str, str] = {}
+        for f in errors:
+            first.setdefault(f.location.path, f"{f.code}: {_one_line(f.message, 120)}")
+        if prepare_location() in first:
+            self.notes.append(f"the model's prepare was refused ({first[prepare_location()]}); "
+                              "its scenario was taken out")
+            return Scenario()
+        kept = []
+        for check in scenario.checks:
+            why = first.get(check_location(check.name))
+            if why is None:
+                kept.append(check)
+            else:
+                self.notes.append(f"the model's check {check.name!r} was dropped ({why})")
+        return replace(scenario, checks=tuple(kept))
 
     def prepare_failed(self, failure: str) -> bool:
         """React to a failed prepare; True when the scenario changed and the script should

@@ -13,8 +13,15 @@ Stages and where they live:
 ``scenario``   the model writes the request's scenario from the request alone
                (:class:`opsgen.flow.scenario.ScenarioSession`, called by ``run_loop``)
 ``generate``   the model writes an answer (:func:`opsgen.flow.loop.run_loop`)
+``fix``        opsgen's deterministic fixes of that answer before its checks: ansible-lint's
+               own ``--fix`` for a playbook, in the tools sandbox
+               (:func:`opsgen.flow.checks.make_fix`); the model is then asked only about
+               what needs judgement
 ``lint``       every validator (:func:`opsgen.flow.checks.lint_report`)
-``dryrun``     the sandbox, twice for idempotence (:func:`opsgen.flow.checks.dryrun_report`)
+``dryrun``     the sandbox, twice for idempotence (:func:`opsgen.flow.checks.dryrun_report`);
+               with a scenario, its prepare and checks run in the same container, and its
+               text is linted like a script (OPS6xx, :func:`~opsgen.flow.checks.
+               scenario_findings`), its findings in the same report
 ``repair``     the problems go back to the model (``run_loop``, up to ``--attempts``)
 ``sample``     further candidates for the consensus (``run_loop``, ``--candidates``)
 ``choose``     the consensus picks among the candidates (:mod:`opsgen.flow.consensus`)
@@ -28,21 +35,25 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
-__all__ = ["CHECKS", "CONVERT", "DRYRUN", "EDIT", "IMPORT", "LINT", "NEW", "RECHECK", "SEQUENCES",
-           "run_sequence"]
+__all__ = ["CHECKS", "CONVERT", "DRYRUN", "EDIT", "FIX", "IMPORT", "LINT", "NEW", "RECHECK",
+           "SEQUENCES", "run_sequence"]
 
 #: the checks of one revision, inside every sequence that checks one
 CHECKS: tuple[str, ...] = ("lint", "dryrun")
+#: opsgen's own corrections of a model's answer, after ``generate`` and before its checks
+#: (only for generated text: an imported or edited script is checked as it is)
+FIX: tuple[str, ...] = ("fix",)
 #: ``opsgen new``: the model writes the scenario from the request alone (what to prepare,
-#: which postconditions to check), then generate, check (with the scenario), repair until
+#: which postconditions to check), then generate, fix, check (with the scenario), repair until
 #: clean (or out of attempts), sample more candidates and check them, choose, record
-NEW: tuple[str, ...] = ("scenario", "generate", *CHECKS, "repair", "sample", "choose",
+NEW: tuple[str, ...] = ("scenario", "generate", *FIX, *CHECKS, "repair", "sample", "choose",
                         "record")
 #: ``opsgen import FILE``
 IMPORT: tuple[str, ...] = (*CHECKS, "record")
-#: ``opsgen edit ID`` (a new revision)
+#: ``opsgen edit ID`` (a new revision; the stored scenario runs again unless ``--scenario``,
+#: ``--given``/``--expect`` or ``--no-scenario`` replace it)
 EDIT: tuple[str, ...] = (*CHECKS, "record")
-#: ``opsgen edit ID --recheck`` (new evidence for the same revision)
+#: ``opsgen edit ID --recheck`` (new evidence for the same revision, with its scenario)
 RECHECK: tuple[str, ...] = (*CHECKS, "record")
 #: ``opsgen convert RUNBOOK...``, per runbook: the batch's own names for the checks and the
 #: record stage (``dry-run``, ``store``), as its progress columns and JSON report name them

@@ -47,6 +47,7 @@ def lint_text(
     provenance: Provenance | None = None,
     cache: bool = True,
     sandbox: ToolSandbox | None = None,
+    part: str = "",
 ) -> LintReport:
     """Lint ``text`` as bash or Ansible and return the sorted findings.
 
@@ -60,12 +61,15 @@ def lint_text(
             turns the cache off everywhere); opsgen's own rules always run.
         sandbox: where the Ansible tools run (e.g. :class:`opsgen.sandbox.toolbox.
             ContainerTools`); None: they are reported as not run (OPS005), never run here.
+        part: ``"prepare"`` or ``"check"`` when ``text`` is part of a scenario (see
+            :func:`opsgen.validators.scenario.lint_scenario`): the OPS6xx rules then apply.
     """
     lang = lang or detect_lang(text, path)
     if lang not in ("bash", "ansible"):
         raise ValueError(f"lang must be 'bash' or 'ansible', not {lang!r}")
     store = default_cache() if cache else None
-    with Artifact(text, lang, path, provenance, cache=store, sandbox=sandbox) as art:
+    with Artifact(text, lang, path, provenance, cache=store, sandbox=sandbox,
+                  part=part) as art:
         _start_tools(art, ansible_lint)
         findings = [f for rule in _RULES if lang in rule.langs for f in rule.check(art)]
         if lang == "bash":

@@ -56,12 +56,15 @@ class Artifact:
         cache: where tools' results are looked up and stored (None: always run them).
         sandbox: where the tools that load playbooks run (see
             :mod:`opsgen.validators.isolation`); None: they do not run (OPS005).
+        part: ``""`` for a script or playbook; ``"prepare"`` or ``"check"`` for a part of a
+            scenario (:mod:`opsgen.validators.scenario`), which turns on the OPS6xx rules.
     """
 
     def __init__(self, text: str, lang: Lang, path: str = "<script>",
                  provenance: Provenance | None = None, cache: ResultCache | None = None,
-                 sandbox: ToolSandbox | None = None):
+                 sandbox: ToolSandbox | None = None, part: str = ""):
         self.text = text
+        self.part = part
         self.lang: Lang = lang
         self.path = path
         self.provenance = provenance

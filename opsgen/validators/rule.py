@@ -34,6 +34,8 @@ class Example:
     text: str
     lang: Lang | None = None
     provenance: Provenance | None = None
+    #: ``"prepare"`` or ``"check"``: the text is that part of a scenario, not a script
+    part: str = ""
 
 
 class Rule:
@@ -52,6 +54,9 @@ class Rule:
     source: ClassVar[str] = "ops"
     examples_bad: ClassVar[tuple[str | Example, ...]] = ()
     examples_good: ClassVar[tuple[str | Example, ...]] = ()
+    #: the scenario part a plain-string example is (``"check"`` for the OPS6xx rules, which
+    #: read only scenario text); ``""``: a script
+    example_part: ClassVar[str] = ""
 
     def check(self, art: Artifact) -> Iterator[Finding]:
         """All findings of this rule in ``art``."""
@@ -79,8 +84,8 @@ class Rule:
         """The bad (or good) examples with their language filled in."""
         raw = cls.examples_bad if bad else cls.examples_good
         return [
-            Example(e, cls.langs[0]) if isinstance(e, str) else
-            Example(e.text, e.lang or cls.langs[0], e.provenance)
+            Example(e, cls.langs[0], part=cls.example_part) if isinstance(e, str) else
+            Example(e.text, e.lang or cls.langs[0], e.provenance, e.part)
             for e in raw
         ]
 

@@ -321,3 +321,58 @@ def test_the_review_says_when_nothing_was_checked():
     text = _review(result)
     assert result.verdict == "runs-clean, no checks" and "no checks" in text
     assert "no usable scenario" in text
+
+
+NETWORK_SCENARIO = """```yaml
+prepare: ""
+checks:
+  - name: user metrics exists
+    run: id -u metrics
+  - name: the page is served
+    run: curl -fsS http://example.com/metrics
+```"""
+
+
+def test_a_model_check_that_reaches_the_network_is_dropped_with_a_note():
+    """The model read the untrusted request: a check its lint refuses (OPS601, network)
+    never runs; the others do, and the review says what was dropped and why."""
+    llm = Model([NETWORK_SCENARIO], [RIGHT_HOME])
+    dry = ScenarioDry(_metrics)
+    result = run_loop("create user metrics", "bash", llm, lint=_lint, dryrun=dry,
+                      model_scenario=True)
+    (used,) = {s for _script, s in dry.calls}
+    assert used is not None and [c.name for c in used.checks] == ["user metrics exists"]
+    assert result.scenario is not None
+    assert any("'the page is served' was dropped (OPS601" in n for n in result.scenario.notes)
+    assert result.status == "vetted"
+
+
+def test_a_model_prepare_its_lint_refuses_takes_its_scenario_out():
+    answer = ("```yaml\nprepare: |\n  curl -fsS http://example.com/x > /tmp/x\nchecks:\n"
+              "  - name: user metrics exists\n    run: id -u metrics\n```")
+    llm = Model([answer], [RIGHT_HOME])
+    dry = ScenarioDry(_metrics)
+    result = run_loop("create user metrics", "bash", llm, lint=_lint, dryrun=dry,
+                      model_scenario=True)
+    assert all(s is None for _script, s in dry.calls)  # no scenario left to run
+    assert result.scenario is not None
+    assert any("prepare was refused (OPS601" in n for n in result.scenario.notes)
+
+
+def test_an_operator_scenario_with_a_lint_error_is_never_vetted():
+    """The operator's scenario is not edited, but a check that reaches the network cannot
+    vouch for the script: the verdict says which codes, and the status is not vetted."""
+    from opsgen.flow.checks import with_scenario_findings
+
+    scenario = checks_of(("page", "curl -fsS http://example.com/"))
+
+    def dry(script: str, lang: str, *, scenario: Scenario | None = None) -> object:
+        held = CheckResult("page", "curl -fsS http://example.com/", before=1, after=0)
+        return with_scenario_findings(report(checks=(held,)), scenario)
+
+    result = run_loop("x", "bash", Model([], [RIGHT_HOME]), lint=_lint, dryrun=dry,
+                      scenario=scenario, attempts=1)
+    assert result.final.passed  # nothing the script could repair...
+    assert result.scenario_errors == ("OPS601",)
+    assert result.status == "failed-checks"  # ...but never vetted
+    assert result.verdict.endswith("scenario lint errors (OPS601)")

@@ -20,7 +20,8 @@ CASES = [
 @pytest.mark.parametrize(("rule", "example", "bad"), CASES)
 def test_rule_example(rule: type[Rule], example: Example, bad: bool,
                       run_rule: Callable[..., list]) -> None:
-    found = run_rule(rule, example.text, example.lang, provenance=example.provenance)
+    found = run_rule(rule, example.text, example.lang, provenance=example.provenance,
+                     part=example.part)
     if bad:
         assert found, f"{rule.code} did not fire on its bad example:\n{example.text}"
         assert all(f.severity is rule.severity and f.location.line >= 1 for f in found)

@@ -27,7 +27,7 @@ def test_codes_are_unique_and_sorted() -> None:
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
 def test_metadata_is_complete(rule: type[Rule]) -> None:
-    assert re.fullmatch(r"OPS[0-35]\d\d", rule.code), "OPS4xx belongs to the sandbox"
+    assert re.fullmatch(r"OPS[0-356]\d\d", rule.code), "OPS4xx belongs to the sandbox"
     assert re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", rule.name)
     assert isinstance(rule.severity, Severity) and rule.severity in (Severity.ERROR,
                                                                      Severity.WARNING)
@@ -38,6 +38,10 @@ def test_metadata_is_complete(rule: type[Rule]) -> None:
         assert "bash" in rule.langs
     if rule.code[:4] == "OPS2":
         assert rule.langs == ("ansible",)
+    if rule.code[:4] == "OPS6":  # scenario text: bash, and its examples are scenario parts
+        assert rule.langs == ("bash",) and rule.example_part == "check"
+        assert any(e.part for e in rule.examples(True))
+        assert any(not e.part for e in rule.examples(False)), "show it ignores scripts"
     if rule.code not in NO_TEXT_EXAMPLES:
         assert rule.examples(True) and rule.examples(False), "needs bad and good examples"
 

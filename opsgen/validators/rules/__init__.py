@@ -1,8 +1,8 @@
 """The built-in rule catalogue, in code order (permanent codes, never reused).
 
 ``OPS0xx`` lintability (syntax, suppressions, tools), ``OPS1xx`` shell, ``OPS2xx`` Ansible,
-``OPS3xx`` secrets, ``OPS5xx`` provenance. ``OPS4xx`` are dry-run outcomes and live in the
-sandbox package.
+``OPS3xx`` secrets, ``OPS5xx`` provenance, ``OPS6xx`` scenario text (read only in a scenario's
+prepare and checks). ``OPS4xx`` are dry-run outcomes and live in the sandbox package.
 """
 
 from __future__ import annotations
@@ -38,6 +38,11 @@ from opsgen.validators.rules.perms import SetuidBit, UidZeroUser, WorldWritable
 from opsgen.validators.rules.persistence import AuthorizedKeys, CronPersistence
 from opsgen.validators.rules.provenance import InjectedInstruction, UnrequestedUrl
 from opsgen.validators.rules.rce import EvalRemote, InterpreterFetchExec, PipeToShell
+from opsgen.validators.rules.scenario import (
+    ScenarioHostPath,
+    ScenarioNetwork,
+    ScenarioTampersRunner,
+)
 from opsgen.validators.rules.secrets import (
     CloudKey,
     EntropyString,
@@ -58,6 +63,7 @@ RULES: tuple[type[Rule], ...] = tuple(sorted((
     ControllerCommand, ModuleArguments,
     PrivateKey, CloudKey, UrlCredentials, HardcodedPassword, EntropyString,
     InjectedInstruction, UnrequestedUrl,
+    ScenarioNetwork, ScenarioHostPath, ScenarioTampersRunner,
 ), key=lambda r: r.code))
 RULE_CODES: frozenset[str] = frozenset(r.code for r in RULES)
 _BY_CODE = {r.code: r for r in RULES}
