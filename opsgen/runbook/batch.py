@@ -253,7 +253,8 @@ def _convert(
         stage(source, "dry-run")
         with timer("dry-run"):
             evidence = checks.dryrun(conversion.script, options.lang, findings,
-                                     lambda sub: stage(source, f"dry-run: {sub}"))  # fmt: skip
+                                     lambda sub: stage(source, f"dry-run: {sub}"),
+                                     scenario=conversion.scenario)  # fmt: skip
     else:
         evidence = Evidence(findings, None, "", "dry-run not requested (--no-dryrun)")
     verdict, note = dryrun_verdict(evidence)

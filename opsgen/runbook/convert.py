@@ -19,12 +19,13 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from opsgen.runbook import interactive, snippets
+from opsgen.runbook import interactive, snippets, verify
 from opsgen.runbook.models import CodeBlock, Runbook, Step
 from opsgen.runbook.params import Parameters, defined_names, replace_words
 from opsgen.runbook.plan import Block, Item, ManualStep, Plan
 from opsgen.runbook.render import render
 from opsgen.runbook.text import neutralise, one_line
+from opsgen.scenario import Scenario
 
 __all__ = ["Conversion", "Generator", "build_plan", "convert_runbook"]
 
@@ -42,6 +43,13 @@ class Conversion:
     plan: Plan
     lang: str
     script: str
+
+    @property
+    def scenario(self) -> Scenario | None:
+        """The runbook's own checks as the dry-run's scenario (None: it has none)."""
+        if not self.plan.checks:
+            return None
+        return Scenario(checks=self.plan.checks, sources=("runbook",))
 
 
 def convert_runbook(
@@ -78,6 +86,7 @@ def build_plan(
     ))  # fmt: skip
     blocks = _parseable([_block(step, snip, src, items, params)
                          for step, snip, src, items in assessed])  # fmt: skip
+    blocks, checks = verify.runbook_checks(runbook.steps, blocks)
     for block in blocks:
         manual.extend(_manual_items(block))
     manual.sort(key=lambda m: (m.step, m.line))
@@ -95,6 +104,7 @@ def build_plan(
         parameters=used,
         require_root=root,
         warnings=runbook.warnings,
+        checks=checks,
     )
 
 

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from opsgen.runbook.params import Parameter
+from opsgen.scenario import Check
 
 __all__ = ["Block", "Item", "ItemKind", "ManualStep", "Plan"]
 
-ItemKind = Literal["run", "comment", "context", "manual", "become"]
+ItemKind = Literal["run", "comment", "context", "manual", "become", "check"]
 BlockSource = Literal["block", "inline", "generated"]
 
 
@@ -24,9 +25,11 @@ class Item:
 
     Attributes:
         kind: ``run`` (a command), ``comment`` (the runbook's own comment), ``context``
-            (a session command the script stands for), ``manual`` or ``become``.
+            (a session command the script stands for), ``manual``, ``become`` or ``check``
+            (the runbook's verification, a scenario check: not run by the script).
         text: the command to run (``run``), or the runbook's original text (others).
-        note: what opsgen changed or why it stops ("" when nothing to say).
+        note: what opsgen changed or why it stops ("" when nothing to say); for ``check``,
+            the check's name.
         line: the runbook line it came from.
         user: for ``run``, the user it must run as ("" for the script's own user).
     """
@@ -98,6 +101,8 @@ class Plan:
         parameters: declared parameters, in order of first use.
         require_root: the runbook works as root (``sudo -i``), so the script checks it.
         warnings: parser and converter warnings, one sentence each.
+        checks: the runbook's own verification steps as scenario checks
+            (:mod:`~opsgen.runbook.verify`); the dry-run runs them.
     """
 
     path: str
@@ -109,6 +114,7 @@ class Plan:
     parameters: tuple[Parameter, ...]
     require_root: bool = False
     warnings: tuple[str, ...] = ()
+    checks: tuple[Check, ...] = ()
 
     @property
     def commands(self) -> int:

@@ -6,19 +6,23 @@ the runbook. Every piece of runbook text that is not a command (headings, prose,
 goes through :func:`~opsgen.runbook.text.one_line` first: one line, no control
 characters, no linter directives, so it cannot end a comment and become code. In the
 playbook the shell text is tagged ``!unsafe``: Ansible never templates it, so ``{{ }}``
-written in a runbook cannot run on the controller.
+written in a runbook cannot run on the controller. Commands with a module of their own
+(``apt-get install``, ``systemctl restart``, ``useradd``...) become that module's task
+(:mod:`~opsgen.runbook.modules`); the rest of a block stays one shell task.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import PurePosixPath
 
 import yaml
 
 from opsgen.runbook.effects import is_read_only
 from opsgen.runbook.fixes import SUDO_NOTE
+from opsgen.runbook.modules import Piece, pieces
 from opsgen.runbook.params import Parameter
 from opsgen.runbook.plan import Block, Item, ManualStep, Plan
 from opsgen.runbook.shellwords import quote
@@ -141,6 +145,9 @@ def _item(step: int, item: Item) -> list[str]:
     if item.kind == "manual":
         return [_line(f"# MANUAL (step {step}, line {item.line}): {item.text}"),
                 _line(item.note, "#   ")]  # fmt: skip
+    if item.kind == "check":  # the note is the check's name
+        return [_line(f"# opsgen: the runbook's own check (line {item.line}), run by the dry-run,"
+                      f" not here: {item.note}"), _line(item.text, "#   ")]  # fmt: skip
     return [_line(f"# opsgen: {item.note} (line {item.line}, not run)")]
 
 
@@ -283,7 +290,7 @@ def _ansible(plan: Plan) -> str:
             out += ["", *("    " + line for line in _manual_prose(plan, pending.pop(0)))]
         out += ["", *("    " + line for line in _trace(plan, block))]
         if block.runs:
-            out += _yaml([_task(plan, block)], 4)
+            out += _tasks(plan, block)
         else:
             out += ["    " + line for line in _body(block, plan.parameters)]
     for manual in pending:
@@ -294,6 +301,42 @@ def _ansible(plan: Plan) -> str:
 def _task_text(text: str) -> str:
     # Task and play names are templated by Ansible: no braces survive into them.
     return _clean(text, 100).replace("{", "(").replace("}", ")")
+
+
+def _tasks(plan: Plan, block: Block) -> list[str]:
+    """The block's tasks: one shell task, or module tasks with shell tasks between them."""
+    variables = {p.name: ansible_var(p) for p in plan.parameters}
+    found = pieces(block.items, variables)
+    if len(found) == 1 and not found[0].tasks:
+        return _yaml([_task(plan, block)], 4)
+    out: list[str] = []
+    for index, piece in enumerate(found):
+        start = block.line_start if index == 0 else piece.items[0].line
+        part = replace(block, items=piece.items, line_start=start)
+        if not piece.tasks:
+            out += _yaml([_task(plan, part)], 4) if part.runs else [
+                "    " + line for line in _body(part, plan.parameters)]  # fmt: skip
+        else:
+            out += _module_tasks(plan, part, piece)
+    return out
+
+
+def _module_tasks(plan: Plan, block: Block, piece: Piece) -> list[str]:
+    """Comments of the piece (the runbook's, opsgen's notes), then one task per module."""
+    runs = [i for i in piece.items if i.kind == "run"]
+    lines: list[str] = []
+    for item in piece.items:  # a command's own text is in its task: only its notes stay
+        said = _item(block.step, item)
+        lines += [line for line in said if line.startswith("#")] if item.kind == "run" else said
+    modules = ", ".join(dict.fromkeys(t.module for t in piece.tasks))
+    lines.append(_line(f"# opsgen: {_clean(' && '.join(i.text for i in runs), 100)} -> {modules}"))
+    out = ["    " + line for line in lines]
+    where = f"{_task_text(PurePosixPath(plan.path).name)}:{runs[0].line}"
+    for task in piece.tasks:
+        shown = re.sub(r'"?\$\{?(\w+)\}?"?', r"<\1>", task.command)  # "${SERVICE}" -> <SERVICE>
+        name = f"Step {block.step}: {_task_text(_clean(shown, 70))} ({where})"
+        out += _yaml([{"name": name, task.module: dict(task.args)}], 4)
+    return out
 
 
 def _task(plan: Plan, block: Block) -> dict[str, object]:

@@ -20,6 +20,7 @@ class FakeChecks:
     def __init__(self, payload: int = 0) -> None:
         self.payload = payload
         self.threads: set[str] = set()
+        self.scenarios: dict[str, object] = {}
 
     def lint(self, script, lang, path, *, request, source):
         assert source and request.startswith("Converted from the runbook")
@@ -29,8 +30,9 @@ class FakeChecks:
             if "| sh" in line or "| bash" in line
         )
 
-    def dryrun(self, script, lang, findings, progress):
+    def dryrun(self, script, lang, findings, progress, *, scenario=None):
         self.threads.add(threading.current_thread().name)
+        self.scenarios[script] = scenario
         progress("run")
         report = fake_report(script).to_dict()
         report["runs"][0]["stdout"] = "x" * self.payload  # a chatty script
