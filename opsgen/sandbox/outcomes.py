@@ -129,6 +129,14 @@ OUTCOMES: tuple[Outcome, ...] = (
         "Read prepare's stderr in the report and fix the prepare script (--given, "
         "--scenario); it runs as root in the same sandbox, with no network.",
     ),
+    Outcome(
+        "OPS414",
+        "apt-package-not-found",
+        Severity.ERROR,
+        "apt found no package of the name the script installs.",
+        "The message says why: no package path in this dry-run (--network none: the name "
+        "may be right), a name Debian does not have, or lists not updated first.",
+    ),
 )
 
 _BY_CODE = {o.code: o for o in OUTCOMES}

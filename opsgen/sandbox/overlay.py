@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from opsgen.sandbox.models import FileMeta, FileType
-from opsgen.sandbox.observe import BIG_CONTENT, Budget, State, is_noise
+from opsgen.sandbox.observe import BIG_CONTENT, NET_DIR, Budget, State, is_noise, net_files
 from opsgen.sandbox.tarstream import CONTENT_LIMIT, Observed
 
 __all__ = ["OverlayObserver", "overlay_observer"]
@@ -217,7 +217,18 @@ class OverlayObserver:
                 if not budget.take_read(p, size):
                     continue
             state[p] = read_host_path(host, BIG_CONTENT.get(p, CONTENT_LIMIT))
-        return state
+        return net_files(state, self._net_saved)
+
+    def _net_saved(self) -> State:
+        """The runner's saved /etc/hosts, hostname, resolv.conf (see :func:`net_files`)."""
+        base = self._host(self.upper, NET_DIR)
+        out: State = {}
+        for name in ("hosts", "hostname", "resolv.conf"):
+            for leaf in (name, f"{name}.absent"):
+                found = read_host_path(base / leaf)
+                if found is not None and not base.is_symlink():
+                    out[f"{NET_DIR}/{leaf}"] = found
+        return out
 
     def before(self, paths: list[str]) -> State:
         """The image's version of ``paths``."""

@@ -18,6 +18,8 @@ from opsgen.errors import PolicyViolation
 __all__ = ["OPS", "SandboxPolicy", "check_kwargs", "process_start", "to_docker_kwargs"]
 
 LABEL = "opsgen.sandbox"
+#: The internal network of the package path (``opsgen.sandbox.packages.INNER_NETWORK``).
+PACKAGE_NETWORK = "opsgen-pkg-inner"
 MiB = 1 << 20
 
 
@@ -31,7 +33,8 @@ class SandboxPolicy:
     bounds on processes, memory, CPU, file size, disk, output and wall time.
     """
 
-    network: Literal["none", "bridge"] = "none"
+    #: ``packages``: only the package proxy's internal network (:mod:`.packages`).
+    network: Literal["none", "bridge", "packages"] = "none"
     cap_add: tuple[str, ...] = (
         "CHOWN",
         "DAC_OVERRIDE",
@@ -126,7 +129,7 @@ def to_docker_kwargs(policy: SandboxPolicy, *, run_id: str) -> dict[str, Any]:
         **policy.extra_labels,
     }
     kwargs: dict[str, Any] = {
-        "network_mode": policy.network,
+        "network_mode": PACKAGE_NETWORK if policy.network == "packages" else policy.network,
         "cap_drop": ["ALL"],
         "cap_add": list(policy.cap_add),
         "security_opt": ["no-new-privileges"],
@@ -183,9 +186,10 @@ def check_kwargs(kwargs: dict[str, Any]) -> None:
         value = str(kwargs.get(key) or "")
         if value == "host" or value.startswith("container:"):
             raise PolicyViolation(f"sandbox policy forbids {key}={value}")
-    if kwargs.get("network_mode") not in ("none", "bridge"):
+    if kwargs.get("network_mode") not in ("none", "bridge", PACKAGE_NETWORK):
         raise PolicyViolation(
-            f"sandbox network must be none or bridge, not {kwargs.get('network_mode')!r}"
+            f"sandbox network must be none, bridge or {PACKAGE_NETWORK}, "
+            f"not {kwargs.get('network_mode')!r}"
         )
     if kwargs.get("cap_drop") != ["ALL"]:
         raise PolicyViolation("sandbox policy requires cap_drop=['ALL']")

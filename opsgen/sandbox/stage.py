@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -28,6 +28,7 @@ from docker.errors import APIError, DockerException
 from opsgen.errors import InputError, SandboxError
 from opsgen.findings import Finding
 from opsgen.redact import quote
+from opsgen.sandbox.apt import package_findings
 from opsgen.sandbox.bundle import make_bundle
 from opsgen.sandbox.compare import diff_states
 from opsgen.sandbox.engine import DEFAULT_IMAGE, connect, engine_warnings, resolve_image
@@ -39,6 +40,7 @@ from opsgen.sandbox.models import (
     ServiceIntent,
     SystemDiff,
 )
+from opsgen.sandbox.netfiles import initial_state, link_net_files
 from opsgen.sandbox.observe import (
     DETAIL_LIMIT,
     PER_DIR_LIMIT,
@@ -49,6 +51,7 @@ from opsgen.sandbox.observe import (
 )
 from opsgen.sandbox.outcomes import outcome_finding
 from opsgen.sandbox.overlay import overlay_observer
+from opsgen.sandbox.packages import apt_config, ensure_proxy
 from opsgen.sandbox.phases import (
     Phase,
     check_input,
@@ -83,7 +86,7 @@ class DryRunOptions:
 
     image: str = DEFAULT_IMAGE
     timeout: float = 120.0
-    network: Literal["none", "bridge"] = "none"
+    network: Literal["none", "bridge", "packages"] = "none"
     twice: bool = False
     policy: SandboxPolicy = field(default_factory=lambda: OPS)
     require_userns: bool = False
@@ -137,6 +140,8 @@ def dryrun(
     else:
         defer(partial(reap_orphans, client))
     image = resolve_image(client, opts.image)
+    if policy.network == "packages":
+        ensure_proxy(client)
     info = client.info()
     warnings = engine_warnings(info, require_userns=opts.require_userns, runtime=policy.runtime)
     run_id = uuid.uuid4().hex[:12]
@@ -151,7 +156,10 @@ def dryrun(
         except DockerException as exc:
             raise SandboxError(f"could not create the sandbox container: {exc}") from None
         extra = phase_files(scenario, first_phase(scenario)) if scenario else None
+        if policy.network == "packages":
+            extra = {**(extra or {}), "apt.conf": apt_config()}
         copied = _copy_bundle(container, info, make_bundle(script, lang, extra))
+        _link_net(container, info)
         layer = layer_dir(container, info)
         if layer is None:
             warnings = [*warnings, _APPARENT_WARNING]
@@ -205,6 +213,16 @@ def _copy_bundle(container: Any, info: dict[str, Any], bundle: bytes) -> str:
     if not container.put_archive("/", bundle):
         raise SandboxError("could not copy the script into the sandbox container")
     return "put_archive"
+
+
+def _link_net(container: Any, info: dict[str, Any]) -> None:
+    """Before the first start: /etc/hosts, hostname, resolv.conf made links for the engine's
+    mounts, so that they are ordinary files for the script (:mod:`opsgen.sandbox.netfiles`);
+    the runner puts the links back on exit, for the next start."""
+    try:
+        link_net_files(container, upper_dir(container, info))
+    except (OSError, DockerException) as exc:
+        raise SandboxError(f"could not prepare /etc in the sandbox container: {exc}") from None
 
 
 def _check_input(script: str, lang: str) -> None:
@@ -266,7 +284,7 @@ def _run(
         phases.set_phase("script")
     baseline = phases.baseline(progress)
     progress("run")
-    run1 = execute(client, container, policy, layer=layer)
+    run1 = phases.start()
     progress("collect")
     budget1 = Budget()
     changes1 = obs.changes(lang, budget1)
@@ -276,8 +294,11 @@ def _run(
     pristine = obs.before(
         [p for p, k in changes1.items() if k != "A" and p not in baseline.state]
     )
+    # /etc/hosts, hostname, resolv.conf start as the engine made them, not as in the image.
+    initial = initial_state(records)
     before1: State = {
-        p: baseline.state[p] if p in baseline.state else (None if k == "A" else pristine.get(p))
+        p: baseline.state[p] if p in baseline.state else initial[p] if p in initial
+        else (None if k == "A" else pristine.get(p))
         for p, k in changes1.items()
     }
     if not (budget1.summary or budget1.walk_stopped):
@@ -296,7 +317,7 @@ def _run(
     if opts.twice and run1.status == "passed":
         progress("run again")
         phases.set_phase("script")
-        run2 = execute(client, container, policy, layer=layer)
+        run2 = phases.start()
         progress("collect")
         budget2 = Budget()
         changes2 = obs.changes(lang, budget2)
@@ -354,11 +375,18 @@ class _Phases:
         self.before: list[tuple[int | None, str]] | None = None
         self.phase: Phase | None = first_phase(scenario) if scenario else None
 
+    def start(self, policy: SandboxPolicy | None = None) -> RunResult:
+        """Start the container once and watch it to the end."""
+        return execute(self.client, self.container, policy or self.policy, layer=self.layer)
+
     def set_phase(self, phase: Phase, stdout: str = "") -> bool:
         """Copy the bundle in again, set to run ``phase`` next; False when it would not go."""
         if self.scenario is None or (self.phase == phase and phase != "checks-after"):
             return True
-        bundle = make_bundle(self.script, self.lang, phase_files(self.scenario, phase, stdout))
+        files = phase_files(self.scenario, phase, stdout)
+        if self.policy.network == "packages":
+            files["apt.conf"] = apt_config()
+        bundle = make_bundle(self.script, self.lang, files)
         try:
             copied = bool(self.container.put_archive("/", bundle))
         except DockerException:
@@ -376,7 +404,7 @@ class _Phases:
             return True
         progress("prepare")
         self.set_phase("prepare")
-        run = execute(self.client, self.container, self.policy, layer=self.layer)
+        run = self.start()
         self.prepared = _with_records(run, self.obs.records(), "prepare")
         return run.status == "passed"
 
@@ -390,7 +418,7 @@ class _Phases:
         found: list[tuple[int | None, str]] | None = None
         if self.set_phase("checks-before" if when == "before" else "checks-after", stdout):
             policy = checks_policy(self.policy, count)
-            run = execute(self.client, self.container, policy, layer=self.layer)
+            run = self.start(policy)
             found = statuses(self.obs.records(), when, count, run)
         if when == "before":
             self.before = found
@@ -503,9 +531,15 @@ def _disk_message(label: str, run: RunResult, policy: dict[str, object]) -> str:
     return f"{label}: hit a file-size or disk limit (writable layer {used})"
 
 
-def outcome_findings(report: DryRunReport) -> list[Finding]:
-    """OPS4xx findings for how the runs ended and whether the second changed anything."""
-    findings = _prepare_findings(report)
+def outcome_findings(
+    report: DryRunReport, probe: Mapping[str, bool] | None = None
+) -> list[Finding]:
+    """OPS4xx findings for how the runs ended and whether the second changed anything.
+
+    ``probe``: for packages apt did not find, whether Debian has them (see
+    :func:`opsgen.sandbox.apt.package_findings`).
+    """
+    findings = _prepare_findings(report) + package_findings(report, probe)
     for i, run in enumerate(report.runs, 1):
         label = "first run" if i == 1 else "second run"
         if run.stop_reason and run.stop_reason != "disk":

@@ -36,7 +36,7 @@ from typing import Any
 from opsgen.errors import PolicyViolation
 from opsgen.sandbox.bundle import BUNDLE_DIR, check_member_name
 
-__all__ = ["copy_mode", "upper_dir", "write_bundle"]
+__all__ = ["copy_mode", "open_upper", "upper_dir", "write_bundle"]
 
 _ID = re.compile(r"[0-9a-f]{64}")
 _TOP = BUNDLE_DIR.strip("/")
@@ -131,7 +131,7 @@ def _checked(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
     return out
 
 
-def _open_upper(upper: Path) -> int:
+def open_upper(upper: Path) -> int:
     """A descriptor of ``upper``, opened level by level below the overlay2 root, no links."""
     fd = os.open(upper.parent.parent, _DIR_FLAGS)
     try:
@@ -216,7 +216,7 @@ def write_bundle(upper: Path, bundle: bytes) -> None:
     """
     with tarfile.open(fileobj=io.BytesIO(bundle), mode="r:") as tar:
         members = _checked(tar)
-        writer = _Writer(_open_upper(upper))
+        writer = _Writer(open_upper(upper))
         try:
             for m in members:
                 if m.isdir():

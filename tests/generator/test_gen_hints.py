@@ -25,11 +25,34 @@ EVIDENCE = {
 }
 
 
+PLAIN = [h for h in HINTS if h.context is None]
+
+
 def test_every_hint_has_a_realistic_example():
-    assert sorted(EVIDENCE) == sorted(h.name for h in HINTS)
+    assert sorted(EVIDENCE) == sorted(h.name for h in PLAIN)
 
 
-@pytest.mark.parametrize("hint", HINTS, ids=lambda h: h.name)
+@pytest.mark.parametrize(
+    ("finding", "hint"),
+    [
+        ("first run: apt found no package 'nginx': this dry-run has no package path "
+         "(--network none), so no package can be installed", "apt-no-package-path"),
+        ("first run: apt found no package: 'nginxx' is not in Debian: `apt-cache policy` "
+         "after `apt-get update` shows no candidate", "apt-not-in-debian"),
+        ("first run: apt found no package 'nginx' in its lists: run `apt-get update` first",
+         "apt-unknown-package"),
+    ],
+)
+def test_unknown_package_hint_follows_the_sandboxs_finding(finding, hint):
+    """Issue 13: the same apt message gets opposite fixes by what the sandbox found out."""
+    run = Problem("run", "exit-100", "the first run failed: E: Unable to locate package nginx")
+    hinted, stopped = with_hints([run, Problem("stopped", "OPS414", finding)])
+    expected = next(h for h in HINTS if h.name == hint)
+    assert hinted.message == f"{run.message} Fix: {expected.fix}"
+    assert stopped.message == finding  # the finding itself is evidence, not hinted
+
+
+@pytest.mark.parametrize("hint", PLAIN, ids=lambda h: h.name)
 def test_each_hint_matches_its_failure_and_only_the_first_match_is_added(hint):
     (problem,) = with_hints([Problem("run", "exit-1", EVIDENCE[hint.name], 3)])
     assert problem.message == f"{EVIDENCE[hint.name]} Fix: {hint.fix}"
