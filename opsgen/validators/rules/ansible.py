@@ -27,7 +27,9 @@ _MODULES: dict[str, tuple[str, frozenset[str]]] = {
     "systemctl": ("ansible.builtin.systemd_service", frozenset(
         {"start", "stop", "restart", "reload", "enable", "disable", "mask", "unmask",
          "daemon-reload"})),
-    "service": ("ansible.builtin.service", frozenset()),
+    # `service X status` and `service --status-all` only read: no module does that better
+    "service": ("ansible.builtin.service", frozenset(
+        {"start", "stop", "restart", "reload", "force-reload", "try-restart"})),
     **dict.fromkeys(("useradd", "usermod", "userdel", "adduser", "deluser"),
                     ("ansible.builtin.user", frozenset())),
     **dict.fromkeys(("groupadd", "groupmod", "groupdel", "addgroup"),
@@ -89,6 +91,8 @@ class ShellInsteadOfModule(Rule):
         PLAY + "    - name: Status\n      ansible.builtin.command: systemctl is-active nginx\n"
         "      changed_when: false\n",
         PLAY + "    - name: Version\n      ansible.builtin.command: nginx -v\n",
+        PLAY + "    - name: Status\n      ansible.builtin.command: service nginx status\n"
+        "      changed_when: false\n",
     )
 
     def check(self, art: Artifact) -> Iterator[Finding]:
