@@ -66,6 +66,10 @@ def register(app: typer.Typer) -> None:
         given: GivenOpt = None,
         expect: ExpectOpt = None,
         scenario_file: ScenarioOpt = None,
+        full: bool = typer.Option(
+            False, "--full",
+            help="List every changed file, also a package's own and apt's bookkeeping.",
+        ),
     ) -> int:
         """Run SCRIPT in a fresh, locked-down container and report what it changed.
 
@@ -77,6 +81,10 @@ def register(app: typer.Typer) -> None:
         not run (OPS413). The scenario's text is linted like a script, and a check or
         prepare that reaches the network (OPS601), names host paths (OPS602) or touches
         opsgen's own runner (OPS603) is reported.
+
+        The diff counts a package's own files (as it shipped them) under the package,
+        and apt's and dpkg's bookkeeping and /run in one line; --full lists them all
+        (--json always does, each file with its owner_package).
 
         Exit 0 when every run passed (and, with --twice, the second changed nothing),
         1 when a run failed, was stopped or was not idempotent, a check failed, or any
@@ -123,5 +131,5 @@ def register(app: typer.Typer) -> None:
                     defer=defer,
                 )
             report = _linted(report, scenario)
-            render_dryrun(report, console)
+            render_dryrun(report, console, full=full)
         raise typer.Exit(0 if report.ok else 1)

@@ -20,7 +20,15 @@ from rich.text import Text
 
 from opsgen.redact import redact
 from opsgen.render.findings import render_findings
-from opsgen.sandbox.models import CheckResult, DryRunReport, RunResult, SystemDiff
+from opsgen.sandbox.dpkgfiles import is_package_state, is_runtime
+from opsgen.sandbox.models import (
+    CheckResult,
+    DryRunReport,
+    FileChange,
+    PackageChange,
+    RunResult,
+    SystemDiff,
+)
 from opsgen.ui import print_folded, print_framed, safe, sanitize
 
 __all__ = ["render_dryrun", "render_scenario", "render_system_diff"]
@@ -81,19 +89,62 @@ def _mib(n: int) -> str:
     return f"{n / (1 << 20):,.1f} MiB"
 
 
-def render_system_diff(diff: SystemDiff, console: Console, *, show_diffs: bool = True) -> None:
-    """Files, users, groups, packages, cron and services, in that order."""
+def _reviewed(diff: SystemDiff, full: bool) -> tuple[list[FileChange], int, int]:
+    """(files listed, apt/dpkg state counted, /run counted): the default view lists what
+    the script itself changed; a package's files as shipped are counted under it."""
+    if full:
+        return list(diff.files), 0, 0
+    listed, state, runtime = [], 0, 0
+    for f in diff.files:
+        if f.packaged:
+            continue
+        if is_package_state(f.path):
+            state += 1
+        elif is_runtime(f.path):
+            runtime += 1
+        else:
+            listed.append(f)
+    return listed, state, runtime
+
+
+def _package_line(p: PackageChange, diff: SystemDiff, full: bool) -> str:
+    ver = f"{p.before} -> {p.after}" if p.change == "upgraded" else (p.after or p.before)
+    line = f"  package [bold]{safe(p.name)}[/] {p.change} {safe(ver)}"
+    if p.files:
+        line += f": {p.files:,} file(s) as shipped" + (" (listed above)" if full else "")
+    if p.conffiles:
+        edited = [f.path for f in diff.files if f.path in p.conffiles and not f.packaged]
+        line += f", {len(p.conffiles)} conffile(s)"
+        if edited:
+            line += ", changed after install: " + ", ".join(safe(e) for e in edited[:5])
+    return line
+
+
+def render_system_diff(
+    diff: SystemDiff, console: Console, *, show_diffs: bool = True, full: bool = False
+) -> None:
+    """Files, users, groups, packages, cron and services, in that order.
+
+    Without ``full``, a package's own files (as it shipped them), apt's and dpkg's
+    bookkeeping and runtime state under /run are counted, not listed, so the files the
+    script itself wrote stand out; what the script changed in a package's files after
+    installing it is listed like any other file. The report itself (JSON) has them all.
+    """
     if diff.empty:
         console.print("  [dim]no changes observed[/]")
         return
-    if diff.files:
+    files, state, runtime = _reviewed(diff, full)
+    if files:
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
         table.add_column("change")
         table.add_column("path", overflow="fold")
         table.add_column("details", overflow="fold")
-        for f in diff.files:
+        for f in files:
             kind = (f.after or f.before).ftype if (f.after or f.before) else "?"  # type: ignore[union-attr]
             details = ", ".join(f.notes) or ("" if kind == "file" else kind)
+            if f.owner_package and not f.packaged:
+                ours = f"from {f.owner_package}, not as shipped"
+                details = f"{details}, {ours}" if details else ours
             table.add_row(f"[{_CHANGE_STYLE[f.change]}]{f.change}[/]", safe(f.path), safe(details))
         console.print(table)
     for title, items in (("Users", diff.users), ("Groups", diff.groups)):
@@ -105,8 +156,12 @@ def render_system_diff(diff: SystemDiff, console: Console, *, show_diffs: bool =
                 + (f": {safe(details)}" if details else ""),
             )
     for p in diff.packages:
-        ver = f"{p.before} -> {p.after}" if p.change == "upgraded" else (p.after or p.before)
-        print_folded(console, f"  package [bold]{safe(p.name)}[/] {p.change} {safe(ver)}")
+        print_folded(console, _package_line(p, diff, full))
+    if state or runtime:
+        counted = [f"{state:,} of apt's and dpkg's own state" if state else "",
+                   f"{runtime:,} runtime under /run" if runtime else ""]
+        console.print(f"  [dim]... and {' and '.join(c for c in counted if c)} "
+                      "(--full lists them)[/]")
     for c in diff.cron:
         for line in c.added:
             print_folded(console, f"  cron {safe(c.path)}: [green]+ {safe(line)}[/]")
@@ -125,7 +180,7 @@ def render_system_diff(diff: SystemDiff, console: Console, *, show_diffs: bool =
         if any(n == 0 for _, n in diff.summarised):
             console.print("  [yellow]... the walk stopped at its bound: there may be more[/]")
     if show_diffs:
-        for f in diff.files:
+        for f in files:
             if f.diff:
                 print_folded(console, f"  [dim]{safe(f.path)}[/]")
                 print_framed(console, [
@@ -215,8 +270,12 @@ def _diff_style(line: str) -> str:
     return "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
 
 
-def render_dryrun(report: DryRunReport, console: Console, *, show_diffs: bool = True) -> None:
-    """The whole report: header, runs, system diff, idempotence verdict, findings."""
+def render_dryrun(
+    report: DryRunReport, console: Console, *, show_diffs: bool = True, full: bool = False
+) -> None:
+    """The whole report: header, runs, system diff, idempotence verdict, findings.
+
+    ``full``: every changed file listed (see :func:`render_system_diff`)."""
     what = "an Ansible playbook" if report.lang == "ansible" else "a bash script"
     print_folded(
         console,
@@ -232,7 +291,7 @@ def render_dryrun(report: DryRunReport, console: Console, *, show_diffs: bool = 
         console.print("[bold]Observed system diff[/] (first run"
                       + (", from the prepared state" if report.prepare is not None else "")
                       + "):")
-        render_system_diff(report.diff, console, show_diffs=show_diffs)
+        render_system_diff(report.diff, console, show_diffs=show_diffs, full=full)
     if report.second_diff is not None:
         if report.idempotent:
             console.print("[bold]Idempotence[/]: [green]second run changed nothing[/]")
@@ -245,7 +304,7 @@ def render_dryrun(report: DryRunReport, console: Console, *, show_diffs: bool = 
             console.print(f"[bold]Idempotence[/]: [yellow]unknown[/] [dim]({why})[/]")
         else:
             console.print("[bold]Idempotence[/]: [red]second run changed the system again[/]")
-            render_system_diff(report.second_diff, console, show_diffs=show_diffs)
+            render_system_diff(report.second_diff, console, show_diffs=show_diffs, full=full)
     elif len(report.runs) == 1 and report.first.status != "passed":
         console.print("[dim]Idempotence not checked: the first run did not pass.[/]")
     render_scenario(report, console, part="checks")

@@ -6,6 +6,7 @@ Names are checked before any container exists (ADV-21): only plain relative name
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
@@ -18,7 +19,14 @@ import yaml
 from opsgen.errors import PolicyViolation
 from opsgen.yamlsafe import safe_load
 
-__all__ = ["BUNDLE_DIR", "check_member_name", "inventory_for", "make_bundle"]
+__all__ = [
+    "BUNDLE_DIR",
+    "SERVICE_MANAGER",
+    "check_member_name",
+    "inventory_for",
+    "make_bundle",
+    "service_manager",
+]
 
 BUNDLE_DIR = "/.opsgen"
 _SHIM_NAMES = {
@@ -29,6 +37,10 @@ _SHIM_NAMES = {
     **{t: "power" for t in ("reboot", "shutdown", "poweroff", "halt")},
     **{t: "ctl" for t in ("hostnamectl", "timedatectl", "localectl", "loginctl")},
 }
+#: docker-systemctl-replacement's ``systemctl3.py`` (PyPI ``docker-systemctl-replacement``,
+#: EUPL-1.2), carried in the bundle beside our wrapper so that services really start in any
+#: image with python3, the sandbox image unchanged (issue 13).
+SERVICE_MANAGER = ("systemctl2", "systemctl3.py")
 _BAD_CHARS = re.compile(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069\\]")
 
 
@@ -72,6 +84,17 @@ def inventory_for(playbook: str) -> str:
     return yaml.safe_dump(inventory, sort_keys=True)
 
 
+@functools.cache
+def service_manager() -> bytes | None:
+    """The replacement's source, read once per process; None when it is not installed here
+    (services are then only recorded, as before issue 13)."""
+    package, name = SERVICE_MANAGER
+    try:
+        return (resources.files(package) / name).read_bytes()
+    except (ModuleNotFoundError, OSError):
+        return None
+
+
 def make_bundle(script: str, lang: str, extra: dict[str, bytes] | None = None) -> bytes:
     """A tar (bytes) to ``put_archive`` at ``/``: script, runner, shims and their checksums."""
     files: dict[str, tuple[bytes, int]] = {}
@@ -84,6 +107,10 @@ def make_bundle(script: str, lang: str, extra: dict[str, bytes] | None = None) -
     files["run"] = ((shims / "run").read_bytes(), 0o755)
     for name, source in _SHIM_NAMES.items():
         files[f"bin/{name}"] = ((shims / source).read_bytes(), 0o755)
+    manager = service_manager()
+    if manager is not None:
+        files["lib/systemctl3.py"] = (manager, 0o644)
+        files["lib/svc.py"] = ((shims / "svc.py").read_bytes(), 0o644)
     for name, data in (extra or {}).items():
         files[check_member_name(name)] = (data, 0o644)
     sums = "".join(
@@ -94,7 +121,7 @@ def make_bundle(script: str, lang: str, extra: dict[str, bytes] | None = None) -
     buf = io.BytesIO()
     now = time.time()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for d in (".opsgen", ".opsgen/bin"):
+        for d in (".opsgen", ".opsgen/bin", ".opsgen/lib"):
             info = tarfile.TarInfo(d)
             info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, now
             tar.addfile(info)

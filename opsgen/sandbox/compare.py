@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 
 from opsgen.sandbox.accounts import account_changes, cron_changes, package_changes
+from opsgen.sandbox.dpkgfiles import annotate
 from opsgen.sandbox.models import ChangeKind, FileChange, FileMeta, ServiceIntent, SystemDiff
 from opsgen.sandbox.observe import State
 
@@ -134,14 +135,16 @@ def diff_states(
         content(after, "/var/lib/dpkg/status"),
         "/var/lib/dpkg/status" in before or "/var/lib/dpkg/status" in after,
     )
+    # Whose files these are: a package's own files are counted under it in the review.
+    annotated, packages_shown = annotate(files, packages, before, after)
     cron = cron_changes(
         {p: content(before, p) for p in before}, {p: content(after, p) for p in after}
     )
     return SystemDiff(
-        files=tuple(files),
+        files=annotated,
         users=tuple(users),
         groups=tuple(groups),
-        packages=tuple(packages),
+        packages=packages_shown,
         cron=tuple(cron),
         services=services,
     )

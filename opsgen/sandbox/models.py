@@ -44,6 +44,8 @@ class FileMeta:
     size: int = 0
     sha256: str = ""
     link_target: str = ""
+    #: Compared with dpkg's md5sums only (never for identity); empty in old reports.
+    md5: str = ""
 
     def same_content(self, other: FileMeta) -> bool:
         """Equal for idempotence: type, mode, owner, content and link; mtime ignored."""
@@ -68,6 +70,12 @@ class FileChange:
     diff: str = ""  # unified diff for text files, "" otherwise
     binary: bool = False
     notes: tuple[str, ...] = ()  # e.g. "mode 0644 -> 0755", "owner 0:0 -> 1000:1000"
+    #: The package installed, upgraded or removed by this run that ships this path, from
+    #: dpkg's lists (:mod:`opsgen.sandbox.dpkgfiles`); "" for any other path.
+    owner_package: str = ""
+    #: As that package shipped it (not changed by the script afterwards): the default view
+    #: counts it under its package instead of listing it; ``--full`` and JSON list it.
+    packaged: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +96,14 @@ class PackageChange:
     change: Literal["installed", "removed", "upgraded"]
     before: str = ""
     after: str = ""
+    #: Changed paths of this diff that are this package's, as it shipped them.
+    files: int = 0
+    #: Its conffiles (dpkg's ``Conffiles:``): configuration a later upgrade keeps.
+    conffiles: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # A report read back from JSON has lists here; keep equality with the original.
+        object.__setattr__(self, "conffiles", tuple(self.conffiles))
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,11 +198,15 @@ class RunResult:
     #: Processes still running when the script ended (``pid command``), as the run shim
     #: listed them; they were killed with the container. A hostile script can hide them.
     leftover_processes: tuple[str, ...] = ()
+    #: Services that did not start (``unit: what it said``), as the systemctl shim recorded
+    #: them: the script asked, the unit file is here, and its process failed (OPS415).
+    failed_services: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # A report read back from JSON has lists here; keep equality with the original.
         object.__setattr__(self, "limits_hit", tuple(self.limits_hit))
         object.__setattr__(self, "leftover_processes", tuple(self.leftover_processes))
+        object.__setattr__(self, "failed_services", tuple(self.failed_services))
 
     @property
     def ansible_changed(self) -> int:

@@ -35,12 +35,14 @@ from opsgen.sandbox.tarstream import CONTENT_LIMIT, Observed, read_tree
 __all__ = [
     "DETAIL_LIMIT",
     "NET_DIR",
+    "OWN_LINKS",
     "PER_DIR_LIMIT",
     "WALK_STOPPED",
     "ApiObserver",
     "Budget",
     "State",
     "changed_paths",
+    "content_limit",
     "is_noise",
     "net_files",
     "observe_paths",
@@ -59,6 +61,9 @@ _ANSIBLE_NOISE = ("/root/.ansible",)
 #: (:mod:`opsgen.sandbox.netfiles`).
 NET_DIR = "/var/lib/opsgen/net"
 _NET_SAVED = {f"/etc/{n}": f"{NET_DIR}/{n}" for n in ("hosts", "hostname", "resolv.conf")}
+#: Links the runner makes for the length of a start and removes on exit (``shims/run``):
+#: our systemctl first on sudo's secure_path and Ansible's service module's search path.
+OWN_LINKS = {"/usr/sbin/systemctl": "/.opsgen/bin/systemctl"}
 
 
 def net_files(state: State, read_saved: Callable[[], Mapping[str, Observed | None]]) -> State:
@@ -67,8 +72,13 @@ def net_files(state: State, read_saved: Callable[[], Mapping[str, Observed | Non
     The runner puts them back as links to the engine's mounts on exit, after saving each
     in ``/var/lib/opsgen/net`` (``<name>.absent`` when the script removed it): where a
     path is that link, its state is the saved copy. Where it is not (a run killed before
-    its exit), the path itself is what the script left.
+    its exit), the path itself is what the script left. The runner's own links
+    (:data:`OWN_LINKS`) a killed run left are not the script's: absent, as in the image.
     """
+    for p, target in OWN_LINKS.items():
+        o = state.get(p)
+        if o is not None and o.meta.ftype == "symlink" and o.meta.link_target == target:
+            state[p] = None  # the runner's link, left by a run killed before its exit
     linked = [
         p
         for p in _NET_SAVED
@@ -293,7 +303,17 @@ def _plan(changes: dict[str, str]) -> list[tuple[str, bool]]:
     return plan
 
 
-def _limit(path: str) -> int:
+#: dpkg's file lists of a package: read whole (a big package's md5sums passes the usual
+#: limit), so that its files can be summarised under it (:mod:`opsgen.sandbox.dpkgfiles`).
+DPKG_INFO = "/var/lib/dpkg/info/"
+DPKG_LISTS = (".list", ".md5sums", ".conffiles")
+_DPKG_LIST_LIMIT = 8 << 20
+
+
+def content_limit(path: str) -> int:
+    """How many bytes of ``path``'s content a read keeps (its hash covers all of it)."""
+    if path.startswith(DPKG_INFO) and path.endswith(DPKG_LISTS):
+        return _DPKG_LIST_LIMIT
     return BIG_CONTENT.get(path, CONTENT_LIMIT)
 
 
@@ -323,7 +343,7 @@ def _read_all(
             container,
             path,
             dir_header_only=dir_header_only,
-            content_limit=_limit(path),
+            content_limit=content_limit(path),
             budget=budget,
             wanted=None if ordered is None else _below(ordered, path),
         )
@@ -444,8 +464,11 @@ def _cache_get(cache: Path | None, path: str) -> Observed | object | None:
         return _MISS
     if data.get("absent"):
         return None
+    meta = data.get("meta") or {}
+    if meta.get("ftype") == "file" and not meta.get("md5"):
+        return _MISS  # cached before FileMeta had md5 (issue 13): read it again
     content = base64.b64decode(data["content"]) if data.get("content") is not None else None
-    return Observed(FileMeta(**data["meta"]), content)
+    return Observed(FileMeta(**meta), content)
 
 
 def _cache_put(cache: Path | None, path: str, obs: Observed | None) -> None:

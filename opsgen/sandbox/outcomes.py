@@ -80,8 +80,9 @@ OUTCOMES: tuple[Outcome, ...] = (
         "dryrun-failed",
         Severity.ERROR,
         "The script exited with a non-zero status in the dry-run.",
-        "Read the stderr tail in the report; in the sandbox there is no network and no "
-        "systemd, which some steps may need.",
+        "Read the stderr tail in the report; the sandbox has no network but the package "
+        "path (--network packages), and no systemd: a stand-in runs services from their "
+        "unit files.",
     ),
     Outcome(
         "OPS409",
@@ -90,8 +91,9 @@ OUTCOMES: tuple[Outcome, ...] = (
         "Processes the script started were still running when it ended and were killed with "
         "the sandbox.",
         "On a real host they would keep running: run the work in the foreground and wait "
-        "for it, or start a service through systemctl (which the sandbox records); the "
-        "list comes from inside the sandbox, so a hostile script can hide entries.",
+        "for it, or start a service through systemctl (which the sandbox runs, and stops "
+        "itself before it ends); the list comes from inside the sandbox, so a hostile "
+        "script can hide entries.",
     ),
     Outcome(
         "OPS410",
@@ -136,6 +138,15 @@ OUTCOMES: tuple[Outcome, ...] = (
         "apt found no package of the name the script installs.",
         "The message says why: no package path in this dry-run (--network none: the name "
         "may be right), a name Debian does not have, or lists not updated first.",
+    ),
+    Outcome(
+        "OPS415",
+        "service-failed-to-start",
+        Severity.ERROR,
+        "A service the script starts (systemctl, service, Ansible's service/systemd) has a "
+        "unit file in the sandbox, and its process failed to start there.",
+        "Read what the service said (its config test, e.g. `nginx -t`, runs as on a host); "
+        "fix the configuration the script writes, or test it before the restart.",
     ),
 )
 

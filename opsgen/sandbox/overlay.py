@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from opsgen.sandbox.models import FileMeta, FileType
-from opsgen.sandbox.observe import BIG_CONTENT, NET_DIR, Budget, State, is_noise, net_files
+from opsgen.sandbox.observe import (
+    NET_DIR,
+    Budget,
+    State,
+    content_limit,
+    is_noise,
+    net_files,
+)
 from opsgen.sandbox.tarstream import CONTENT_LIMIT, Observed
 
 __all__ = ["OverlayObserver", "overlay_observer"]
@@ -89,16 +96,19 @@ def read_host_path(path: Path, limit: int = CONTENT_LIMIT) -> Observed | None:
     if st is None or _is_whiteout(st):
         return None
     ftype = _ftype(st.st_mode)
-    digest, content, link = "", None, ""
+    digest, md5, content, link = "", "", None, ""
     if ftype == "file":
         h, kept = hashlib.sha256(), bytearray()
+        # md5 too: dpkg's md5sums say whether a packaged file is as shipped (issue 13).
+        m = hashlib.md5(usedforsecurity=False)
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
         with os.fdopen(fd, "rb") as f:
             while chunk := f.read(64 * 1024):
                 h.update(chunk)
+                m.update(chunk)
                 if len(kept) <= limit:
                     kept += chunk
-        digest = h.hexdigest()
+        digest, md5 = h.hexdigest(), m.hexdigest()
         content = bytes(kept) if len(kept) <= limit else None
     elif ftype == "symlink":
         link = os.readlink(path)
@@ -110,6 +120,7 @@ def read_host_path(path: Path, limit: int = CONTENT_LIMIT) -> Observed | None:
         size=st.st_size if ftype == "file" else 0,
         sha256=digest,
         link_target=link,
+        md5=md5,
     )
     return Observed(meta, content)
 
@@ -216,7 +227,7 @@ class OverlayObserver:
                 size = st.st_size if st is not None and stat.S_ISREG(st.st_mode) else 0
                 if not budget.take_read(p, size):
                     continue
-            state[p] = read_host_path(host, BIG_CONTENT.get(p, CONTENT_LIMIT))
+            state[p] = read_host_path(host, content_limit(p))
         return net_files(state, self._net_saved)
 
     def _net_saved(self) -> State:
@@ -235,7 +246,7 @@ class OverlayObserver:
         state: State = {}
         for p in paths:
             lower = self.lower_path(p)
-            state[p] = read_host_path(lower, BIG_CONTENT.get(p, CONTENT_LIMIT)) if lower else None
+            state[p] = read_host_path(lower, content_limit(p)) if lower else None
         return state
 
     def records(self) -> dict[str, bytes]:

@@ -66,10 +66,14 @@ def apt_config() -> bytes:
     """The apt configuration a sandbox of the ``packages`` mode runs with (``APT_CONFIG``).
 
     Only plain http through the proxy: https has no route, and the proxy tunnels nothing.
+    No SRV lookups: apt asks DNS for ``_http._tcp.deb.debian.org`` even through a proxy,
+    and on the internal network an outside name gets no answer until the resolver gives up
+    (measured: ``apt-get update`` 13.6 s with them, 2.8 s without, 2.7 s on a bridge).
     """
     return (
         f'Acquire::http::Proxy "http://{PROXY_ALIAS}:{PROXY_PORT}";\n'
         'Acquire::https::Proxy "DIRECT";\n'
+        'Acquire::EnableSrvRecords "false";\n'
         'Acquire::Retries "2";\n'
         'Acquire::http::Timeout "30";\n'
     ).encode()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -25,12 +26,13 @@ from typing import Any, Literal
 
 from docker.errors import APIError, DockerException
 
-from opsgen.errors import InputError, SandboxError
+from opsgen.errors import InputError, OpsError, SandboxError
 from opsgen.findings import Finding
 from opsgen.redact import quote
-from opsgen.sandbox.apt import package_findings
+from opsgen.sandbox.apt import missing_packages, package_findings
 from opsgen.sandbox.bundle import make_bundle
 from opsgen.sandbox.compare import diff_states
+from opsgen.sandbox.dpkgfiles import is_runtime
 from opsgen.sandbox.engine import DEFAULT_IMAGE, connect, engine_warnings, resolve_image
 from opsgen.sandbox.execute import execute
 from opsgen.sandbox.models import (
@@ -167,6 +169,8 @@ def dryrun(
             client, container, image, script, lang, opts, policy, warnings, progress, layer,
             scenario,
         )
+        if policy.network == "packages" and not _probing(script):
+            report = _with_probe(report, client, opts, progress)
         return replace(report, bundle_copy=copied)
     except APIError as exc:
         raise SandboxError(f"the Docker engine failed during the dry-run: {exc}") from None
@@ -175,6 +179,50 @@ def dryrun(
             _remove(client, container, run_id)
         else:
             defer(partial(_remove, client, container, run_id))
+
+
+_PROBE_MARK = "# opsgen: apt-cache policy probe\n"
+
+
+def _probing(script: str) -> bool:
+    return script.startswith(_PROBE_MARK)
+
+
+def _with_probe(
+    report: DryRunReport, client: Any, opts: DryRunOptions, progress: Progress
+) -> DryRunReport:
+    """OPS414 told apart: when apt found no package through the package path, a fresh
+    sandbox asks ``apt-cache policy`` after ``apt-get update`` whether Debian has it, so
+    the repair hint says "not in Debian" or "update the lists first" (issue 13)."""
+    names: list[str] = []
+    for run in report.runs:
+        if run.status == "failed":
+            names += [n for n in missing_packages(run.stderr) if n not in names]
+    if not names:
+        return report
+    progress("probe")
+    probe_script = _PROBE_MARK + (
+        "apt-get update -qq >/dev/null 2>&1 || exit 3\n"
+        "for n in " + " ".join(shlex.quote(n) for n in names) + "; do\n"
+        "  c=$(apt-cache policy \"$n\" 2>/dev/null | sed -n 's/^ *Candidate: //p')\n"
+        "  if [ -n \"$c\" ] && [ \"$c\" != '(none)' ]; then echo \"$n=yes\"; "
+        "else echo \"$n=no\"; fi\n"
+        "done\n"
+    )
+    try:
+        probed = dryrun(probe_script, "bash", replace(opts, twice=False), client=client)
+    except OpsError:
+        return report  # no probe: the finding says what is known without it
+    answer_run = probed.runs[0] if probed.runs else None
+    if answer_run is None or answer_run.status != "passed":
+        return report
+    probe: dict[str, bool] = {}
+    for line in answer_run.stdout.splitlines():
+        name, _, answer = line.partition("=")
+        if name in names and answer in ("yes", "no"):
+            probe[name] = answer == "yes"
+    kept = tuple(f for f in report.findings if f.code != "OPS414")
+    return replace(report, findings=(*kept, *package_findings(report, probe)))
 
 
 def _remove(client: Any, container: Any, run_id: str) -> None:
@@ -328,6 +376,9 @@ def _run(
         if budget1.summary or budget1.walk_stopped or budget2.summary or budget2.walk_stopped:
             # Left out on one side, a path would compare against the image: a false change.
             paths = set(changes1) & set(changes2)
+        # /run is runtime state (a tmpfs a boot empties): a service started again for the
+        # second run rewrites its pid file there, which is no change of the script's.
+        paths = {p for p in paths if not is_runtime(p)}
         need = [
             p for p in paths if p not in pristine and "A" not in (changes1.get(p), changes2.get(p))
         ]
@@ -474,7 +525,21 @@ def _with_records(run: RunResult, records: dict[str, bytes], n: int | str) -> Ru
             continue
         if isinstance(entry, dict):
             tasks.append({k: str(v) for k, v in entry.items()})
-    return replace(run, ansible_tasks=tuple(tasks), leftover_processes=_leftovers(records, n))
+    return replace(run, ansible_tasks=tuple(tasks), leftover_processes=_leftovers(records, n),
+                   failed_services=_failed_services(records, n))
+
+
+def _failed_services(records: dict[str, bytes], n: int | str) -> tuple[str, ...]:
+    """``unit (action): what it said`` for each service the shim could not start in run
+    ``n``; untrusted text (the service's own output), kept short and few."""
+    raw = records.get(f"svc-failed.{n}", b"").decode("utf-8", "replace")
+    out: list[str] = []
+    for line in raw.splitlines():
+        unit, _, rest = line.partition("\t")
+        action, _, said = rest.partition("\t")
+        if unit:
+            out.append(f"{unit} ({action}): {said.strip()}"[:_LEFTOVER_CHARS * 2])
+    return tuple(out[:_LEFTOVERS_KEPT])
 
 
 def _leftovers(records: dict[str, bytes], n: int | str) -> tuple[str, ...]:
@@ -564,6 +629,18 @@ def outcome_findings(
         if run.stdout_truncated or run.stderr_truncated:
             if run.stop_reason != "output":
                 findings.append(outcome_finding("OPS403", f"{label}: output truncated"))
+        for failed in run.failed_services:
+            head, _, said = failed.partition(": ")
+            unit, _, action = head.rstrip(")").rpartition(" (")
+            findings.append(
+                outcome_finding(
+                    "OPS415",
+                    # quoted (and redacted): the unit's name and output are not our words
+                    f"{label}: service {quote(unit or head, 80)} did not start"
+                    + (f" ({quote(action, 30)})" if unit else "")
+                    + (f": it said {quote(said, 300)}" if said else ""),
+                )
+            )
         if run.leftover_processes:
             # quoted (and redacted): the script chose these command lines
             what = ", ".join(quote(p, 80) for p in run.leftover_processes[:5])

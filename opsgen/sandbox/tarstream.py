@@ -152,17 +152,20 @@ def read_tree(
 
 def _observe(tar: tarfile.TarFile, info: tarfile.TarInfo, limit: int) -> Observed:
     ftype = _ftype(info)
-    digest, content = "", None
+    digest, md5, content = "", "", None
     if info.isreg():
         f = tar.extractfile(info)
         h = hashlib.sha256()
+        # md5 too: dpkg's md5sums say whether a packaged file is as shipped (issue 13).
+        m = hashlib.md5(usedforsecurity=False)
         kept = bytearray()
         if f is not None:
             while chunk := f.read(64 * 1024):
                 h.update(chunk)
+                m.update(chunk)
                 if len(kept) <= limit:
                     kept += chunk
-        digest = h.hexdigest()
+        digest, md5 = h.hexdigest(), m.hexdigest()
         content = bytes(kept) if len(kept) <= limit else None
     meta = FileMeta(
         ftype=ftype,  # type: ignore[arg-type]
@@ -172,5 +175,6 @@ def _observe(tar: tarfile.TarFile, info: tarfile.TarInfo, limit: int) -> Observe
         size=info.size if info.isreg() else 0,
         sha256=digest,
         link_target=info.linkname if (info.issym() or info.islnk()) else "",
+        md5=md5,
     )
     return Observed(meta, content)

@@ -129,3 +129,121 @@ def test_proxy_is_hardened(proxy: Any) -> None:
     inner = proxy.client.networks.get(INNER_NETWORK).attrs
     assert inner["Internal"] is True
     assert inner["Options"]["com.docker.network.bridge.inhibit_ipv4"] == "true"
+
+
+def test_diff_counts_a_packages_files_under_it(
+    docker_client: Any, proxy: Any, no_leaks: None
+) -> None:
+    """Issue 13: the script's own files stand out; nginx's ~100 are counted under nginx."""
+    from tests.sandbox.helpers import SGR, render
+
+    script = textwrap.dedent(
+        """\
+        set -e
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
+        mkdir -p /srv/www && echo hello > /srv/www/index.html
+        echo '# tuned by the script' >> /etc/nginx/nginx.conf
+        """
+    )
+    report = _pkg(docker_client, script, timeout=300)
+    assert report.first.status == "passed", report.first.stderr[-2000:]
+    files = {f.path: f for f in report.diff.files}
+    # As shipped: owned and counted (merged /usr: the list says /usr/sbin, the layer too).
+    assert files["/usr/sbin/nginx"].owner_package == "nginx" and files["/usr/sbin/nginx"].packaged
+    # Changed after install (a conffile): owned, but listed in detail.
+    conf = files["/etc/nginx/nginx.conf"]
+    assert conf.owner_package == "nginx-common" and not conf.packaged
+    # Not a package's: listed in detail.
+    assert files["/srv/www/index.html"].owner_package == "" and not files["/srv/www/index.html"].packaged
+    packages = {p.name: p for p in report.diff.packages}
+    assert packages["nginx"].change == "installed" and packages["nginx"].after
+    assert packages["nginx-common"].files > 20
+    assert "/etc/nginx/nginx.conf" in packages["nginx-common"].conffiles
+    # JSON keeps every file, each with its owner.
+    listed = report.to_dict()["diff"]["files"]
+    assert len(listed) == len(report.diff.files)
+    assert all("owner_package" in f for f in listed)
+    # The default view lists the script's files and not the package's; --full does (control).
+    short, full = SGR.sub("", render(report)), _render_full(report)
+    assert "/srv/www/index.html" in short and "/etc/nginx/nginx.conf" in short
+    assert "/usr/sbin/nginx" not in short and "/var/lib/dpkg/status" not in short
+    assert "/usr/sbin/nginx" in full and "/var/lib/dpkg/status" in full
+    assert "file(s) as shipped" in short and "changed after install: /etc/nginx/nginx.conf" in short
+
+
+def _render_full(report: DryRunReport) -> str:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from opsgen.render.dryrun import render_dryrun
+
+    out = StringIO()
+    render_dryrun(report, Console(file=out, width=400, emoji=False), full=True)
+    return out.getvalue()
+
+
+def test_killed_run_leaves_only_the_shared_proxy(
+    docker_client: Any, proxy: Any, no_leaks: None, tmp_path: Any
+) -> None:
+    """SIGKILL of `opsgen dryrun --network packages` mid-run (a service running): the next
+    run's reaper removes its container, and the one shared, labelled proxy is all that stays."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from opsgen.sandbox.policy import LABEL
+    from opsgen.sandbox.reaper import reap_orphans
+    from tests.sandbox.helpers import containers_of, wait_for
+
+    script = tmp_path / "killed.sh"
+    script.write_text(
+        "printf '[Service]\\nExecStart=/bin/sleep 600\\n' > /etc/systemd/system/demo.service\n"
+        "systemctl start demo\nsleep 120\n"
+    )
+    exe = Path(sys.executable).with_name("opsgen")
+    proc = subprocess.Popen(
+        [str(exe), "dryrun", "--network", "packages", "--timeout", "90", str(script)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env={**os.environ, "OPSGEN_NO_WORKER": "1"},
+    )
+    try:
+        running = wait_for(
+            lambda: [c for c in containers_of(docker_client, owner_pid=str(proc.pid))
+                     if c.status == "running" and c.labels.get(f"{LABEL}.run") != "pristine"],
+            timeout=60,
+        )
+        assert running, "the CLI never started its container"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        # Control: killed with SIGKILL, nothing of ours ran, so the container is still there.
+        assert containers_of(docker_client, owner_pid=str(proc.pid))
+        reap_orphans(docker_client)  # what the next dry-run does first
+        assert containers_of(docker_client, owner_pid=str(proc.pid)) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for c in containers_of(docker_client, owner_pid=str(proc.pid)):
+            c.remove(force=True)
+    proxies = docker_client.containers.list(all=True, filters={"label": PROXY_LABEL})
+    assert [p.name for p in proxies] == [PROXY_NAME] and proxies[0].status == "running"
+
+
+def test_unknown_package_is_told_from_lists_not_updated(
+    docker_client: Any, proxy: Any, no_leaks: None
+) -> None:
+    """OPS414 under the package path: `apt-cache policy` after `apt-get update` (a probe in
+    a fresh sandbox) says whether Debian has the name; the repair hint keys on the words."""
+    unknown = _pkg(docker_client, "apt-get update -qq\napt-get install -y nosuchpkg-opsgen\n",
+                   timeout=120)
+    (finding,) = [f for f in unknown.findings if f.code == "OPS414"]
+    assert '"nosuchpkg-opsgen" is not in Debian' in finding.message
+    # Control: a name Debian has, installed without updating the lists first.
+    stale = _pkg(docker_client, "apt-get install -y nginx\n", timeout=120)
+    (finding,) = [f for f in stale.findings if f.code == "OPS414"]
+    assert '"nginx" is in Debian' in finding.message and "apt-get update" in finding.message
+    assert "is not in Debian" not in finding.message
