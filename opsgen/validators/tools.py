@@ -40,6 +40,8 @@ __all__ = ["ContainedBatch", "ContainedJob", "Job", "JobResult", "ToolRun", "too
 ToolStatus = Literal["ok", "missing", "timeout", "failed", "skipped"]
 #: stands for the lint's temporary directory in cache keys and cached output
 _WORKDIR = "\x00opsgen-workdir\x00"
+#: util-linux's prlimit(1): sets a tool's memory cap before it runs (Debian always has it)
+_PRLIMIT = shutil.which("prlimit", path="/usr/bin:/bin")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,16 +161,22 @@ class Job:
             self._result = self._from_cache(cache.get(self._key))
             if self._result is not None:
                 return
+        argv = [str(a) for a in self.argv]
+        capped = bool(self.mem_limit) and _PRLIMIT is not None
+        if capped:  # the cap is in place before the tool's first instruction: no race
+            argv = [str(_PRLIMIT), f"--as={self.mem_limit}", "--", *argv]
         try:
             self._proc = subprocess.Popen(
-                [str(a) for a in self.argv], cwd=self.cwd, env=self.env,
+                argv, cwd=self.cwd, env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
             )
         except OSError as exc:
             self._result = JobResult(ToolRun(self.name, "missing", 0.0, exc.strerror or ""))
             return
-        if self.mem_limit:  # set right after exec; the tool's own children inherit it
+        if self.mem_limit and not capped:
+            # no prlimit(1): set right after exec (a loaded machine may let the tool
+            # allocate first); the tool's own children inherit it
             with contextlib.suppress(OSError, ValueError):
                 resource.prlimit(self._proc.pid, resource.RLIMIT_AS,
                                  (self.mem_limit, self.mem_limit))
