@@ -22,6 +22,7 @@ loads Docker or the linters' start-up cost.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -109,11 +110,13 @@ def dryrun_options(image: str | None = None, *, twice: bool = True) -> Any:
     return DryRunOptions(**kwargs)
 
 
+@functools.lru_cache(maxsize=32)
 def scenario_findings(scenario: Scenario | None) -> tuple[Finding, ...]:
     """The lint of a scenario's own text (:func:`opsgen.validators.scenario.lint_scenario`):
     its prepare and each check through the shell lint, plus the OPS6xx rules (network,
     host paths, opsgen's runner). Each finding's path names the part (``scenario:prepare``,
-    ``scenario:check 'NAME'``); none can be suppressed from inside the scenario."""
+    ``scenario:check 'NAME'``); none can be suppressed from inside the scenario. Memoised:
+    the loop dry-runs every attempt and candidate with the same scenario."""
     if scenario is None or scenario.empty:
         return ()
     from opsgen.validators.scenario import lint_scenario

@@ -160,8 +160,9 @@ def dryrun(
         extra = phase_files(scenario, first_phase(scenario)) if scenario else None
         if policy.network == "packages":
             extra = {**(extra or {}), "apt.conf": apt_config()}
-        copied = _copy_bundle(container, info, make_bundle(script, lang, extra))
-        _link_net(container, info)
+        upper = upper_dir(container, info)  # once: it reads the host's mount table
+        copied = _copy_bundle(container, upper, make_bundle(script, lang, extra))
+        _link_net(container, upper)
         layer = layer_dir(container, info)
         if layer is None:
             warnings = [*warnings, _APPARENT_WARNING]
@@ -244,13 +245,12 @@ def _remove(client: Any, container: Any, run_id: str) -> None:
             pass  # the reaper removes it at the next start
 
 
-def _copy_bundle(container: Any, info: dict[str, Any], bundle: bytes) -> str:
+def _copy_bundle(container: Any, upper: Path | None, bundle: bytes) -> str:
     """Copy the bundle into the created container; say how (``upperdir`` or ``put_archive``).
 
     Straight into the overlay2 upper directory when the engine is local and that is safe
     (:mod:`opsgen.sandbox.upperdir`), else, or on any failure there, through the engine.
     """
-    upper = upper_dir(container, info)
     if upper is not None:
         try:
             write_bundle(upper, bundle)
@@ -263,12 +263,12 @@ def _copy_bundle(container: Any, info: dict[str, Any], bundle: bytes) -> str:
     return "put_archive"
 
 
-def _link_net(container: Any, info: dict[str, Any]) -> None:
+def _link_net(container: Any, upper: Path | None) -> None:
     """Before the first start: /etc/hosts, hostname, resolv.conf made links for the engine's
     mounts, so that they are ordinary files for the script (:mod:`opsgen.sandbox.netfiles`);
     the runner puts the links back on exit, for the next start."""
     try:
-        link_net_files(container, upper_dir(container, info))
+        link_net_files(container, upper)
     except (OSError, DockerException) as exc:
         raise SandboxError(f"could not prepare /etc in the sandbox container: {exc}") from None
 
