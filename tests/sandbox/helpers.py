@@ -52,7 +52,10 @@ def ansi_c(raw: str) -> str:
 def containers_of(client: Any, **labels: str) -> list[Any]:
     """Our labelled containers (any state) that also carry each ``opsgen.sandbox.<k>=<v>``."""
     filters = [f"{LABEL}=1", *(f"{LABEL}.{k}={v}" for k, v in labels.items())]
-    return list(client.containers.list(all=True, filters={"label": filters}))
+    # ignore_removed: a container removed between the engine's list and docker-py's
+    # inspect of it (another run's clean-up) is simply not there, not an error
+    return list(client.containers.list(all=True, filters={"label": filters},
+                                       ignore_removed=True))
 
 
 def wait_for(predicate: Any, timeout: float, interval: float = 0.1) -> Any:
