@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 class Network(StrEnum):
     """Networks a dry-run may use; there is no host network."""
 
+    #: The package path for a script that installs Debian packages, none otherwise.
+    auto = "auto"
     none = "none"
     bridge = "bridge"
     #: Debian packages through the caching proxy, nothing else (issue 13).
@@ -55,7 +57,11 @@ def register(app: typer.Typer) -> None:
             "opsgen-sandbox:bookworm", help="Image to run in (never pulled)."
         ),
         timeout: float = typer.Option(120.0, min=1, max=3600, help="Wall-clock limit in seconds."),
-        network: Network = typer.Option(Network.none, help="Network of the container."),
+        network: Network = typer.Option(
+            Network.auto,
+            help="auto: the package path (Debian packages through opsgen's proxy, nothing "
+            "else) when the script installs packages, else none; bridge: Docker's network.",
+        ),
         lang: LangOrAuto = typer.Option(
             LangOrAuto.auto, help="Force the language instead of detecting it."),
         twice: bool = typer.Option(False, "--twice", help="Run again; report what changed again."),

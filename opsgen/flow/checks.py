@@ -246,10 +246,11 @@ def make_fix(tools: Any = None) -> FixFn:
 def make_dryrun(image: str | None = None, timeout: float | None = None) -> ScenarioDryRunFn:
     """The repair loop's dry-run stage: twice in a fresh sandbox container (idempotence),
     with the call's ``scenario`` prepared and checked in the same container when given (per
-    call: the loop may rewrite the model's scenario and run the same script again)."""
+    call: the loop may rewrite the model's scenario and run the same script again). The
+    network is ``auto``: a script that installs Debian packages gets the package path."""
     from opsgen.sandbox import DryRunOptions
 
-    options = DryRunOptions(twice=True, network="none")
+    options = DryRunOptions(twice=True, network="auto")
     if image:
         options = replace(options, image=image)
     if timeout:

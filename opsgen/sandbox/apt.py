@@ -18,7 +18,7 @@ from opsgen.redact import quote
 from opsgen.sandbox.models import DryRunReport
 from opsgen.sandbox.outcomes import outcome_finding
 
-__all__ = ["NAME", "missing_packages", "package_findings"]
+__all__ = ["NAME", "installs_packages", "missing_packages", "package_findings"]
 
 #: A Debian package name (Policy §5.6.1), lower case; anything else apt printed is not one.
 NAME = re.compile(r"[a-z0-9][a-z0-9+.-]{0,99}")
@@ -26,6 +26,25 @@ _MISSING = re.compile(
     r"Unable to locate package ([^\s]+)|Package '?([^'\s]+)'? has no installation candidate"
 )
 _KEPT = 5
+#: apt's front ends as commands of a shell script (a word of their own, not ``apt.conf``).
+_SHELL_APT = re.compile(r"(?<![\w.-])(?:apt-get|apt|aptitude)(?![\w./-])")
+#: Ansible's package modules as task keys (``apt:``, ``ansible.builtin.package:``...).
+_ANSIBLE_APT = re.compile(
+    r"^\s*-?\s*(?:ansible\.builtin\.|ansible\.legacy\.)?(?:apt|package)\s*:", re.M
+)
+
+
+def installs_packages(text: str, lang: str) -> bool:
+    """Whether ``text`` may install Debian packages: the choice of ``--network auto``.
+
+    Deliberately broad (any apt front end named as a command, any package-module task, in
+    a playbook also a ``shell``/``command`` line that names one): a false "yes" costs a
+    run on the internal network (about 0.15 s), a false "no" a dry-run in which the
+    package cannot be installed.
+    """
+    if lang == "ansible" and _ANSIBLE_APT.search(text):
+        return True
+    return bool(_SHELL_APT.search(text))
 
 
 def missing_packages(stderr: str) -> tuple[str, ...]:

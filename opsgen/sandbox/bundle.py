@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import io
+import marshal
 import re
+import sys
 import tarfile
 import time
 from importlib import resources
@@ -95,6 +98,26 @@ def service_manager() -> bytes | None:
         return None
 
 
+@functools.cache
+def service_manager_pyc() -> tuple[str, bytes] | None:
+    """The replacement compiled once here, as ``lib/__pycache__/systemctl3.<tag>.pyc``.
+
+    Every call of the service wrapper in the container (a start, the is-active and stop
+    before each exit, the resume before checks) otherwise compiles its 7,000 lines again:
+    about 90 ms a call against 36 ms with this file. It is an unchecked hash-based pyc
+    (PEP 552), so the bundle's file times do not matter; a container whose Python has
+    another cache tag or magic number ignores it and compiles the source as before.
+    """
+    source = service_manager()
+    tag = sys.implementation.cache_tag
+    if source is None or tag is None:
+        return None
+    code = compile(source, f"{BUNDLE_DIR}/lib/{SERVICE_MANAGER[1]}", "exec", dont_inherit=True)
+    data = (importlib.util.MAGIC_NUMBER + (0b01).to_bytes(4, "little")
+            + importlib.util.source_hash(source) + marshal.dumps(code))
+    return f"lib/__pycache__/{SERVICE_MANAGER[1].removesuffix('.py')}.{tag}.pyc", data
+
+
 def make_bundle(script: str, lang: str, extra: dict[str, bytes] | None = None) -> bytes:
     """A tar (bytes) to ``put_archive`` at ``/``: script, runner, shims and their checksums."""
     files: dict[str, tuple[bytes, int]] = {}
@@ -111,6 +134,9 @@ def make_bundle(script: str, lang: str, extra: dict[str, bytes] | None = None) -
     if manager is not None:
         files["lib/systemctl3.py"] = (manager, 0o644)
         files["lib/svc.py"] = ((shims / "svc.py").read_bytes(), 0o644)
+        compiled = service_manager_pyc()
+        if compiled is not None:
+            files[compiled[0]] = (compiled[1], 0o644)
     for name, data in (extra or {}).items():
         files[check_member_name(name)] = (data, 0o644)
     sums = "".join(
@@ -121,7 +147,7 @@ def make_bundle(script: str, lang: str, extra: dict[str, bytes] | None = None) -
     buf = io.BytesIO()
     now = time.time()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for d in (".opsgen", ".opsgen/bin", ".opsgen/lib"):
+        for d in (".opsgen", ".opsgen/bin", ".opsgen/lib", ".opsgen/lib/__pycache__"):
             info = tarfile.TarInfo(d)
             info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, now
             tar.addfile(info)

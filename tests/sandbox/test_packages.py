@@ -15,7 +15,6 @@ from opsgen.sandbox import DryRunReport
 from opsgen.sandbox.packages import (
     INNER_NETWORK,
     OUTER_NETWORK,
-    PROXY_ALIAS,
     PROXY_IMAGE,
     PROXY_LABEL,
     PROXY_NAME,
@@ -25,7 +24,6 @@ from tests.sandbox.helpers import Listener, bridge_gateway, dry
 
 pytestmark = pytest.mark.docker
 
-PROXY = f"http://{PROXY_ALIAS}:3142"
 MIRROR_FILE = "http://deb.debian.org/debian/dists/bookworm/Release"
 
 
@@ -35,6 +33,12 @@ def proxy(docker_client: Any) -> Any:
     docker_client.images.get(PROXY_IMAGE)
     ensure_proxy(docker_client)
     return docker_client.containers.get(PROXY_NAME)
+
+
+@pytest.fixture(scope="module")
+def proxy_url(docker_client: Any, proxy: Any) -> str:
+    """The proxy as the sandbox's apt reaches it: by its address on the internal network."""
+    return f"http://{ensure_proxy(docker_client)}:3142"
 
 
 def _pkg(client: Any, script: str, timeout: float = 60) -> DryRunReport:
@@ -58,11 +62,38 @@ def test_nginx_installs_through_the_proxy(docker_client: Any, proxy: Any, no_lea
 
 
 def test_no_package_path_with_network_none(docker_client: Any, no_leaks: None) -> None:
-    report = dry(docker_client, "apt-get install -y nginx\n")
+    report = dry(docker_client, "apt-get install -y nginx\n", network="none")
     assert report.runs[0].status == "failed"
     (finding,) = [f for f in report.findings if f.code == "OPS414"]
     assert "no package path (--network none)" in finding.message
     assert '"nginx"' in finding.message
+
+
+def test_auto_gives_the_package_path_to_a_script_that_installs(
+    docker_client: Any, proxy: Any, no_leaks: None
+) -> None:
+    """--network auto (the default): apt's script gets the package path, others none."""
+    installs = dry(docker_client, "apt-get update -qq\napt-cache policy hello | grep -c "
+                   "Candidate\n", timeout=120)
+    plain = dry(docker_client, "mkdir -p /srv/x\n")
+    assert installs.network == "packages" and installs.runs[0].status == "passed"
+    assert installs.runs[0].stdout.strip() == "1"  # the lists came through the proxy
+    assert plain.network == "none" and plain.runs[0].status == "passed"
+
+
+def test_auto_without_the_proxy_image_says_so(
+    docker_client: Any, monkeypatch: pytest.MonkeyPatch, no_leaks: None
+) -> None:
+    """No proxy image: the dry-run still runs (without a package path) and says why."""
+    from opsgen.sandbox import stage
+
+    monkeypatch.setattr(stage, "PROXY_IMAGE", "opsgen-pkgproxy:not-built")
+    report = dry(docker_client, "apt-get install -y nginx\n")
+    assert report.network == "none"
+    assert any("package proxy's image opsgen-pkgproxy:not-built is not built" in w
+               for w in report.engine_warnings)
+    (finding,) = [f for f in report.findings if f.code == "OPS414"]
+    assert "no package path" in finding.message
 
 
 def test_host_listener_unreachable(docker_client: Any, proxy: Any, no_leaks: None) -> None:
@@ -85,20 +116,31 @@ def test_host_listener_unreachable(docker_client: Any, proxy: Any, no_leaks: Non
 
 
 def test_outside_names_do_not_resolve(docker_client: Any, proxy: Any, no_leaks: None) -> None:
-    """ADV-08 under the package path: only the proxy's name resolves."""
+    """ADV-08 under the package path: no outside name resolves, and a lookup is refused at
+    once instead of hanging (the engine's resolver on an internal network answered an
+    outside name only after about 20 s, which stalled every run that looked one up)."""
     script = (
-        "getent hosts deb.debian.org && echo RESOLVED\n"
-        f"getent hosts {PROXY_ALIAS} >/dev/null && echo PROXY-OK\n"
+        "timeout 15 getent hosts deb.debian.org; echo rc=$?\n"
+        "getent hosts localhost >/dev/null && echo FILES-OK\n"
+        "grep -c '^nameserver 127.0.0.1$' /etc/resolv.conf\n"
     )
     report = _pkg(docker_client, script + "true\n")
-    assert "RESOLVED" not in report.runs[0].stdout
-    # Control: the resolver works (the proxy's name), so "no answer" is the policy.
-    assert "PROXY-OK" in report.runs[0].stdout
+    out = report.runs[0].stdout
+    assert "rc=2" in out, out  # "not found", not 124 (timed out) and not 0 (resolved)
+    # Control: name lookup itself works (/etc/hosts), so "not found" is the policy.
+    assert "FILES-OK" in out
+    # The resolver is the sandbox's own file, so the diff's "before" is that file.
+    assert out.splitlines()[-1] == "1"
+    control = dry(docker_client, "getent hosts deb.debian.org >/dev/null && echo RESOLVED\n"
+                  "true\n", network="bridge")
+    assert "RESOLVED" in control.runs[0].stdout  # the same lookup where a network exists
 
 
-def test_proxy_serves_only_the_mirror(docker_client: Any, proxy: Any, no_leaks: None) -> None:
+def test_proxy_serves_only_the_mirror(
+    docker_client: Any, proxy: Any, proxy_url: str, no_leaks: None
+) -> None:
     script = "".join(
-        f"echo {name}=$(curl -s -o /dev/null -w '%{{http_code}}' -m 20 -x {PROXY} {url})\n"
+        f"echo {name}=$(curl -s -o /dev/null -w '%{{http_code}}' -m 20 -x {proxy_url} {url})\n"
         for name, url in (
             ("mirror", MIRROR_FILE),
             ("other", "http://example.com/"),

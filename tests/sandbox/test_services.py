@@ -167,3 +167,26 @@ def test_ansible_apt_template_service(docker_client: Any, proxy: None, no_leaks:
     assert report.checks[0].after == 0 and "hello from ansible" in report.checks[0].output
     assert not report.first.failed_services and not report.first.leftover_processes
     assert {p.name for p in report.diff.packages} >= {"nginx"}
+
+
+def test_service_manager_is_not_compiled_on_every_call(docker_client: Any, no_leaks: None) -> None:
+    """The bundle carries the replacement precompiled (each service call compiled its
+    7,000 lines again): a Python with the host's cache tag loads that file; any other
+    Python still imports the source."""
+    from opsgen.sandbox.bundle import service_manager_pyc
+
+    compiled = service_manager_pyc()
+    assert compiled is not None
+    script = (
+        "python3 -c 'import sys; print(sys.implementation.cache_tag)'\n"
+        "python3 -v -c 'import sys; sys.dont_write_bytecode = True; "
+        "sys.path.insert(0, \"/.opsgen/lib\"); import systemctl3' 2>&1 "
+        "| grep -c \"code object from '/.opsgen/lib/__pycache__/systemctl3\"\n"
+        "true\n"
+    )
+    report = dry(docker_client, script, timeout=60)
+    tag, used = report.runs[0].stdout.split()[:2]
+    if f".{tag}." in compiled[0]:
+        assert used == "1", report.runs[0].stdout
+    else:  # another Python in the image: the source is imported, nothing breaks
+        assert used == "0"
