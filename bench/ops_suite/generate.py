@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/ops_suite/generate.py --out answers.jsonl [--model-scenario]
         [--ids a,b] [--lang bash] [--candidates 3] [--attempts 3] [--limit N] [--sample N]
+        [--image TAG]
     .venv/bin/python bench/ops_suite/harness.py answers.jsonl
 
 Before and after in one run: ``--modes default,model-scenario --out ans`` answers each task
@@ -50,11 +51,16 @@ def answer(view: dict[str, str], llm: Any, args: argparse.Namespace,
     from opsgen.errors import OpsError
     from opsgen.flow.new import new
 
+    # An older loop (a "before" tree on PYTHONPATH) may predate scenarios: only its own
+    # keywords are passed, so the same script measures both sides of a change.
+    extra: dict[str, Any] = {"model_scenario": model_scenario} if model_scenario else {}
+    if args.image:
+        extra["image"] = args.image
     started = time.perf_counter()
     try:
         outcome = new(view["request"], view["lang"], llm, attempts=args.attempts,
                       candidates=args.candidates, dryrun=not args.no_dryrun, record=False,
-                      model_scenario=model_scenario)
+                      **extra)
     except OpsError as exc:
         return {"id": view["id"], "lang": view["lang"], "script": "", "verdict": "error",
                 "detail": exc.message, "seconds": round(time.perf_counter() - started, 1)}
@@ -96,6 +102,7 @@ def main() -> None:
                     "OUT.MODE.jsonl: " + ", ".join(MODES))
     ap.add_argument("--sample", type=int, default=0,
                     help="a fixed subset: N tasks in sha256 order of their ids (0: all)")
+    ap.add_argument("--image", help="sandbox image of the dry-runs (e.g. a 'before' tree's own)")
     ap.add_argument("--no-dryrun", action="store_true", help="lint only (verdict unverified)")
     ap.add_argument("--resume", action="store_true", help="skip ids already in --out")
     args = ap.parse_args()
