@@ -43,9 +43,13 @@ def connect(timeout: int = 120) -> docker.DockerClient:
 
 
 def resolve_image(client: docker.DockerClient, name: str) -> Any:
-    """The image object for ``name``; never pulls (no registry is assumed to be reachable)."""
+    """The image object for ``name``; never pulls (no registry is assumed to be reachable).
+
+    The default image must carry this opsgen's sandbox content label
+    (:mod:`opsgen.sandbox.imagecontent`): an image built by another version is refused.
+    """
     try:
-        return client.images.get(name)
+        image = client.images.get(name)
     except ImageNotFound:
         hint = (
             "build it with `opsgen sandbox image build`"
@@ -53,6 +57,15 @@ def resolve_image(client: docker.DockerClient, name: str) -> Any:
             else f"load or pull {name} first (opsgen never pulls by itself)"
         )
         raise ImageMissing(f"image {name} is not on this Docker engine", hint=hint) from None
+    if name == DEFAULT_IMAGE:
+        from opsgen.sandbox.imagecontent import CONTENT_LABEL, sandbox_content
+
+        if (image.labels or {}).get(CONTENT_LABEL) != sandbox_content():
+            raise ImageMissing(
+                f"image {name} was built from another version of opsgen's sandbox files",
+                hint="rebuild it with `opsgen sandbox image build` (or scripts/setup.sh)",
+            )
+    return image
 
 
 def engine_warnings(

@@ -25,9 +25,10 @@ from docker.errors import BuildError, DockerException, ImageNotFound
 
 from opsgen.errors import SandboxError
 from opsgen.sandbox.engine import DEFAULT_IMAGE
+from opsgen.sandbox.imagecontent import CONTENT_LABEL, sandbox_content
 
 __all__ = ["BASE_IMAGE", "TOOL_DISTS", "build_image", "build_proxy_image", "build_tools_image",
-           "image_status", "tools_image_tag", "tools_requirements"]
+           "image_stale", "image_status", "tools_image_tag", "tools_requirements"]
 
 BASE_IMAGE = "opsgen-base:bookworm"
 MIRROR = os.environ.get("OPSGEN_DEBIAN_MIRROR", "http://deb.debian.org/debian")
@@ -43,6 +44,15 @@ def image_status(client: docker.DockerClient, name: str = DEFAULT_IMAGE) -> str 
         return None
 
 
+def image_stale(client: docker.DockerClient, name: str = DEFAULT_IMAGE) -> bool:
+    """Whether ``name`` exists but was built from other sandbox files than this opsgen's."""
+    try:
+        labels = client.images.get(name).labels or {}
+    except ImageNotFound:
+        return False
+    return labels.get(CONTENT_LABEL) != sandbox_content()
+
+
 def build_image(
     client: docker.DockerClient,
     *,
@@ -55,7 +65,8 @@ def build_image(
         _import_base(client, progress)
     with tempfile.TemporaryDirectory(prefix="opsgen-build-") as ctx:
         _write_context(Path(ctx))
-        return _docker_build(client, Path(ctx), tag, "sandbox", progress)
+        return _docker_build(client, Path(ctx), tag, "sandbox", progress,
+                             {CONTENT_LABEL: sandbox_content()})
 
 
 def build_proxy_image(
@@ -73,14 +84,15 @@ def build_proxy_image(
 
 
 def _docker_build(
-    client: docker.DockerClient, ctx: Path, tag: str, kind: str, progress: Progress
+    client: docker.DockerClient, ctx: Path, tag: str, kind: str, progress: Progress,
+    labels: dict[str, str] | None = None,
 ) -> str:
     """``docker build`` of ``ctx`` on the base image (host network for apt only); the id."""
     progress(f"docker build {tag}")
     try:
         image, logs = client.images.build(
             path=str(ctx), tag=tag, buildargs={"BASE": BASE_IMAGE}, network_mode="host",
-            rm=True, forcerm=True, labels={"opsgen.image": kind},
+            rm=True, forcerm=True, labels={"opsgen.image": kind, **(labels or {})},
         )
     except BuildError as exc:
         tail = "".join(str(c.get("stream", "")) for c in exc.build_log)[-600:]

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,6 +74,30 @@ def test_missing_image(tmp_path: Path, docker_client: object) -> None:
     p.write_text("echo hi\n")
     proc = opsgen("dryrun", "--image", "opsgen-no-such-image:never", str(p))
     assert_one_line_error(proc, 4, "not on this Docker engine")
+
+
+@pytest.mark.docker
+def test_stale_default_image_is_refused(
+    docker_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An image built from other sandbox files (another opsgen version) is not used quietly."""
+    import io
+
+    from opsgen.errors import ImageMissing
+    from opsgen.sandbox import engine
+    from opsgen.sandbox.imagecontent import CONTENT_LABEL
+
+    stale = "opsgen-sandbox:stale-test"
+    dockerfile = f"FROM {engine.DEFAULT_IMAGE}\nLABEL {CONTENT_LABEL}=0000000000000000\n"
+    docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=stale, rm=True,
+                               labels={"opsgen.test": "1"})
+    try:
+        assert engine.resolve_image(docker_client, engine.DEFAULT_IMAGE)  # control: current
+        monkeypatch.setattr(engine, "DEFAULT_IMAGE", stale)
+        with pytest.raises(ImageMissing, match="another version of opsgen"):
+            engine.resolve_image(docker_client, stale)
+    finally:
+        docker_client.images.remove(stale, force=True)
 
 
 def test_help_documents_exit_codes() -> None:
