@@ -37,7 +37,7 @@ __all__ = ["LOCATION_PREFIX", "MAX_CHECKS", "MAX_CHECK_BYTES", "Check", "Scenari
            "ScenarioSource", "check_location", "merge_scenarios", "parse_scenario",
            "prepare_location", "scenario_from_parts"]
 
-ScenarioSource = Literal["model", "operator", "runbook"]
+ScenarioSource = Literal["model", "operator", "runbook", "request"]
 #: bounds on what a scenario may hold (it runs in the sandbox, but it is shown to people)
 MAX_CHECKS = 20
 MAX_CHECK_BYTES = 2_000

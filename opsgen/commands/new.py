@@ -132,12 +132,22 @@ def register(app: typer.Typer) -> None:
                          "the operations benchmark shows it lowers false greens without "
                          "adding false reds."),
         ] = False,
+        request_checks: Annotated[
+            bool,
+            typer.Option("--request-checks/--no-request-checks",
+                         help="Check what the request says in so many words (a user's home, "
+                         "shell and groups, a path's mode and owner, a GID, a sysctl, a daily "
+                         "cron time, a named package), and make the users it says exist "
+                         "already; each check is shown with its source 'request'."),
+        ] = True,
     ) -> int:
         """Generate a script for REQUEST; lint it, dry-run it twice, repair, show the review.
 
-        With a scenario (--given, --expect, --scenario; --model-scenario for one the model
-        writes from the request alone), every dry-run also checks what the request asks
-        for, and the script is "vetted" only when it runs cleanly and every check holds.
+        Every dry-run also checks what the request asks for where that is known: checks
+        read from the request's own words (--no-request-checks turns them off), the
+        operator's scenario (--given, --expect, --scenario) and, with --model-scenario, one
+        the model writes from the request alone. The script is "vetted" only when it runs
+        cleanly and every check holds (a check that held before the script is not counted).
 
         Exit 0 when the chosen script passed every check that ran, 1 when it still has
         problems after all attempts, 3 for bad input, 5 when the model gave nothing usable.
@@ -172,6 +182,7 @@ def register(app: typer.Typer) -> None:
                 name=name,
                 scenario=operator,
                 model_scenario=model_scenario,
+                request_checks=request_checks,
             )
         result, stored = outcome.result, outcome.stored
         if as_json:

@@ -30,6 +30,7 @@ from typing import Any, Literal
 from opsgen.errors import UnparseableOutput
 from opsgen.findings import Severity
 from opsgen.flow.consensus import Consensus, choose, settled
+from opsgen.flow.derive import derive_scenario
 from opsgen.flow.hints import with_hints
 from opsgen.flow.problems import (
     LintLike,
@@ -433,6 +434,7 @@ def run_loop(
     scenario: Scenario | None = None,
     model_scenario: bool = False,
     fix: FixFn | None = None,
+    request_checks: bool = True,
 ) -> LoopResult:
     """Generate a script for ``request`` and repair it until the checks pass.
 
@@ -453,6 +455,9 @@ def run_loop(
         model_scenario: first have the model write a scenario from the request alone (the
             ``scenario`` stage); the operator's checks replace its checks of the same name.
             Only with the dry-run: a scenario is evidence only when it runs.
+        request_checks: add the checks (and the presupposed users) that
+            :func:`opsgen.flow.derive.derive_scenario` reads from the request's words; the
+            operator's checks replace them by name. Only with the dry-run.
         fix: ``(script, lang) -> (script, notes)``, opsgen's deterministic fixes of each
             answer before its checks (the ``fix`` stage; :func:`opsgen.flow.checks.
             make_fix`); each note joins the attempt's ``fixes``. None: no such stage.
@@ -462,9 +467,11 @@ def run_loop(
     """
     events = events or Events()
     total = max(1, attempts)
+    derived = derive_scenario(request) if request_checks and dryrun is not None else None
     session = ScenarioSession(
         request, lang, llm, scenario, target=target,
         on_stage=lambda n: events.stage("scenario", n, 2), on_token=events.token,
+        derived=derived,
     )
     if model_scenario and dryrun is not None:
         session.write()

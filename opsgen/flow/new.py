@@ -51,6 +51,7 @@ def new(
     name: str | None = None,
     scenario: Scenario | None = None,
     model_scenario: bool = False,
+    request_checks: bool = True,
 ) -> NewOutcome:
     """Generate a script for ``request``, check and repair it, and record the result.
 
@@ -69,6 +70,8 @@ def new(
         scenario: the operator's scenario (``--given``, ``--expect``, ``--scenario``).
         model_scenario: have the model write a scenario from the request alone too (the
             operator's checks replace its checks of the same name).
+        request_checks: check what the request's words say plainly (a home directory,
+            a mode, an owner, groups, a sysctl, a cron time...: :mod:`opsgen.flow.derive`).
     """
     result = run_loop(
         request,
@@ -83,6 +86,7 @@ def new(
         candidates=candidates,
         scenario=scenario,
         model_scenario=model_scenario,
+        request_checks=request_checks,
     )
     stored = None
     if record:

@@ -104,6 +104,7 @@ class ScenarioRecord:
         scenario: the merged scenario every recorded dry-run used.
         operator: the operator's part (``--given``, ``--expect``, ``--scenario``).
         model: the model's part as used (empty when it wrote none, or it was taken out).
+        derived: the part read from the request's words (:mod:`opsgen.flow.derive`).
         notes: what was dropped or changed, one line each, for the review.
         answers: the model's raw scenario answers, verbatim.
         rewritten: the model rewrote its scenario after its prepare failed.
@@ -117,6 +118,7 @@ class ScenarioRecord:
     answers: tuple[str, ...] = ()
     rewritten: bool = False
     asked: bool = False
+    derived: Scenario = field(default_factory=Scenario)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -141,6 +143,8 @@ class ScenarioSession:
         target: facts about the target machine for the system prompt.
         on_stage: hears ``scenario`` each time the model is asked.
         on_token: progress of the model's answer.
+        derived: the part read from the request's words by :mod:`opsgen.flow.derive`
+            (its checks sit between the model's and the operator's: same name, later wins).
     """
 
     def __init__(
@@ -153,9 +157,11 @@ class ScenarioSession:
         target: Target | None = None,
         on_stage: Callable[[int], None] = lambda number: None,
         on_token: TokenCallback | None = None,
+        derived: Scenario | None = None,
     ) -> None:
         self.request, self.lang, self.llm, self.target = request, lang, llm, target
         self.operator = operator or Scenario()
+        self.derived = derived or Scenario()
         self.model = Scenario()
         self.on_stage, self.on_token = on_stage, on_token
         self.notes: list[str] = []
@@ -165,8 +171,10 @@ class ScenarioSession:
 
     @property
     def current(self) -> Scenario:
-        """The model's part with the operator's on top (same name: the operator's)."""
-        return merge_scenarios(p for p in (self.model, self.operator) if not p.empty)
+        """The model's part, then the request's, with the operator's on top (same name: the
+        later part's)."""
+        return merge_scenarios(p for p in (self.model, self.derived, self.operator)
+                               if not p.empty)
 
     def write(self) -> None:
         """The ``scenario`` stage: the model writes the scenario from the request alone."""
@@ -179,10 +187,11 @@ class ScenarioSession:
         self.answers.append(written.completion.text)
         self.notes += written.notes
         self.model = self._lint_model_part(written.scenario)
-        shadowed = {c.name for c in self.operator.checks} & {c.name for c in self.model.checks}
+        shadowed = ({c.name for c in self.operator.checks} | {c.name for c in self.derived.checks}
+                    ) & {c.name for c in self.model.checks}
         if shadowed:
-            self.notes.append(f"the operator's check(s) {', '.join(sorted(shadowed))} "
-                              "replace the model's of the same name")
+            self.notes.append(f"the model's check(s) {', '.join(sorted(shadowed))} "
+                              "are replaced by the operator's or the request's of that name")
 
     def _lint_model_part(self, scenario: Scenario) -> Scenario:
         """The model's scenario without the parts its lint refuses (an error: a check that
@@ -251,7 +260,7 @@ class ScenarioSession:
     def record(self) -> ScenarioRecord:
         """The frozen account for :class:`~opsgen.flow.loop.LoopResult`."""
         return ScenarioRecord(self.current, self.operator, self.model, tuple(self.notes),
-                              tuple(self.answers), self.rewritten, self.asked)
+                              tuple(self.answers), self.rewritten, self.asked, self.derived)
 
 
 def _one_line(text: str, limit: int = 160) -> str:

@@ -91,7 +91,11 @@ def sandbox(monkeypatch) -> ScenarioDry:
 
 
 def run_json(capsys, *args: str) -> tuple[int, dict]:
+    """``opsgen new --json`` with the model's scenario (this file's subject) and without
+    the checks read from the request (unless the test asks for them)."""
     wanted = [] if "--no-model-scenario" in args else ["--model-scenario"]
+    if "--request-checks" not in args:
+        wanted.append("--no-request-checks")
     code = main(["new", *args, *wanted, "--json"])
     return code, json.loads(capsys.readouterr().out)
 
@@ -146,7 +150,8 @@ def test_no_model_scenario_uses_only_the_operators(model, sandbox, capsys):
 
 def test_the_review_shows_the_checks_and_the_verdict(model, sandbox, capsys):
     model([RIGHT])
-    assert main(["new", REQUEST, "--candidates", "1", "--no-store", "--model-scenario"]) == 0
+    assert main(["new", REQUEST, "--candidates", "1", "--no-store", "--model-scenario",
+                 "--no-request-checks"]) == 0
     out = capsys.readouterr().out
     assert "Scenario" in out and "home is /srv/metrics" in out
     assert "vetted" in out and "runs-clean, 2 of 2 checks passed" in out
@@ -154,7 +159,8 @@ def test_the_review_shows_the_checks_and_the_verdict(model, sandbox, capsys):
 
 def test_without_any_check_the_review_says_so(model, sandbox, capsys):
     model([RIGHT], scenario="I would rather not.")
-    assert main(["new", REQUEST, "--candidates", "1", "--no-store", "--model-scenario"]) == 0
+    assert main(["new", REQUEST, "--candidates", "1", "--no-store", "--model-scenario",
+                 "--no-request-checks"]) == 0
     out = capsys.readouterr().out
     assert "no checks" in out and "no usable scenario" in out
 
@@ -201,3 +207,17 @@ def test_a_wrong_home_is_caught_and_repaired_in_the_real_sandbox(model, capsys, 
     home = next(c for c in data["checks"] if c["name"] == "home is /srv/metrics")
     assert home["before"] != 0 and home["after"] == 0
     assert data["dryrun"]["checks"] and data["dryrun"]["vetted"] is True
+
+
+def test_request_checks_by_default_in_the_json(model, sandbox, capsys):
+    """Without --model-scenario the request's own words still give checks (source
+    'request'); the model is never asked for a scenario."""
+    stub = model([WRONG, RIGHT])
+    code, data = run_json(capsys, REQUEST, "--candidates", "1", "--no-model-scenario",
+                          "--request-checks")
+    assert code == 0 and data["status"] == "vetted"
+    assert [(c["name"], c["source"]) for c in data["scenario"]["checks"]] == [
+        ("home of metrics is /srv/metrics", "request")]
+    assert data["scenario"]["sources"] == ["request"] and not data["scenario"]["model_asked"]
+    assert not any(_is_scenario(body) for body in stub.requests)
+    assert [p["code"] for p in data["attempts"][0]["problems"]] == ["OPS411"]

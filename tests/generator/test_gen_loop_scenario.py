@@ -11,7 +11,8 @@ from dataclasses import replace
 
 from fakes import FakeLint, ScenarioDry, checks_of, report
 
-from opsgen.flow.loop import Attempt, Events, LoopResult, run_loop
+from opsgen.flow.loop import Attempt, Events, LoopResult
+from opsgen.flow.loop import run_loop as _run_loop
 from opsgen.generator.llm import Completion, FakeLLM, Message
 from opsgen.sandbox.models import CheckResult
 from opsgen.scenario import Check, Scenario
@@ -36,6 +37,13 @@ RIGHT_HOME = (
     "```bash\n#!/usr/bin/env bash\nset -euo pipefail\n"
     "useradd -m -d /srv/metrics metrics\n```"
 )
+
+
+def run_loop(*args, **kwargs):  # type: ignore[no-untyped-def]
+    """The loop with the model's (and operator's) scenario alone: the checks read from the
+    request's words are tested in test_gen_request_checks.py."""
+    kwargs.setdefault("request_checks", False)
+    return _run_loop(*args, **kwargs)
 
 
 def _is_scenario_call(messages: Sequence[Message]) -> bool:

@@ -1,0 +1,83 @@
+"""Checks read from the request's words (opsgen.flow.derive): what fires, what must not."""
+
+from __future__ import annotations
+
+import pytest
+
+from opsgen.flow.derive import RULES, derive_scenario, existing_users
+
+
+def names(request: str) -> list[str]:
+    return [c.name for c in derive_scenario(request).checks]
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        ("create a system user metrics with its home in /srv/metrics",
+         ["home of metrics is /srv/metrics", "metrics is a system user (uid below 1000)"]),
+        ("Create a user deploy with UID 2500, home directory /home/deploy and login shell "
+         "/bin/bash.",
+         ["home of deploy is /home/deploy", "login shell of deploy is /bin/bash",
+          "user deploy has UID 2500"]),
+        ("Add bob to the docker and sudo groups. bob's account exists.",
+         ["bob is in the group docker", "bob is in the group sudo"]),
+        ("Create the directory /srv/reports owned by root with mode 0750",
+         ["/srv/reports has mode 0750", "/srv/reports is owned by root"]),
+        ("Make /var/backups/db owned by postgres:postgres with permissions 0700.",
+         ["/var/backups/db has mode 0700", "/var/backups/db is owned by postgres",
+          "/var/backups/db has group postgres"]),
+        ("Set net.ipv4.ip_forward to 1 permanently.",
+         ["net.ipv4.ip_forward = 1 is set persistently"]),
+        ("Add a cron job in /etc/cron.d/backup that runs /usr/local/bin/backup.sh daily at "
+         "02:30.", ["a daily cron line at 02:30 in /etc/cron.d/backup"]),
+        ("Install the nginx package.", ["package nginx is installed"]),
+        ('Ensure /etc/issue.net contains exactly one line, "Authorized use only".',
+         ["/etc/issue.net holds exactly the line 'Authorized use only'"]),
+        ("Create the group auditors with GID 3100.", ["group auditors has GID 3100"]),
+    ],
+)
+def test_plain_postconditions_become_checks(request_text: str, expected: list[str]) -> None:
+    assert names(request_text) == expected
+    assert {c.source for c in derive_scenario(request_text).checks} == {"request"}
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "Install nginx and serve /srv/www on port 8080.",  # "install X" alone: maybe no package
+        "Create /opt/a and /opt/b with mode 0755.",  # which path? no guess
+        "Copy /etc/app.conf to /etc/app.conf.bak and set mode 0600 on the copy.",
+        "Create users alice and bob with homes under /srv.",  # two users, a parent folder
+        "Delete files older than 7 days in /var/tmp.",
+        "Run the backup every day at 02:30 and at 14:30 with cron.",  # two times
+        "Add the new user to the right group.",  # words, not names
+        "",
+    ],
+)
+def test_unclear_sentences_give_no_check(request_text: str) -> None:
+    assert names(request_text) == []
+
+
+def test_values_are_quoted_and_strict() -> None:
+    hostile = ("Create a system user evil with its home in /srv/x$(reboot) and mode 0750 "
+               "for /srv/`id`; owned by root")
+    scenario = derive_scenario(hostile)
+    for check in scenario.checks:
+        assert "$(reboot)" not in check.run and "`" not in check.run
+    quoted = derive_scenario("Create /srv/it's owned by root")
+    assert all("it's" not in c.run or "'\"'\"'" in c.run for c in quoted.checks)
+
+
+def test_presupposed_users_are_prepared_not_checked() -> None:
+    text = "alice already has an account on this box. Add her to the sudo group."
+    scenario = derive_scenario(text)
+    assert existing_users(text) == ["alice"]
+    assert scenario.prepare == "id -u alice >/dev/null 2>&1 || useradd -m alice\n"
+    assert [c.name for c in scenario.checks] == ["alice is in the group sudo"]
+    assert derive_scenario("Create a user called web.").prepare == ""
+
+
+def test_rules_describe_themselves() -> None:
+    ids = [r.id for r in RULES]
+    assert len(ids) == len(set(ids)) and all(r.summary for r in RULES)

@@ -1,0 +1,79 @@
+"""The checks read from a request's words, run for real: a right script passes each (and
+none held before it), a script that does something else fails the one it got wrong.
+
+A check command that is wrong itself would turn right scripts red, so every rule's command
+runs here in the sandbox against a right and a wrong script.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from opsgen.flow.derive import derive_scenario
+from opsgen.sandbox import DryRunOptions, DryRunReport, dryrun
+
+pytestmark = pytest.mark.docker
+
+CASES = [
+    (
+        "Create a system user metrics with its home in /srv/metrics, login shell "
+        "/usr/sbin/nologin, in the adm group.",
+        "useradd --system -d /srv/metrics -m -s /usr/sbin/nologin -G adm metrics\n",
+        "useradd --create-home -s /usr/sbin/nologin -G adm metrics\n",
+        {"home of metrics is /srv/metrics", "metrics is a system user (uid below 1000)"},
+    ),
+    (
+        "Create the directory /srv/reports owned by daemon:adm with mode 0750.",
+        "install -d -o daemon -g adm -m 0750 /srv/reports\n",
+        "mkdir -p /srv/reports && chmod 0755 /srv/reports\n",
+        {"/srv/reports has mode 0750", "/srv/reports is owned by daemon",
+         "/srv/reports has group adm"},
+    ),
+    (
+        "Create the group auditors with GID 3100. Set net.ipv4.ip_forward to 1 permanently.",
+        "groupadd -g 3100 auditors\necho 'net.ipv4.ip_forward=1' > /etc/sysctl.d/90-fw.conf\n",
+        "groupadd auditors\necho 'net.ipv4.ip_forward = 0' >> /etc/sysctl.conf\n",
+        {"group auditors has GID 3100", "net.ipv4.ip_forward = 1 is set persistently"},
+    ),
+    (
+        "Add a cron job in /etc/cron.d/backup that runs /usr/local/bin/backup daily at 02:30 "
+        "as root.",
+        "printf '30 2 * * * root /usr/local/bin/backup\\n' > /etc/cron.d/backup\n",
+        "printf '0 2 * * * root /usr/local/bin/backup\\n' > /etc/cron.d/backup\n",
+        {"a daily cron line at 02:30 in /etc/cron.d/backup"},
+    ),
+    (
+        'Make /etc/motd contain exactly one line, "Authorized access only".',
+        "echo 'Authorized access only' > /etc/motd\n",
+        "echo 'Authorized access only' >> /etc/motd\n",
+        {"/etc/motd holds exactly the line 'Authorized access only'"},
+    ),
+    (
+        "alice already has an account on this box. Add her to the sudo group; she keeps "
+        "her other groups.",
+        "usermod -aG sudo alice\n",
+        "usermod -G sudo alice && usermod -G adm alice\n",
+        {"alice is in the group sudo"},
+    ),
+]
+
+
+def _dry(client: Any, script: str, request: str) -> DryRunReport:
+    scenario = derive_scenario(request)
+    return dryrun(f"set -euo pipefail\n{script}", "bash", DryRunOptions(timeout=60),
+                  scenario=scenario, client=client)
+
+
+@pytest.mark.parametrize(("request_text", "right", "wrong", "caught"), CASES,
+                         ids=[c[0][:30] for c in CASES])
+def test_right_passes_wrong_is_caught(docker_client: Any, no_leaks: None, request_text: str,
+                                      right: str, wrong: str, caught: set[str]) -> None:
+    good = _dry(docker_client, right, request_text)
+    assert good.runs and good.runs[0].status == "passed", good.runs[0].stderr
+    assert good.checks and all(c.passed and not c.vacuous for c in good.checks), [
+        (c.name, c.before, c.after, c.output) for c in good.checks]
+    bad = _dry(docker_client, wrong, request_text)
+    failed = {c.name for c in bad.checks if not c.passed}
+    assert failed & caught, [(c.name, c.after) for c in bad.checks]
