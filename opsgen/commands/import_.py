@@ -53,15 +53,30 @@ def register(app: typer.Typer) -> None:
         given: GivenOpt = None,
         expect: ExpectOpt = None,
         scenario_file: ScenarioOpt = None,
+        request_checks: Annotated[
+            bool,
+            typer.Option("--request-checks/--no-request-checks",
+                         help="With --request: also check what its words say plainly (a "
+                         "home directory, a mode, an owner, groups, a sysctl, a cron time), "
+                         "as opsgen new does."),
+        ] = True,
     ) -> None:
         """Import FILE as a new change: lint it, dry-run it, and store it for review.
 
         With a scenario (--given, --expect, --scenario) the dry-run also prepares the state
-        the request presupposes and checks what it asks for; the scenario and each check's
-        result are part of the evidence an approval is bound to.
+        the request presupposes and checks what it asks for; with --request, the checks its
+        words state plainly are added (--no-request-checks: not). The scenario and each
+        check's result are part of the evidence an approval is bound to.
         """
         text = read_text_file(file)
         scenario = read_scenario(given, expect, scenario_file)
+        if request and request_checks and dryrun:
+            from opsgen.flow.derive import derive_scenario
+            from opsgen.scenario import merge_scenarios
+
+            derived = derive_scenario(request)
+            if not derived.empty:  # the operator's checks replace the request's by name
+                scenario = merge_scenarios([derived, *([scenario] if scenario else [])])
         if scenario is not None and not dryrun:
             raise typer.BadParameter("a scenario runs in the dry-run: drop --no-dryrun",
                                      param_hint="--given/--expect/--scenario")

@@ -416,9 +416,13 @@ def test_import_cli_stores_the_scenario_in_the_evidence(
     code, out, err = _cli(capsys, "show", str(change), "--json")
     assert code == 0, err
     report = json.loads(out)["evidence"]["dryrun"]
-    assert report["scenario"]["checks"][0]["run"] == HOME_CHECK
-    assert report["checks"][0]["after"] == 1 and report["ok"] is False
+    checks = {c["run"]: c for c in report["checks"]}
+    assert HOME_CHECK in [c["run"] for c in report["scenario"]["checks"]]
+    assert checks[HOME_CHECK]["after"] == 1 and report["ok"] is False
     assert "OPS411" in {f["code"] for f in report["findings"]}
+    # the request's own words gave the same postcondition, as a check of source "request"
+    derived = [c for c in report["checks"] if c["source"] == "request"]
+    assert [(c["name"], c["after"]) for c in derived] == [("home of metrics is /srv/metrics", 1)]
 
 
 def test_the_evidence_hash_covers_the_scenario() -> None:
