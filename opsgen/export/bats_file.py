@@ -2,10 +2,12 @@
 
 It replays the dry-run's phases (``opsgen/sandbox/shims/run``) on whatever machine runs
 it: ``setup_file`` runs the scenario's prepare (``NAME.prepare.sh``, the exact bytes that ran
-in the sandbox), then the script twice from ``/root`` with stdin closed, run 1's stdout in
-the file ``$OPSGEN_STDOUT`` as the sandbox gives it to checks; then one ``@test`` per run
-(run 2 passing is the idempotence test) and one per check, each check run with
-``bash -c`` under a 10 s timeout as in the sandbox. The script and the prepare file are found
+in the sandbox), then every check once on the prepared state, then the script twice from
+``/root`` with stdin closed, run 1's stdout in the file ``$OPSGEN_STDOUT`` as the sandbox
+gives it to checks; then one ``@test`` per run (run 2 passing is the idempotence test) and
+one per check, each check run with ``bash -c`` under a 10 s timeout as in the sandbox. A
+check that already held before the script is skipped, as the sandbox does not count it
+(OPS412: it cannot tell a script that did the work from one that did nothing). The script and the prepare file are found
 through ``$BATS_TEST_DIRNAME``, so the folder can be run from anywhere.
 
 Check names and commands are untrusted. bats copies a ``@test`` title into a
@@ -39,6 +41,7 @@ setup_file() {{
   export OPSGEN_STDOUT="$BATS_FILE_TMPDIR/stdout.1"
 {prepare}\
   local n rc
+{before}\
   for n in 1 2; do
     rc=0
     opsgen_in_root bash "$OPSGEN_SCRIPT" >"$BATS_FILE_TMPDIR/stdout.$n" \\
@@ -58,11 +61,14 @@ opsgen_run_passed() {{
   fi
 }}
 
-# One check, as the sandbox ran it: bash -c, at most 10 s.
+# One check, as the sandbox ran it: bash -c, at most 10 s; skipped when it held before.
 opsgen_check() {{
-  run opsgen_in_root timeout -k 2 10 bash -c "$1"
+  if [ "$(cat "$BATS_FILE_TMPDIR/before.$1" 2>/dev/null)" = 0 ]; then
+    skip "it held before the script already, so it proves nothing (OPS412)"
+  fi
+  run opsgen_in_root timeout -k 2 10 bash -c "$2"
   if [ "$status" -ne 0 ]; then
-    printf 'the check exited %s: %s\\n%s\\n' "$status" "$1" "$output"
+    printf 'the check exited %s: %s\\n%s\\n' "$status" "$2" "$output"
     return 1
   fi
 }}
@@ -98,13 +104,27 @@ def render_bats(name: str, script_file: str, scenario: Scenario, image: str) -> 
         name=name,
         image="".join(c if " " <= c <= "~" else "?" for c in image) or "?",
         prepare=prepare,
+        before=_before(scenario),
         run1=bats_title(f"run 1: {script_file} exits 0"),
         run2=bats_title(f"run 2: {script_file} exits 0 again (idempotence)"),
     )
-    for title, check in zip(titles(scenario.checks), scenario.checks, strict=True):
-        text += f"\n@test {bats_title(title)} {{\n  opsgen_check {bash_quote(check.run)}\n}}\n"
+    for i, (title, check) in enumerate(zip(titles(scenario.checks), scenario.checks,
+                                           strict=True)):
+        text += (f"\n@test {bats_title(title)} {{\n  opsgen_check {i} {bash_quote(check.run)}"
+                 "\n}\n")
     files[f"{name}.bats"] = text
     return files
+
+
+def _before(scenario: Scenario) -> str:
+    """``setup_file``'s lines that run every check once on the prepared state."""
+    if not scenario.checks:
+        return ""
+    lines = ["  # Every check once on the prepared state: one that holds already proves nothing."]
+    for i, check in enumerate(scenario.checks):
+        lines.append(f"  rc=0; opsgen_in_root timeout -k 2 10 bash -c {bash_quote(check.run)} "
+                     f">/dev/null 2>&1 || rc=$?; echo \"$rc\" >\"$BATS_FILE_TMPDIR/before.{i}\"")
+    return "\n".join(lines) + "\n"
 
 
 def bats_title(title: str) -> str:

@@ -74,7 +74,9 @@ def test_a_bash_export_writes_bats_and_prepare_listed_in_the_manifest(
     out = tmp_path / "out"
     assert (out / "motd.prepare.sh").read_text() == SCENARIO.prepare
     bats = (out / "motd.bats").read_text()
-    assert '@test "check: motd says hello" {\n  opsgen_check \'grep -qx hello /etc/motd\'\n}' in bats
+    assert '@test "check: motd says hello" {\n  opsgen_check 0 \'grep -qx hello /etc/motd\'\n}' in bats
+    # every check runs once on the prepared state first (a check that held is skipped)
+    assert "bash -c 'grep -qx hello /etc/motd' >/dev/null 2>&1 || rc=$?" in bats
     assert 'export OPSGEN_SCRIPT="$BATS_TEST_DIRNAME"/\'motd.sh\'' in bats
     assert 'export OPSGEN_STDOUT="$BATS_FILE_TMPDIR/stdout.1"' in bats
     assert '@test "run 2: motd.sh exits 0 again (idempotence)"' in bats
@@ -159,7 +161,7 @@ def test_hostile_check_names_and_commands_are_quoted(
     title = 'check: it\'s \\"q\\" \\$(touch /tmp/p) \\`id\\` \\\\ {{ lookup(\\"pipe\\", \\"id\\") }}?'
     assert f'@test "{title}" {{\n' in bats
     # Printable ASCII only, bytes exact: $'...' with \xHH for the rest (CR included).
-    assert "  opsgen_check $'echo \\'a\\' \"$HOME\" \\xc3\\xa9\\x0d'\n" in bats
+    assert "  opsgen_check 0 $'echo \\'a\\' \"$HOME\" \\xc3\\xa9\\x0d'\n" in bats
     assert bats.isascii() and "\r" not in bats
     assert not (tmp_path / "motd.prepare.sh").exists()  # nothing to prepare
 

@@ -120,14 +120,17 @@ def test_bats_passes_on_the_exported_script(
     out.mkdir()
     status, log = _run_bats(docker_client, export, out)
     assert status == 0, log
+    # "new logs are kept" and the hostile check held on the prepared state already: as in
+    # the sandbox (OPS412), they prove nothing and are skipped, not counted as passed.
+    vacuous = " # skip it held before the script already, so it proves nothing (OPS412)"
     assert log.splitlines()[:7] == [
         "1..6",
         "ok 1 run 1: prune.sh exits 0",
         "ok 2 run 2: prune.sh exits 0 again (idempotence)",
         "ok 3 check: old logs are gone",
-        "ok 4 check: new logs are kept",
+        "ok 4 check: new logs are kept" + vacuous,
         "ok 5 check: prints how many are left",
-        f"ok 6 check: {HOSTILE_NAME}",  # shown as written
+        f"ok 6 check: {HOSTILE_NAME}" + vacuous,  # shown as written
     ], log
     assert "CREATED" not in log  # neither the name nor the command ran as code
     assert (out / "seen").read_text(encoding="utf-8") == EXACT  # the command, byte for byte
@@ -147,7 +150,7 @@ def test_bats_fails_when_the_script_does_not_do_what_was_asked(
     assert "not ok 3 check: old logs are gone" in lines, log
     assert "not ok 5 check: prints how many are left" in lines, log
     assert "ok 2 run 2: prune.sh exits 0 again (idempotence)" in lines
-    assert "ok 4 check: new logs are kept" in lines
+    assert any(line.startswith("ok 4 check: new logs are kept # skip") for line in lines)
 
 
 def _molecule(role: Path, home: Path) -> subprocess.CompletedProcess[str]:
