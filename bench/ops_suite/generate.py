@@ -127,8 +127,13 @@ def main() -> None:
         modes = ["model-scenario" if args.model_scenario else "default"]
         outs = {modes[0]: args.out}
     done = {m: _done(path) if args.resume else set() for m, path in outs.items()}
+    import opsgen
     from opsgen.generator.backends import load_client
 
+    # Which tree answers (a "before" PYTHONPATH must be the one imported): said once, and
+    # kept in every line.
+    tree = str(Path(opsgen.__file__).resolve().parents[1])
+    print(f"opsgen from {tree}", file=sys.stderr, flush=True)
     llm = load_client(args.model, args.runtime)
     files = {m: path.open("a" if args.resume else "w", encoding="utf-8")
              for m, path in outs.items()}
@@ -139,6 +144,7 @@ def main() -> None:
                     continue
                 line = answer(view, llm, args, MODES[mode])
                 line["mode"] = mode
+                line["tree"] = tree
                 files[mode].write(json.dumps(line) + "\n")
                 files[mode].flush()
                 print(f"[{i}/{len(views)}] {mode} {view['id']}: {line['verdict']} "

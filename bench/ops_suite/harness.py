@@ -48,7 +48,9 @@ import yaml
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere
-    sys.path.insert(0, str(REPO))
+    # Appended, not put first: a PYTHONPATH naming another tree (generate.py measuring a
+    # "before" commit) must win, or both sides of a comparison run this tree's opsgen.
+    sys.path.append(str(REPO))
 
 DEFAULT_TASKS = HERE / "tasks.yml"
 DEFAULT_PROBES = HERE / "probes.yml"
