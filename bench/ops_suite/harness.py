@@ -47,10 +47,12 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-if str(REPO) not in sys.path:  # run as a script from anywhere
-    # Appended, not put first: a PYTHONPATH naming another tree (generate.py measuring a
-    # "before" commit) must win, or both sides of a comparison run this tree's opsgen.
-    sys.path.append(str(REPO))
+_CHOSEN = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+           if p and (Path(p) / "opsgen" / "__init__.py").is_file()]
+if not _CHOSEN and str(REPO) not in sys.path:  # run as a script from anywhere: this tree
+    # A PYTHONPATH that names a tree with opsgen (generate.py measuring a "before" commit)
+    # wins; putting this tree first then would run the same code on both sides.
+    sys.path.insert(0, str(REPO))
 
 DEFAULT_TASKS = HERE / "tasks.yml"
 DEFAULT_PROBES = HERE / "probes.yml"
