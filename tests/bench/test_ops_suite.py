@@ -340,7 +340,7 @@ def test_generate_modes_answer_each_task_in_every_mode_into_its_own_file(
     real_new = flow_new.new
 
     def spy(*args: Any, **kwargs: Any) -> Any:
-        calls.append(kwargs["model_scenario"])
+        calls.append(kwargs.get("model_scenario", False))  # default mode passes nothing
         return real_new(*args, **kwargs)
 
     monkeypatch.setattr(flow_new, "new", spy)
@@ -358,3 +358,4 @@ def test_generate_modes_answer_each_task_in_every_mode_into_its_own_file(
     assert [r["mode"] for r in before] == ["default"] and [r["id"] for r in before] == [task.id]
     assert [r["mode"] for r in after] == ["model-scenario"] and after[0]["id"] == task.id
     assert calls == [False, True]
+    assert before[0]["tree"] == after[0]["tree"] == str(Path(flow_new.__file__).parents[2])
