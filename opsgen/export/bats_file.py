@@ -7,8 +7,9 @@ in the sandbox), then every check once on the prepared state, then the script tw
 gives it to checks; then one ``@test`` per run (run 2 passing is the idempotence test) and
 one per check, each check run with ``bash -c`` under a 10 s timeout as in the sandbox. A
 check that already held before the script is skipped, as the sandbox does not count it
-(OPS412: it cannot tell a script that did the work from one that did nothing). The script and the prepare file are found
-through ``$BATS_TEST_DIRNAME``, so the folder can be run from anywhere.
+(OPS412: it cannot tell a script that did the work from one that did nothing). The script
+and the prepare file are found through ``$BATS_TEST_DIRNAME``, so the folder can be run
+from anywhere.
 
 Check names and commands are untrusted. bats copies a ``@test`` title into a
 double-quoted string of the code it generates, so a title is escaped for that

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from opsgen.scenario import MAX_CHECKS, Check, Scenario
 
-__all__ = ["RULES", "DerivedRule", "derive_scenario", "existing_users"]
+__all__ = ["RULES", "DerivedRule", "derive_scenario", "existing_users", "presupposed_users"]
 
 _NAME = r"[a-z_][a-z0-9_-]{0,31}"
 _PATH = r"/(?:[A-Za-z0-9._+@-]+/)*[A-Za-z0-9._+@-]*[A-Za-z0-9_+@-]"
@@ -322,9 +322,27 @@ def existing_users(text: str) -> list[str]:
     return found
 
 
+_CREATES_USER = re.compile(
+    r"\b(?:create|creates|creating|add|adds|adding|make|makes|set\s+up|new|provision)\b"
+    r"[^.;]{0,80}?\b(?:users?|accounts?)\b|\buseradd\b|\badduser\b|"
+    r"\b(?:users?|accounts?)\b[^.;]{0,60}\b(?:be\s+)?created\b", re.I)
+
+
+def presupposed_users(text: str) -> list[str]:
+    """Users that must exist before the script: those the request says exist already, and,
+    when the request does not ask to create a user at all, every user it names ("lock the
+    account olduser" is about an account the server has). A fresh sandbox has none of them,
+    so without this a right script that locks olduser fails its checks there."""
+    named = existing_users(text)
+    if not _CREATES_USER.search(text):
+        named += [u for u in _users(text) if u not in named]
+    return named
+
+
 def derive_scenario(request: str) -> Scenario:
     """The prepare and checks the rules read from ``request`` (source ``request``); empty
-    when none. The prepare makes only users the request says exist already.
+    when none. The prepare makes only the users the request presupposes
+    (:func:`presupposed_users`).
 
     Never raises for odd text: a rule that cannot read a sentence gives nothing.
     """
@@ -335,7 +353,7 @@ def derive_scenario(request: str) -> Scenario:
             checks.setdefault(check.name, check)
     kept = tuple(checks.values())[:MAX_CHECKS]
     prepare = "".join(f"id -u {_q(u)} >/dev/null 2>&1 || useradd -m {_q(u)}\n"
-                      for u in existing_users(text))
+                      for u in presupposed_users(text))
     if not kept and not prepare:
         return Scenario()
     return Scenario(prepare=prepare, checks=kept, sources=("request",))

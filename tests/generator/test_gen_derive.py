@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from opsgen.flow.derive import RULES, derive_scenario, existing_users
+from opsgen.flow.derive import RULES, derive_scenario, existing_users, presupposed_users
 
 
 def names(request: str) -> list[str]:
@@ -81,3 +81,21 @@ def test_presupposed_users_are_prepared_not_checked() -> None:
 def test_rules_describe_themselves() -> None:
     ids = [r.id for r in RULES]
     assert len(ids) == len(set(ids)) and all(r.summary for r in RULES)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "users"),
+    [
+        ("Disable logins for the account olduser: lock its password.", ["olduser"]),
+        ("Give the user alice a new home at /data/alice.", ["alice"]),
+        ("Create a system user called ingest with its home in /srv/ingest.", []),
+        ("Create the group auditors with GID 3100 and the user eve with UID 3101.", []),
+        ("Make sure the user web exists with home /srv/web.", []),
+    ],
+)
+def test_a_request_about_an_account_presupposes_it(request_text: str, users: list[str]) -> None:
+    """Named users exist before the script unless the request asks to create one."""
+    assert presupposed_users(request_text) == users
+    prepare = derive_scenario(request_text).prepare
+    assert all(f"useradd -m {u}" in prepare for u in users)
+    assert bool(prepare) == bool(users)

@@ -57,6 +57,14 @@ CASES = [
         "usermod -G sudo alice && usermod -G adm alice\n",
         {"alice is in the group sudo"},
     ),
+    (
+        "Disable logins for the account olduser: lock its password and set its shell to "
+        "/usr/sbin/nologin.",
+        "if id -u olduser >/dev/null 2>&1; then passwd -l olduser\n"
+        "  usermod -s /usr/sbin/nologin olduser; fi\n",
+        "passwd -l olduser\n",
+        {"login shell of olduser is /usr/sbin/nologin"},
+    ),
 ]
 
 
