@@ -177,23 +177,30 @@ def _ids(text: str) -> Iterator[Check]:
 # --- files ------------------------------------------------------------------------------------
 
 
-def _clause_path(sentence: str, start: int) -> str | None:
-    """The one path of the clause around ``start``; None when there are none or several."""
-    clause = re.split(r"[;]|\bthen\b", sentence)
-    offset = 0
-    for part in clause:
-        if offset <= start < offset + len(part) + 1:
-            paths = list(dict.fromkeys(_paths(part)))
-            return paths[0] if len(paths) == 1 else None
-        offset += len(part) + 1
-    return None
+#: The request makes the path (so a fresh sandbox can judge its mode and owner); a path
+#: the request only "fixes" is state the server has and the sandbox does not.
+_MAKES = re.compile(r"\b(?:create|creates|creating|make|makes|mkdir|set\s+up|add|install|"
+                    r"put|write|writes|deploy|provision|new)\b", re.I)
+
+
+def _path_before(sentence: str, start: int, *, commas: bool) -> str | None:
+    """The one path between the start of ``sentence``'s clause and ``start`` (a mode or
+    "owned by"): "Create /srv/r owned by root with mode 0750" reads /srv/r; "data gets
+    mode 0750, /opt/app ..." reads nothing (the path comes after, and it is another one).
+    ``commas``: a comma ends a clause ("data 0750, /opt/app 0755" are two)."""
+    head = sentence[:start]
+    cut = max(head.rfind(";"), head.rfind(",") if commas else -1)
+    paths = list(dict.fromkeys(_paths(head[cut + 1:])))
+    return paths[0] if len(paths) == 1 else None
 
 
 def _mode(text: str) -> Iterator[Check]:
+    if not _MAKES.search(text):
+        return
     for sentence in _sentences(text):
         for m in re.finditer(r"\b(?:mode|permissions?|perms|chmod)\s+(?:of\s+|to\s+|set\s+to\s+)?"
                              r"(0?[0-7]{3,4})\b", sentence, re.I):
-            path = _clause_path(sentence, m.start())
+            path = _path_before(sentence, m.start(), commas=True)
             if path is None or len(_paths(sentence)) != 1:
                 continue
             mode = format(int(m.group(1), 8), "o")
@@ -202,14 +209,16 @@ def _mode(text: str) -> Iterator[Check]:
 
 
 def _owner(text: str) -> Iterator[Check]:
+    if not _MAKES.search(text):
+        return
     for sentence in _sentences(text):
         for m in re.finditer(rf"\bowned\s+by\s+(?:the\s+)?(?:user\s+)?({_NAME})"
                              rf"(?:\s*:\s*({_NAME})|\s+and\s+(?:the\s+)?group\s+({_NAME}))?",
                              sentence):
-            paths = list(dict.fromkeys(_paths(sentence)))
-            if len(paths) != 1 or m.group(1) in _NOT_NAMES:
+            path = _path_before(sentence, m.start(), commas=False)
+            if path is None or len(_paths(sentence)) != 1 or m.group(1) in _NOT_NAMES:
                 continue
-            path, user, group = paths[0], m.group(1), m.group(2) or m.group(3)
+            user, group = m.group(1), m.group(2) or m.group(3)
             yield _check(f"{path} is owned by {user}",
                          f"[ \"$(stat -c %U -- {_q(path)})\" = {_q(user)} ]")
             if group and group not in _NOT_NAMES:
