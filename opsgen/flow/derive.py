@@ -39,7 +39,9 @@ _NOT_NAMES = frozenset(
     "gets got does still now here there on at by from into onto as if so but not no yes all "
     "any each every some only also just data management info information settings "
     "config configuration directory folder file files her him them me us you his hers "
-    "theirs they she he we".split()
+    "theirs they she he we processes process limits limit quota quotas session sessions "
+    "list lists names ids input space agent level rights privileges privilege permission "
+    "permissions crontab crontabs logins passwords groups accounts interface mode".split()
 )
 
 

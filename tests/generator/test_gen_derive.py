@@ -52,6 +52,7 @@ def test_plain_postconditions_become_checks(request_text: str, expected: list[st
         "Delete files older than 7 days in /var/tmp.",
         "Run the backup every day at 02:30 and at 14:30 with cron.",  # two times
         "Add the new user to the right group.",  # words, not names
+        "print the max number of user processes with home in /srv/x",  # a noun, not a user
         "Set up /opt/app: data gets mode 0750, /opt/app itself 0755.",  # the mode is data's
         # a path the request only fixes is state the fresh sandbox does not have
         "Permissions under /var/www/site are a mess. Fix them: every directory "
