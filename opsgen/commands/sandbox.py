@@ -42,9 +42,9 @@ def image_status(
 ) -> None:
     """Print the ids of the sandbox image and of the tools image (lint's Ansible tools);
     exit 4 when either is missing, or the sandbox image was built by another version."""
-    from opsgen.sandbox.engine import DEFAULT_IMAGE, connect
-    from opsgen.sandbox.image import image_stale, tools_image_tag
+    from opsgen.sandbox.engine import DEFAULT_IMAGE, connect, resolve_image
     from opsgen.sandbox.image import image_status as status
+    from opsgen.sandbox.image import tools_image_tag
 
     client = connect()
     for name in (tag, tools_image_tag()):
@@ -53,11 +53,8 @@ def image_status(
             raise ImageMissing(
                 f"image {name} is not built", hint="run `opsgen sandbox image build`"
             )
-        if name == DEFAULT_IMAGE and image_stale(client, name):
-            raise ImageMissing(
-                f"image {name} was built from another version of opsgen's sandbox files",
-                hint="run `opsgen sandbox image build`",
-            )
+        if name == DEFAULT_IMAGE:
+            resolve_image(client, name)  # refuses an image of another opsgen version
         console.print(f"{safe(name)} {image_id}", soft_wrap=True)
 
 

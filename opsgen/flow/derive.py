@@ -69,8 +69,9 @@ def _check(name: str, run: str) -> Check:
 
 
 def _sentences(text: str) -> list[str]:
-    """Sentences (a full stop, ;, or a line break ends one; a dot inside a path does not)."""
-    parts = re.split(r"(?<=[.;!?])\s+|\n+", text)
+    """Sentences of one-line text (a full stop, ;, ! or ? before a space ends one; a dot
+    inside a path does not)."""
+    parts = re.split(r"(?<=[.;!?])\s+", text)
     return [p.strip() for p in parts if p.strip()]
 
 

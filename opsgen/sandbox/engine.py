@@ -58,9 +58,9 @@ def resolve_image(client: docker.DockerClient, name: str) -> Any:
         )
         raise ImageMissing(f"image {name} is not on this Docker engine", hint=hint) from None
     if name == DEFAULT_IMAGE:
-        from opsgen.sandbox.imagecontent import CONTENT_LABEL, sandbox_content
+        from opsgen.sandbox.imagecontent import is_stale
 
-        if (image.labels or {}).get(CONTENT_LABEL) != sandbox_content():
+        if is_stale(image):
             raise ImageMissing(
                 f"image {name} was built from another version of opsgen's sandbox files",
                 hint="rebuild it with `opsgen sandbox image build` (or scripts/setup.sh)",

@@ -28,7 +28,7 @@ from opsgen.sandbox.engine import DEFAULT_IMAGE
 from opsgen.sandbox.imagecontent import CONTENT_LABEL, sandbox_content
 
 __all__ = ["BASE_IMAGE", "TOOL_DISTS", "build_image", "build_proxy_image", "build_tools_image",
-           "image_stale", "image_status", "tools_image_tag", "tools_requirements"]
+           "image_status", "tools_image_tag", "tools_requirements"]
 
 BASE_IMAGE = "opsgen-base:bookworm"
 MIRROR = os.environ.get("OPSGEN_DEBIAN_MIRROR", "http://deb.debian.org/debian")
@@ -42,15 +42,6 @@ def image_status(client: docker.DockerClient, name: str = DEFAULT_IMAGE) -> str 
         return str(client.images.get(name).id)
     except ImageNotFound:
         return None
-
-
-def image_stale(client: docker.DockerClient, name: str = DEFAULT_IMAGE) -> bool:
-    """Whether ``name`` exists but was built from other sandbox files than this opsgen's."""
-    try:
-        labels = client.images.get(name).labels or {}
-    except ImageNotFound:
-        return False
-    return labels.get(CONTENT_LABEL) != sandbox_content()
 
 
 def build_image(

@@ -13,8 +13,9 @@ from __future__ import annotations
 import functools
 import hashlib
 from importlib import resources
+from typing import Any
 
-__all__ = ["CONTENT_LABEL", "sandbox_content"]
+__all__ = ["CONTENT_LABEL", "is_stale", "sandbox_content"]
 
 #: The image label that carries :func:`sandbox_content`.
 CONTENT_LABEL = "opsgen.content"
@@ -29,3 +30,8 @@ def sandbox_content() -> str:
         if entry.is_file() and not entry.name.startswith((".", "__")):
             digest.update(entry.name.encode() + b"\0" + entry.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def is_stale(image: Any) -> bool:
+    """Whether ``image`` (a docker-py image) was built from other sandbox files than these."""
+    return (image.labels or {}).get(CONTENT_LABEL) != sandbox_content()

@@ -35,7 +35,6 @@ from opsgen.errors import ImageMissing, SandboxError
 __all__ = [
     "INNER_NETWORK",
     "OUTER_NETWORK",
-    "PROXY_ALIAS",
     "PROXY_IMAGE",
     "PROXY_LABEL",
     "PROXY_NAME",
@@ -57,8 +56,6 @@ PROXY_LABEL = "opsgen.pkgproxy"
 INNER_NETWORK = "opsgen-pkg-inner"
 OUTER_NETWORK = "opsgen-pkg-outer"
 PROXY_NAME = "opsgen-pkgproxy"
-#: The name the sandbox reaches the proxy by (the engine's DNS on the inner network).
-PROXY_ALIAS = "opsgen-pkgproxy"
 PROXY_PORT = 3142
 VOLUME = "opsgen-pkgcache"
 CACHE_DIR = "/var/cache/apt-cacher-ng"
@@ -240,7 +237,7 @@ def _start_proxy(client: docker.DockerClient, image_id: str) -> None:
         if exc.status_code == 409:
             return  # another opsgen process made it first
         raise
-    client.networks.get(INNER_NETWORK).connect(proxy, aliases=[PROXY_ALIAS])
+    client.networks.get(INNER_NETWORK).connect(proxy)
     try:
         proxy.start()
     except APIError as exc:

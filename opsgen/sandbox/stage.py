@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from docker.errors import APIError, DockerException
 
-from opsgen.errors import InputError, OpsError, SandboxError
+from opsgen.errors import ImageMissing, InputError, OpsError, SandboxError
 from opsgen.findings import Finding
 from opsgen.redact import quote
 from opsgen.sandbox.apt import installs_packages, missing_packages, package_findings
@@ -140,23 +140,18 @@ def dryrun(
     if scenario is not None:
         check_input(scenario)
     client = client or connect()
-    auto_warnings: list[str] = []
-    if opts.network == "auto":
-        opts, auto_warnings = _auto_network(client, opts, script, lang, scenario)
+    opts, net_files, auto_warnings = _package_path(client, opts, script, lang, scenario)
     policy = opts.effective_policy()
     if defer is None:
         reap_orphans(client)
     else:
         defer(partial(reap_orphans, client))
     image = resolve_image(client, opts.image)
-    net_files: dict[str, bytes] = {}
     info = client.info()
     warnings = engine_warnings(info, require_userns=opts.require_userns, runtime=policy.runtime)
     warnings += auto_warnings
     run_id = uuid.uuid4().hex[:12]
     kwargs = to_docker_kwargs(policy, run_id=run_id)
-    if policy.network == "packages":
-        net_files = sandbox_files(ensure_proxy(client))
     progress("create")
     container: Any = None
     try:
@@ -194,23 +189,31 @@ def dryrun(
 _PROBE_MARK = "# opsgen: apt-cache policy probe\n"
 
 
-def _auto_network(
+def _package_path(
     client: Any, opts: DryRunOptions, script: str, lang: str, scenario: Scenario | None
-) -> tuple[DryRunOptions, list[str]]:
-    """``--network auto``: the package path for a script (or prepare) that installs Debian
-    packages, no network for the rest (a run on the internal network costs about 0.15 s
-    more). Without the proxy's image the run goes on without a package path, and says so."""
-    prepare = scenario.prepare if scenario is not None else ""
-    if not (installs_packages(script, lang) or installs_packages(prepare, "bash")):
-        return replace(opts, network="none"), []
+) -> tuple[DryRunOptions, dict[str, bytes], list[str]]:
+    """The network decided (``auto``: the package path for a script or prepare that
+    installs Debian packages, none for the rest, since a run on the internal network costs
+    about 0.15 s more), the proxy running when it is used, and the bundle files that point
+    apt at it. Under ``auto`` a missing proxy image means a run without a package path,
+    said in a warning; asked for by name (``packages``) it is an error."""
+    network = opts.network
+    if network == "auto":
+        prepare = scenario.prepare if scenario is not None else ""
+        wanted = installs_packages(script, lang) or installs_packages(prepare, "bash")
+        network = "packages" if wanted else "none"
+    if network != "packages":
+        return replace(opts, network=network), {}, []
     try:
-        client.images.get(PROXY_IMAGE)
-    except DockerException:
-        return replace(opts, network="none"), [
+        address = ensure_proxy(client)
+    except ImageMissing:
+        if opts.network != "auto":
+            raise
+        return replace(opts, network="none"), {}, [
             f"this script installs Debian packages, but the package proxy's image {PROXY_IMAGE} "
             "is not built (`opsgen sandbox image build`): dry-run without a package path"
         ]
-    return replace(opts, network="packages"), []
+    return replace(opts, network="packages"), sandbox_files(address), []
 
 
 def _probing(script: str) -> bool:

@@ -88,6 +88,7 @@ def test_auto_without_the_proxy_image_says_so(
     from opsgen.sandbox import stage
 
     monkeypatch.setattr(stage, "PROXY_IMAGE", "opsgen-pkgproxy:not-built")
+    monkeypatch.setattr("opsgen.sandbox.packages.PROXY_IMAGE", "opsgen-pkgproxy:not-built")
     report = dry(docker_client, "apt-get install -y nginx\n")
     assert report.network == "none"
     assert any("package proxy's image opsgen-pkgproxy:not-built is not built" in w
