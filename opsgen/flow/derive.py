@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 from opsgen.scenario import MAX_CHECKS, Check, Scenario
 
-__all__ = ["RULES", "DerivedRule", "derive_scenario", "existing_users", "presupposed_users"]
+__all__ = ["RULES", "DerivedRule", "derive_scenario", "existing_users", "presupposed_groups",
+           "presupposed_paths", "presupposed_state", "presupposed_users"]
 
 _NAME = r"[a-z_][a-z0-9_-]{0,31}"
 _PATH = r"/(?:[A-Za-z0-9._+@-]+/)*[A-Za-z0-9._+@-]*[A-Za-z0-9_+@-]"
@@ -41,7 +42,8 @@ _NOT_NAMES = frozenset(
     "config configuration directory folder file files her him them me us you his hers "
     "theirs they she he we processes process limits limit quota quotas session sessions "
     "list lists names ids input space agent level rights privileges privilege permission "
-    "permissions crontab crontabs logins passwords groups accounts interface mode".split()
+    "permissions crontab crontabs logins passwords groups accounts interface mode "
+    "membership memberships".split()
 )
 
 
@@ -62,6 +64,12 @@ class DerivedRule:
 
 def _q(value: str) -> str:
     return shlex.quote(value)
+
+
+def _ere(value: str) -> str:
+    """``value`` as a literal in a POSIX extended regular expression (``re.escape`` also
+    escapes ``-``, which grep 3.8 warns about)."""
+    return re.sub(r"([.\[\]()*+?{}|^$\\])", r"\\\1", value)
 
 
 def _check(name: str, run: str) -> Check:
@@ -206,6 +214,9 @@ def _mode(text: str) -> Iterator[Check]:
             path = _path_before(sentence, m.start(), commas=True)
             if path is None or len(_paths(sentence)) != 1:
                 continue
+            between = sentence[sentence.find(path) + len(path):m.start()]
+            if re.search(r"\b(?:file|directory|folder|dir|link)s?\b", between, re.I):
+                continue  # "create DIR (mode 700) with a keys file (mode 600)": not DIR's
             mode = format(int(m.group(1), 8), "o")
             yield _check(f"{path} has mode {m.group(1)}",
                          f"[ \"$(stat -c %a -- {_q(path)})\" = {mode} ]")
@@ -227,6 +238,28 @@ def _owner(text: str) -> Iterator[Check]:
             if group and group not in _NOT_NAMES:
                 yield _check(f"{path} has group {group}",
                              f"[ \"$(stat -c %G -- {_q(path)})\" = {_q(group)} ]")
+
+
+def _attributes(text: str) -> Iterator[Check]:
+    """"PATH: owner root, group myapp, mode 0640" for a path the request makes or works on
+    (the prepare has it): each attribute is a check."""
+    dirs, files = presupposed_paths(text)
+    for m in re.finditer(rf"({_PATH}):\s+((?:(?:owner|group|mode)\s+[\w-]+(?:,\s*|\s+and\s+)?)+)",
+                         text):
+        path, items = m.group(1), dict(re.findall(r"(owner|group|mode)\s+([\w-]+)", m.group(2)))
+        if path not in dirs + files and not _made(text, path):
+            continue
+        q = _q(path)
+        owner, group, mode = items.get("owner"), items.get("group"), items.get("mode")
+        if owner and re.fullmatch(_NAME, owner) and owner not in _NOT_NAMES:
+            yield _check(f"{path} is owned by {owner}",
+                         f"[ \"$(stat -c %U -- {q})\" = {_q(owner)} ]")
+        if group and re.fullmatch(_NAME, group) and group not in _NOT_NAMES:
+            yield _check(f"{path} has group {group}",
+                         f"[ \"$(stat -c %G -- {q})\" = {_q(group)} ]")
+        if mode and re.fullmatch(r"0?[0-7]{3,4}", mode):
+            yield _check(f"{path} has mode {mode}",
+                         f"[ \"$(stat -c %a -- {q})\" = {format(int(mode, 8), 'o')} ]")
 
 
 def _exact_content(text: str) -> Iterator[Check]:
@@ -261,26 +294,121 @@ def _sysctl(text: str) -> Iterator[Check]:
 
 
 _TIME = re.compile(r"\b(?:at\s+)?([01]?\d|2[0-3])[:.h]([0-5]\d)\b")
+_DAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+_DAY_RE = r"(sun|mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?)(?:day)?s?"
+
+
+def _day_number(word: str) -> int:
+    return next(i for i, d in enumerate(_DAYS) if d.startswith(word.lower()[:3]))
+
+
+def _dow_field(numbers: list[int]) -> str:
+    """An ERE for a cron day-of-week field that means exactly ``numbers`` (digits, 7 for
+    Sunday, three-letter names, a range or a list)."""
+    def one(n: int) -> str:
+        names = _DAYS[n][:3]
+        return f"(0?{n}{'|7' if n == 0 else ''}|{names})"
+
+    if len(numbers) == 1:
+        return one(numbers[0])
+    alts = [",".join(one(n) for n in numbers)]
+    if numbers == list(range(numbers[0], numbers[-1] + 1)):
+        alts.append(f"{one(numbers[0])}-{one(numbers[-1])}")
+    return "(" + "|".join(alts) + ")"
+
+
+def _schedule(text: str) -> tuple[str, str, str, str] | None:
+    """(minute, hour, day-of-week) EREs and a label for the one schedule ``text`` states,
+    or None: "every day at 02:30", "every Sunday at 04:15", "at 07:45 Monday through
+    Friday", "on weekdays at 6:00", "every 15 minutes"."""
+    every = re.findall(r"\bevery\s+(\d{1,2})\s+min(?:ute)?s?\b", text, re.I)
+    times = {(int(h), int(mi)) for h, mi in _TIME.findall(text)}
+    if every:
+        n = int(every[0])
+        if len(set(every)) != 1 or times or not 1 < n < 60 or 60 % n:
+            return None
+        listed = ",".join(f"0?{k}" for k in range(0, 60, n))
+        return f"(\\*/{n}|{listed})", "\\*", "\\*", f"every {n} minutes"
+    if len(times) != 1:
+        return None
+    hour, minute = times.pop()
+    at = f"at {hour:02d}:{minute:02d}"
+    ranged = re.search(rf"\b{_DAY_RE}\s+(?:through|thru|to|until|-)\s+{_DAY_RE}\b", text, re.I)
+    named = {_day_number(w) for w in re.findall(rf"\b(?:every|on|each)\s+{_DAY_RE}\b", text,
+                                                 re.I)}
+    daily = re.search(r"\b(?:daily|every\s+(?:day|night|morning|evening)|each\s+(?:day|night)|"
+                      r"nightly)\b", text, re.I)
+    weekdays = re.search(r"\b(?:on\s+|every\s+)?week\s?days\b", text, re.I)
+    kinds = sum(bool(k) for k in (ranged, named, daily, weekdays))
+    if kinds != 1:
+        return None
+    if daily:
+        dow, label = "\\*", f"daily {at}"
+    elif weekdays:
+        dow, label = _dow_field([1, 2, 3, 4, 5]), f"{at} Monday to Friday"
+    elif ranged:
+        first, last = _day_number(ranged.group(1)), _day_number(ranged.group(2))
+        if first >= last:
+            return None
+        dow = _dow_field(list(range(first, last + 1)))
+        label = f"{at} {_DAYS[first].title()} to {_DAYS[last].title()}"
+    else:
+        if len(named) != 1:
+            return None
+        day = named.pop()
+        dow, label = _dow_field([day]), f"{at} every {_DAYS[day].title()}"
+    return f"0?{minute}", f"0?{hour}", dow, label
+
+
+#: "as root", "as the postgres user", "as user reports": who runs a job.
+_AS_USER = re.compile(rf"\bas\s+(?:the\s+)?(?:user\s+)?({_NAME})(?:\s+user)?\b")
+_NOT_RUNNERS = _NOT_NAMES | {"well", "soon", "needed", "usual", "before", "follows", "root's"}
+
+
+def _runner(text: str) -> str | None:
+    names = {m.group(1) for m in _AS_USER.finditer(text) if m.group(1) not in _NOT_RUNNERS}
+    return names.pop() if len(names) == 1 else None
+
+
+def _command_path(text: str, skip: Callable[[str], bool]) -> str | None:
+    """The one path the request runs (not a cron/unit file, not a log it writes to)."""
+    found = [p for p in dict.fromkeys(_paths(text))
+             if not skip(p) and not p.startswith(("/var/log/", "/etc/", "/dev/", "/tmp/"))]  # noqa: S108
+    return found[0] if len(found) == 1 else None
 
 
 def _cron(text: str) -> Iterator[Check]:
-    """A daily job at HH:MM, in the cron file the request names (or any system cron file)."""
-    if not re.search(r"\bcron(?:tab|\.d)?\b", text, re.I):
+    """A cron job at the schedule the request states (daily, on named days, Monday to Friday,
+    every N minutes), as the user it names, running the one command it names, in the
+    /etc/cron.d file it names (or any system or user crontab)."""
+    if not re.search(r"\bcron(?:tab|\.d)?\b", text, re.I) or \
+            re.search(r"\b(?:systemd|timer|oncalendar)\b", text, re.I):
         return
-    if not re.search(r"\b(?:daily|every\s+day|each\s+day|every\s+night|nightly)\b", text, re.I):
+    schedule = _schedule(text)
+    if schedule is None:
         return
-    times = {(int(h), int(mi)) for h, mi in _TIME.findall(text)}
-    if len(times) != 1:
-        return
-    hour, minute = times.pop()
+    minute, hour, dow, label = schedule
+    user = _runner(text)
     files = [p for p in _paths(text) if p.startswith("/etc/cron.d/")]
-    where = _q(files[0]) if len(files) == 1 else \
-        "/etc/crontab /etc/cron.d/* /var/spool/cron/crontabs/*"
-    line = f"^[[:space:]]*0?{minute}[[:space:]]+0?{hour}[[:space:]]+\\*[[:space:]]+\\*" \
-           "[[:space:]]+\\*[[:space:]]"
-    label = f"in {files[0]}" if len(files) == 1 else "in a system cron file"
-    yield _check(f"a daily cron line at {hour:02d}:{minute:02d} {label}",
-                 f"cat {where} 2>/dev/null | grep -Eq {_q(line)}")
+    files += [f"/etc/cron.d/{m.group(1)}" for m in re.finditer(
+        r"/etc/cron\.d/?\s+(?:called|named)\s+[\"'`]?([A-Za-z0-9_-]+)", text)]
+    command = _command_path(text, lambda p: p.startswith("/etc/cron"))
+    fields = f"^[[:space:]]*{minute}[[:space:]]+{hour}[[:space:]]+\\*[[:space:]]+\\*" \
+             f"[[:space:]]+{dow}[[:space:]]+"
+    tail = ""
+    if command is not None:
+        tail = ".*" + _ere(command) + "([^A-Za-z0-9_./-]|$)"
+    who = (_ere(user) if user else "[^[:space:]]+") + "[[:space:]]+"
+    system = _q(fields + who + tail)
+    name = f"a cron line {label}" + (f" as {user}" if user else "") + \
+        (f" running {command}" if command else "")
+    if len(files) == 1:
+        yield _check(f"{name} in {files[0]}", f"grep -Eiq {system} {_q(files[0])}")
+        return
+    spool = "/var/spool/cron/crontabs/" + (_q(user) if user else "*")
+    yield _check(f"{name} in a crontab",
+                 f"grep -Eiqs {system} /etc/crontab /etc/cron.d/* || "
+                 f"grep -Eiqs {_q(fields + tail)} {spool}")
 
 
 def _package(text: str) -> Iterator[Check]:
@@ -298,6 +426,223 @@ def _package(text: str) -> Iterator[Check]:
                      "grep -q 'install ok installed'")
 
 
+
+# --- links, settings, units -----------------------------------------------------------------
+
+
+_LINK = (
+    rf"\bsym(?:bolic\s+)?link\s+(?:called\s+|named\s+|at\s+)?({_PATH})\s+(?:that\s+|which\s+)?"
+    rf"(?:points?|pointing)\s+(?:to|at)\s+({_PATH})",
+    rf"(?<![\w/.-])({_PATH})\s+sym(?:bolic\s+)?link\b[^.;]{{0,80}}?\bto\s+(?:the\s+)?"
+    rf"(?:new\s+)?(?:release\s+|directory\s+|folder\s+)?({_PATH})",
+)
+
+
+def _links(text: str) -> list[tuple[str, str]]:
+    found: dict[str, set[str]] = {}
+    for pattern in _LINK:
+        for m in re.finditer(pattern, text, re.I):
+            found.setdefault(m.group(1).rstrip("/"), set()).add(m.group(2).rstrip("/"))
+    return [(link, targets.pop()) for link, targets in found.items() if len(targets) == 1]
+
+
+def _symlink(text: str) -> Iterator[Check]:
+    """A symlink that points where the request says (compared as resolved paths, so a
+    relative target is as good as an absolute one)."""
+    for link, target in _links(text):
+        yield _check(f"{link} is a symlink to {target}",
+                     f"[ -L {_q(link)} ] && "
+                     f"[ \"$(readlink -m -- {_q(link)})\" = \"$(readlink -m -- {_q(target)})\" ]")
+
+
+#: KEY=VALUE as a request writes a setting: "sets WORKERS=8", "LimitNOFILE=65536".
+_SETTING = re.compile(r"(?<![\w$.-])([A-Za-z_][A-Za-z0-9_]{1,40})=([A-Za-z0-9_./:@+-]{1,80})"
+                      r"(?<![.,:])(?![\w\"'=])")
+#: "set PermitRootLogin to no in /etc/ssh/sshd_config"
+_SET_TO = re.compile(rf"\bset\s+([A-Za-z_][A-Za-z0-9_]{{1,40}})\s+to\s+"
+                     rf"[\"'`]?([A-Za-z0-9_./:@+-]{{1,80}}?)[\"'`]?\s+in\s+({_PATH})", re.I)
+
+
+def _one_file(text: str) -> str | None:
+    files = [p for p in dict.fromkeys(_paths(text)) if p.startswith("/etc/")
+             and not p.endswith("/")]
+    return files[0] if len(files) == 1 else None
+
+
+def _setting_line(key: str, value: str) -> str:
+    return (f"^[[:space:]]*(export[[:space:]]+)?{_ere(key)}([[:space:]]*=[[:space:]]*|"
+            f"[[:space:]]+)[\"']?{_ere(value)}[\"']?[[:space:]]*$")
+
+
+def _settings(text: str) -> Iterator[Check]:
+    """A setting the request spells out (``KEY=VALUE``, or "set KEY to VALUE in FILE") is a
+    line of the one file under /etc it names; "exactly one KEY line" is counted too."""
+    pairs: list[tuple[str, str, str]] = []
+    for m in _SET_TO.finditer(text):
+        pairs.append((m.group(3), m.group(1), m.group(2)))
+    target = _one_file(text)
+    if target is not None and not re.search(r"\bsysctl\b", text, re.I):
+        for m in _SETTING.finditer(text):
+            pairs.append((target, m.group(1), m.group(2)))
+    seen: set[tuple[str, str]] = set()
+    for path, key, value in pairs:
+        if (path, key) in seen or re.match(r"(?:net|vm|kernel|fs)\.", key):
+            continue
+        seen.add((path, key))
+        yield _check(f"{path} sets {key} to {value}",
+                     f"grep -Eq {_q(_setting_line(key, value))} {_q(path)}")
+        if re.search(rf"\b(?:exactly|only)\s+one\s+{re.escape(key)}\s+(?:line|setting|entry)\b|"
+                     rf"\bone\s+{re.escape(key)}\s+line\s+in\s+the\s+end\b", text):
+            first = _ere(key) + "([[:space:]]*=|[[:space:]])"
+            yield _check(f"{path} has one {key} line",
+                         f"[ \"$(grep -Ec {_q('^[[:space:]]*(export[[:space:]]+)?' + first)} "
+                         f"{_q(path)})\" = 1 ]")
+
+
+_UNIT = re.compile(r"(/etc/systemd/system/[A-Za-z0-9@._-]+\.(?:service|timer|socket))\b")
+
+
+def _unit(text: str) -> Iterator[Check]:
+    """A systemd unit file the request installs: the command it runs, its user, its
+    restart policy and the target that wants it, each a line of the file."""
+    units = set(_UNIT.findall(text))
+    if len(units) != 1:
+        return
+    unit = units.pop()
+    q = _q(unit)
+    quoted = re.search(r"\brun(?:s|ning)?\s+[\"“`]((?:/[^\"”`\s]+)[^\"”`]{0,200})[\"”`]", text)
+    bare = re.search(rf"\brun(?:s|ning)?\s+({_PATH})(?=[\s,.;]|$)", text)
+    command = quoted.group(1) if quoted else bare.group(1) if bare else None
+    if command is not None and not command.startswith("/etc/"):
+        yield _check(f"{unit} runs {command}",
+                     f"grep -E '^[[:space:]]*ExecStart=' {q} | grep -Fq -- {_q(command)}")
+    user = _runner(text)
+    if user is not None and unit.endswith(".service"):
+        yield _check(f"{unit} runs as {user}",
+                     f"grep -Eq {_q('^[[:space:]]*User=' + _ere(user) + '[[:space:]]*$')} {q}")
+    if re.search(r"\brestart(?:s|ing)?\b[^.;]{0,20}\bon\s+failure\b", text, re.I):
+        yield _check(f"{unit} restarts on failure",
+                     f"grep -Eq '^[[:space:]]*Restart=on-failure[[:space:]]*$' {q}")
+    wanted = re.search(r"\bwanted\s+by\s+([a-z0-9-]+\.target)\b", text, re.I)
+    if wanted:
+        target = wanted.group(1)
+        yield _check(f"{unit} is wanted by {target}",
+                     f"grep -Eq {_q('^[[:space:]]*WantedBy=.*' + _ere(target))} {q}")
+
+
+# --- what must stay -------------------------------------------------------------------------
+
+
+_LEAVE = re.compile(
+    rf"\b(?:take|remove|drop|delete)\s+({_NAME})\s+(?:out\s+of|from)\s+the\s+({_NAME})\s+group\b",
+    re.I)
+_KEEP_GROUPS = re.compile(r"\bkeeps?\b[^.;]{0,40}\bother\s+group", re.I)
+KEEP_GROUP = "opsgenkeep"
+
+
+def _left_group(text: str) -> Iterator[Check]:
+    """"Take mallory out of the sudo group": she is not in it after (the prepare puts her
+    there); "she keeps her other groups": still in one the prepare gave her."""
+    for m in _LEAVE.finditer(text):
+        user, group = m.group(1), m.group(2)
+        if user in _NOT_NAMES or group in _NOT_NAMES:
+            continue
+        yield _check(f"{user} is not in the group {group}",
+                     f"! id -nG {_q(user)} | tr ' ' '\\n' | grep -qx -- {_q(group)}")
+        if _KEEP_GROUPS.search(text):
+            yield _check(f"{user} is still in the group {KEEP_GROUP}",
+                         f"id -nG {_q(user)} | tr ' ' '\\n' | grep -qx {KEEP_GROUP}")
+
+
+_ASKS_FOR = re.compile(r"\b(?:write|create|make|generate|give\s+me)\s+(?:me\s+)?(?:a|an|the)\s+"
+                       r"(?:(?:ansible|bash|shell)\s+)?(?:playbook|script)\b", re.I)
+
+
+def _made(text: str, path: str) -> bool:
+    """The request makes ``path``: a verb of making before it in its clause ("write a
+    playbook that ..." asks for the playbook, not the path), or "PATH (created"."""
+    text = _ASKS_FOR.sub("", text)
+    if re.search(re.escape(path) + r"[^.;]{0,12}\bcreated?\b", text, re.I):
+        return True
+    return re.search(r"\b(?:create|creates|creating|make|makes|mkdir|set\s+up|add|adds|install|"
+                     r"installs|put|write|writes|deploy|provision)\b[^.;]{0,80}?"
+                     + re.escape(path) + r"(?![\w/.-])", text, re.I) is not None
+
+
+_DIR_CUES = (
+    rf"\b(?:files?|logs?|directories|folders)\b[^.;/]{{0,40}}?\b(?:in|under)\s+({_PATH})",
+    rf"\b(?:under|(?:clean|clear)\s+out|"
+    rf"(?<!home\s)(?:directory|folder)|inside|within)\s+({_PATH})",
+    rf"(?<![\w/.-])({_PATH})\s+(?:directory|folder)\b",
+)
+_FILE_CUES = (
+    rf"\bfrom\s+({_PATH}),?\s+(?:print|count|show|list|report|extract|find)",
+    rf"\blocks?\s+down\s+({_PATH})",
+    rf"\bin\s+({_PATH}),\s+(?:replace|set|change|add|remove|comment|uncomment)",
+)
+_KEEP_LINES = re.compile(
+    r"\b(?:keep|leave|preserve)\b[^.;]{0,30}\bother\s+(?:lines|variables|settings|entries|jobs|"
+    r"options)\b|\bother\s+(?:lines|variables|settings|entries|jobs|options)\b[^.;]{0,30}"
+    r"\b(?:stay|remain|unchanged|as\s+they\s+are)\b", re.I)
+KEEP_LINE = "# opsgen-keep: a line that must stay"
+
+
+def presupposed_paths(text: str) -> tuple[list[str], list[str]]:
+    """(directories, files) the request works in or edits without making them: the state
+    a server has and a fresh sandbox does not ("delete old files under /srv/tmp", "in
+    /etc/default/app, replace ...")."""
+    dirs: list[str] = []
+    files: list[str] = []
+    for patterns, into in ((_DIR_CUES, dirs), (_FILE_CUES, files)):
+        for pattern in patterns:
+            for m in re.finditer(pattern, text, re.I):
+                path = m.group(1).rstrip("/")
+                if path.count("/") >= 2 and path not in into and not _made(text, path):
+                    into.append(path)
+    edited = [m.group(3) for m in _SET_TO.finditer(text)]
+    target = _one_file(text)
+    if target is not None and _SETTING.search(text):
+        edited.append(target)
+    for path in edited:
+        if path not in files and not _made(text, path):
+            files.append(path)
+    files = [f for f in files if f not in dirs]
+    return dirs, files
+
+
+def _kept(text: str) -> Iterator[Check]:
+    """What the request says must stay: a folder "itself", the other lines of a file it
+    edits (the prepare writes one there)."""
+    dirs, files = presupposed_paths(text)
+    for path in dirs:
+        if re.search(rf"{re.escape(path)}\s+itself\b|\bkeep\s+the\s+(?:directory|folder)\s+"
+                     r"itself\b", text, re.I):
+            yield _check(f"{path} is still a directory", f"[ -d {_q(path)} ]")
+    if _KEEP_LINES.search(text):
+        for path in files:
+            yield _check(f"the other lines of {path} stay",
+                         f"grep -qxF {_q(KEEP_LINE)} {_q(path)}")
+
+
+_CREATES_GROUP = re.compile(r"\b(?:create|creates|make|makes)\b[^.;]{0,40}\bgroups?\b|"
+                            r"\badds?\s+(?:a\s+|the\s+)?(?:new\s+)?groups?\b|\bnew\s+groups?\b|"
+                            r"\bgroupadd\b|\bgroups?\b[^.;]{0,40}\bcreated?\b", re.I)
+
+
+def presupposed_groups(text: str) -> list[str]:
+    """Groups the request names without asking to create any ("add bob to the docker
+    group" is about a group the server has)."""
+    if _CREATES_GROUP.search(text):
+        return []
+    found: list[str] = []
+    for m in re.finditer(rf"\bgroups?\s+({_NAME})\b|\bthe\s+({_NAME}(?:\s*(?:,\s*and\s+|,|"
+                         rf"\band\b)\s*{_NAME})*)\s+(?:supplementary\s+)?groups?\b", text):
+        for name in _group_list(m.group(1) or m.group(2)):
+            if name not in found:
+                found.append(name)
+    return found
+
+
 RULES: tuple[DerivedRule, ...] = (
     DerivedRule("home", "a user's home directory (one user named)", _home),
     DerivedRule("shell", "a user's login shell", _shell),
@@ -306,10 +651,20 @@ RULES: tuple[DerivedRule, ...] = (
     DerivedRule("ids", "a group's GID, a user's UID", _ids),
     DerivedRule("mode", "the mode of the one path in the sentence", _mode),
     DerivedRule("owner", "the owner (and group) of the one path in the sentence", _owner),
+    DerivedRule("attributes", "PATH: owner, group, mode of a path made or worked on",
+                _attributes),
     DerivedRule("exact-content", "a file that holds exactly one given line", _exact_content),
     DerivedRule("sysctl", "a kernel setting made persistent in sysctl.conf or sysctl.d",
                 _sysctl),
-    DerivedRule("cron", "a daily cron job at a time (in the named /etc/cron.d file)", _cron),
+    DerivedRule("cron", "a cron job's schedule, user and command (in the named cron.d file)",
+                _cron),
+    DerivedRule("symlink", "a symlink points at the named target", _symlink),
+    DerivedRule("setting", "KEY=VALUE (or set KEY to VALUE in FILE) is a line of that file",
+                _settings),
+    DerivedRule("unit", "a systemd unit's command, user, restart policy and target", _unit),
+    DerivedRule("left-group", "a user taken out of a group (keeping the others)", _left_group),
+    DerivedRule("kept", "a folder or the other lines of a file the request says must stay",
+                _kept),
     DerivedRule("package", "a Debian package named as such is installed", _package),
 )
 
@@ -351,6 +706,44 @@ def presupposed_users(text: str) -> list[str]:
     return named
 
 
+def presupposed_state(text: str) -> str:
+    """The prepare script: users, groups, folders, files and links the request presupposes,
+    each made only when missing (so the prepare is idempotent and harmless)."""
+    lines = [f"id -u {_q(u)} >/dev/null 2>&1 || useradd -m {_q(u)}"
+             for u in presupposed_users(text)]
+    lines += [f"getent group {_q(g)} >/dev/null || groupadd {_q(g)}"
+              for g in presupposed_groups(text)]
+    for m in _LEAVE.finditer(text):
+        user, group = _q(m.group(1)), _q(m.group(2))
+        lines += [f"getent group {group} >/dev/null || groupadd {group}",
+                  f"id -u {user} >/dev/null 2>&1 || useradd -m {user}",
+                  f"usermod -aG {group} {user}"]
+        if _KEEP_GROUPS.search(text):
+            lines += [f"groupadd -f {KEEP_GROUP}", f"usermod -aG {KEEP_GROUP} {user}"]
+    dirs, files = presupposed_paths(text)
+    for path in dirs:
+        q = _q(path)
+        lines.append(f"[ -d {q} ] || {{ mkdir -p {q}/opsgen-sample && "
+                     f"echo sample > {q}/opsgen-sample.txt; }}")
+    keep = _KEEP_LINES.search(text) is not None
+    for path in files:
+        q = _q(path)
+        lines += [f"mkdir -p \"$(dirname -- {q})\"", f"touch -- {q}"]
+        if keep:
+            lines.append(f"grep -qxF {_q(KEEP_LINE)} {q} || echo {_q(KEEP_LINE)} >> {q}")
+    folder = re.search(r"\b(?:release|directory|folder|dir)\b", text, re.I) is not None
+    switch = re.search(r"\b(?:switch|repoint|re-point|change|update|move|flip)\b", text, re.I)
+    for link, target in _links(text):
+        t, parent = _q(target), _q(target.rsplit("/", 1)[0] or "/")
+        make = f"mkdir -p {t}" if folder else f"mkdir -p {parent} && touch {t}"
+        lines.append(f"[ -e {t} ] || {{ {make}; }}")
+        if switch:
+            old = _q(target.rsplit("/", 1)[0] + "/opsgen-previous")
+            lines.append(f"[ -e {_q(link)} ] || {{ mkdir -p {old} \"$(dirname -- {_q(link)})\" "
+                         f"&& ln -s {old} {_q(link)}; }}")
+    return "".join(line + "\n" for line in dict.fromkeys(lines))
+
+
 def derive_scenario(request: str) -> Scenario:
     """The prepare and checks the rules read from ``request`` (source ``request``); empty
     when none. The prepare makes only the users the request presupposes
@@ -364,8 +757,7 @@ def derive_scenario(request: str) -> Scenario:
         for check in rule.find(text):
             checks.setdefault(check.name, check)
     kept = tuple(checks.values())[:MAX_CHECKS]
-    prepare = "".join(f"id -u {_q(u)} >/dev/null 2>&1 || useradd -m {_q(u)}\n"
-                      for u in presupposed_users(text))
+    prepare = presupposed_state(text)
     if not kept and not prepare:
         return Scenario()
     return Scenario(prepare=prepare, checks=kept, sources=("request",))

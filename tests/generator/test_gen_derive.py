@@ -30,7 +30,39 @@ def names(request: str) -> list[str]:
         ("Set net.ipv4.ip_forward to 1 permanently.",
          ["net.ipv4.ip_forward = 1 is set persistently"]),
         ("Add a cron job in /etc/cron.d/backup that runs /usr/local/bin/backup.sh daily at "
-         "02:30.", ["a daily cron line at 02:30 in /etc/cron.d/backup"]),
+         "02:30.",
+         ["a cron line daily at 02:30 running /usr/local/bin/backup.sh in /etc/cron.d/backup"]),
+        ("Add a cron job that runs /usr/local/sbin/rotate as root every Sunday at 04:15. Use "
+         "a file in /etc/cron.d called rotate.",
+         ["a cron line at 04:15 every Sunday as root running /usr/local/sbin/rotate in "
+          "/etc/cron.d/rotate"]),
+        ("Cron: run /opt/m/check.sh every 15 minutes as the monitor user.",
+         ["a cron line every 15 minutes as monitor running /opt/m/check.sh in a crontab"]),
+        ("Schedule /opt/r/send.sh with cron as user reports at 07:45 Monday through Friday.",
+         ["a cron line at 07:45 Monday to Friday as reports running /opt/r/send.sh in a "
+          "crontab"]),
+        ("Create the symlink /etc/nginx/sites-enabled/shop pointing to "
+         "/etc/nginx/sites-available/shop.",
+         ["/etc/nginx/sites-enabled/shop is a symlink to /etc/nginx/sites-available/shop"]),
+        ("Make sure /etc/default/myworker sets WORKERS=8 (exactly one WORKERS line).",
+         ["/etc/default/myworker sets WORKERS to 8", "/etc/default/myworker has one WORKERS line"]),
+        ("Set PermitRootLogin to no in /etc/ssh/sshd_config.",
+         ["/etc/ssh/sshd_config sets PermitRootLogin to no"]),
+        ("Install /etc/systemd/system/w.service running /usr/local/bin/w as user nobody, "
+         "restarting on failure, wanted by multi-user.target.",
+         ["/etc/systemd/system/w.service runs /usr/local/bin/w",
+          "/etc/systemd/system/w.service runs as nobody",
+          "/etc/systemd/system/w.service restarts on failure",
+          "/etc/systemd/system/w.service is wanted by multi-user.target"]),
+        ("Take mallory out of the sudo group. She keeps her other group memberships.",
+         ["mallory is not in the group sudo", "mallory is still in the group opsgenkeep"]),
+        ("Give carol a key: create /home/carol/.ssh (mode 700) with an authorized_keys file "
+         "(mode 600).", ["/home/carol/.ssh has mode 700"]),  # the 600 is the file's
+        ("Lock down /etc/myapp/secret.key: owner root, group myapp, mode 0640.",
+         ["/etc/myapp/secret.key is owned by root", "/etc/myapp/secret.key has group myapp",
+          "/etc/myapp/secret.key has mode 0640"]),
+        ("Delete files older than 10 days in /var/cache/exports. Keep the directory itself.",
+         ["/var/cache/exports is still a directory"]),
         ("Install the nginx package.", ["package nginx is installed"]),
         ('Ensure /etc/issue.net contains exactly one line, "Authorized use only".',
          ["/etc/issue.net holds exactly the line 'Authorized use only'"]),
@@ -51,6 +83,10 @@ def test_plain_postconditions_become_checks(request_text: str, expected: list[st
         "Create users alice and bob with homes under /srv.",  # two users, a parent folder
         "Delete files older than 7 days in /var/tmp.",
         "Run the backup every day at 02:30 and at 14:30 with cron.",  # two times
+        "Run /opt/x every day at 03:00 with a systemd timer, not cron.",  # not a cron job
+        "Run /opt/x with cron every 7 minutes.",  # no cron field says that
+        "Run /opt/x with cron at 03:00 on Sundays and every day at 04:00.",  # two schedules
+
         "Add the new user to the right group.",  # words, not names
         "print the max number of user processes with home in /srv/x",  # a noun, not a user
         "Set up /opt/app: data gets mode 0750, /opt/app itself 0755.",  # the mode is data's
@@ -78,7 +114,7 @@ def test_presupposed_users_are_prepared_not_checked() -> None:
     text = "alice already has an account on this box. Add her to the sudo group."
     scenario = derive_scenario(text)
     assert existing_users(text) == ["alice"]
-    assert scenario.prepare == "id -u alice >/dev/null 2>&1 || useradd -m alice\n"
+    assert scenario.prepare.startswith("id -u alice >/dev/null 2>&1 || useradd -m alice\n")
     assert [c.name for c in scenario.checks] == ["alice is in the group sudo"]
     assert derive_scenario("Create a user called web.").prepare == ""
 
@@ -104,3 +140,27 @@ def test_a_request_about_an_account_presupposes_it(request_text: str, users: lis
     prepare = derive_scenario(request_text).prepare
     assert all(f"useradd -m {u}" in prepare for u in users)
     assert bool(prepare) == bool(users)
+
+
+def test_the_state_a_request_works_on_is_prepared() -> None:
+    """Folders it works in, files it edits, groups it names and the link it switches exist
+    before the script (made only when missing); what it makes is never prepared."""
+    prune = derive_scenario("Delete the files under /srv/uploads/tmp older than 7 days.")
+    assert "[ -d /srv/uploads/tmp ] || { mkdir -p /srv/uploads/tmp/opsgen-sample" in \
+        prune.prepare
+    edit = derive_scenario("In /etc/default/app, set WORKERS=8. Keep the other variables.")
+    assert "touch -- /etc/default/app" in edit.prepare
+    assert "# opsgen-keep" in edit.prepare
+    assert "the other lines of /etc/default/app stay" in [c.name for c in edit.checks]
+    groups = derive_scenario("bob already has an account. Add him to the docker group.")
+    assert "getent group docker >/dev/null || groupadd docker" in groups.prepare
+    assert "groupadd" not in derive_scenario(
+        "Add bob to the docker group (create the group if needed).").prepare
+    switch = derive_scenario("Switch the /opt/app/current symlink to the release "
+                             "/opt/app/releases/2.0.")
+    assert "mkdir -p /opt/app/releases/2.0" in switch.prepare
+    assert "ln -s /opt/app/releases/opsgen-previous /opt/app/current" in switch.prepare
+    made = derive_scenario("Write a playbook that creates /srv/shop/static owned by www-data.")
+    assert "/srv/shop" not in made.prepare
+    home = derive_scenario("Add a user jsmith with home directory /home/jsmith (created).")
+    assert "/home/jsmith" not in home.prepare

@@ -42,7 +42,8 @@ CASES = [
         "as root.",
         "printf '30 2 * * * root /usr/local/bin/backup\\n' > /etc/cron.d/backup\n",
         "printf '0 2 * * * root /usr/local/bin/backup\\n' > /etc/cron.d/backup\n",
-        {"a daily cron line at 02:30 in /etc/cron.d/backup"},
+        {"a cron line daily at 02:30 as root running /usr/local/bin/backup in "
+         "/etc/cron.d/backup"},
     ),
     (
         'Make /etc/motd contain exactly one line, "Authorized access only".',
@@ -65,7 +66,67 @@ CASES = [
         "passwd -l olduser\n",
         {"login shell of olduser is /usr/sbin/nologin"},
     ),
+    (
+        "Schedule /opt/reports/send.sh with cron as user reports at 07:45 Monday through "
+        "Friday, in /etc/cron.d/send-reports.",
+        "printf '45 7 * * 1-5 reports /opt/reports/send.sh\\n' > /etc/cron.d/send-reports\n",
+        "printf '45 7 * * * reports /opt/reports/send.sh\\n' > /etc/cron.d/send-reports\n",
+        {"a cron line at 07:45 Monday to Friday as reports running /opt/reports/send.sh in "
+         "/etc/cron.d/send-reports"},
+    ),
+    (
+        "Run /opt/monitor/check.sh from cron every 15 minutes as the monitor user.",
+        "useradd monitor; echo '*/15 * * * * /opt/monitor/check.sh' | crontab -u monitor -\n",
+        "useradd monitor; echo '15 * * * * /opt/monitor/check.sh' | crontab -u monitor -\n",
+        {"a cron line every 15 minutes as monitor running /opt/monitor/check.sh in a crontab"},
+    ),
+    (
+        "Switch the /opt/app/current symlink to the release /opt/app/releases/2.0.",
+        "ln -sfn /opt/app/releases/2.0 /opt/app/current\n",
+        "ln -sf /opt/app/releases/2.0 /opt/app/current\n",  # lands inside the old release
+        {"/opt/app/current is a symlink to /opt/app/releases/2.0"},
+    ),
+    (
+        "In /etc/default/myworker, set WORKERS=8 (exactly one WORKERS line). Keep the other "
+        "variables in that file.",
+        "f=/etc/default/myworker; sed -i '/^WORKERS=/d' \"$f\"; echo WORKERS=8 >> \"$f\"\n",
+        "echo 'WORKERS=8' > /etc/default/myworker\n",
+        {"the other lines of /etc/default/myworker stay"},
+    ),
+    (
+        "Create /etc/systemd/system/worker.service that runs /usr/local/bin/worker as user "
+        "nobody, restarts it on failure, wanted by multi-user.target.",
+        "printf '[Service]\\nExecStart=/usr/local/bin/worker\\nUser=nobody\\n"
+        "Restart=on-failure\\n[Install]\\nWantedBy=multi-user.target\\n' "
+        "> /etc/systemd/system/worker.service\n",
+        "printf '[Service]\\nExecStart=/usr/local/bin/worker\\nRestart=on-failure\\n"
+        "[Install]\\nWantedBy=multi-user.target\\n' > /etc/systemd/system/worker.service\n",
+        {"/etc/systemd/system/worker.service runs as nobody"},
+    ),
+    (
+        "Take mallory out of the sudo group. She keeps her other group memberships.",
+        "gpasswd -d mallory sudo\n",
+        "usermod -G '' mallory\n",
+        {"mallory is still in the group opsgenkeep"},
+    ),
+    (
+        "Lock down /etc/myapp/secret.key: owner root, group myapp, mode 0640.",
+        "chown root:myapp /etc/myapp/secret.key && chmod 0640 /etc/myapp/secret.key\n",
+        "chmod 0644 /etc/myapp/secret.key\n",
+        {"/etc/myapp/secret.key has mode 0640", "/etc/myapp/secret.key has group myapp"},
+    ),
 ]
+
+
+#: the prepare makes the file as root: that part of the request holds already (vacuous, so
+#: not counted), while its group and mode do not
+ALREADY = {"/etc/myapp/secret.key is owned by root"}
+
+
+def _keeps(name: str) -> bool:
+    """A check of what must stay: it holds before the script by design (shown as vacuous,
+    and it fails if the script breaks it)."""
+    return " still " in name or name.endswith(" stay") or name in ALREADY
 
 
 def _dry(client: Any, script: str, request: str) -> DryRunReport:
@@ -80,7 +141,8 @@ def test_right_passes_wrong_is_caught(docker_client: Any, no_leaks: None, reques
                                       right: str, wrong: str, caught: set[str]) -> None:
     good = _dry(docker_client, right, request_text)
     assert good.runs and good.runs[0].status == "passed", good.runs[0].stderr
-    assert good.checks and all(c.passed and not c.vacuous for c in good.checks), [
+    assert good.checks and all(c.passed and (_keeps(c.name) or not c.vacuous)
+                               for c in good.checks), [
         (c.name, c.before, c.after, c.output) for c in good.checks]
     bad = _dry(docker_client, wrong, request_text)
     failed = {c.name for c in bad.checks if not c.passed}
