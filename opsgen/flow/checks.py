@@ -219,12 +219,16 @@ def make_lint(request: str = "") -> LintFn:
 
 
 def make_fix(tools: Any = None) -> FixFn:
-    """The repair loop's ``fix`` stage: ansible-lint's own ``--fix`` (safe transforms only)
-    on a playbook, in the tools sandbox ``tools`` (default: a new one), never on this host;
-    a bash answer passes unchanged (its fixes are the extraction's). When the sandbox cannot
-    run, the playbook is left as it is and the note says so; the lint then reports what
-    it reports. The same text is fixed once (a repeated answer costs nothing)."""
+    """The repair loop's ``fix`` stage for a playbook: first the known wrong module names,
+    options and values corrected (:func:`opsgen.validators.ansible.argfix.
+    correct_arguments`, a parse and line edits, nothing run), then ansible-lint's own
+    ``--fix`` (safe transforms only) in the tools sandbox ``tools`` (default: a new one),
+    never on this host; a bash answer passes unchanged (its fixes are the extraction's).
+    When the sandbox cannot run, the lint's part is left out and the note says so; the
+    lint then reports what it reports. The same text is fixed once (a repeated answer
+    costs nothing)."""
     from opsgen.validators.adapters.ansible_fix import fix_playbook
+    from opsgen.validators.ansible.argfix import correct_arguments
 
     sandbox = tools if tools is not None else tools_sandbox()
     done: dict[str, tuple[str, tuple[str, ...]]] = {}
@@ -233,10 +237,11 @@ def make_fix(tools: Any = None) -> FixFn:
         if lang != "ansible":
             return script, ()
         if script not in done:
-            result = fix_playbook(script, sandbox)
-            notes = result.fixes or (
+            corrected = correct_arguments(script)
+            result = fix_playbook(corrected.text, sandbox)
+            notes = corrected.notes + (result.fixes or (
                 (f"not applied: ansible-lint --fix ({result.skipped})",) if result.skipped
-                else ())
+                else ()))
             done[script] = (result.text, notes)
         return done[script]
 

@@ -101,3 +101,24 @@ def test_a_missing_tools_image_is_named_in_the_note(docker_client: Any) -> None:
 def test_bash_answers_pass_the_fix_stage_unchanged() -> None:
     fix = make_fix(NoSandbox())
     assert fix("#!/usr/bin/env bash\necho hi\n", "bash") == ("#!/usr/bin/env bash\necho hi\n", ())
+
+
+def test_a_known_wrong_value_is_corrected_before_the_checks_even_without_a_sandbox() -> None:
+    """file's state present (a value the module refuses) becomes touch with the times kept,
+    by a parse on this host; the model is never asked about it."""
+    answer = ("```yaml\n- name: M\n  hosts: all\n  tasks:\n    - name: Motd\n"
+              "      ansible.builtin.file:\n        path: /etc/motd\n        state: present\n```")
+    seen: list[str] = []
+
+    def lint(script: str, lang: str) -> FakeLint:
+        seen.append(script)
+        bad = "state: present" in script
+        return FakeLint((finding("OPS212", 8),) if bad else ())
+
+    llm = FakeLLM([answer])
+    result = run_loop("motd", "ansible", llm, lint=lint, dryrun=None, attempts=2,
+                      fix=make_fix(NoSandbox()))
+    assert len(llm.calls) == 1 and result.final.passed
+    assert "state: touch\n        access_time: preserve" in seen[0]
+    assert any(f.startswith("corrected line 8: file state: present -> touch")
+               for f in result.final.fixes), result.final.fixes

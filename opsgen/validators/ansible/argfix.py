@@ -1,0 +1,261 @@
+"""Known wrong module names, options and values, corrected before any check or model call.
+
+Small models write the same Ansible mistakes again and again: ``ansible.builtin.file`` with
+``state: present`` (the module has no such state), ``lineinfile`` with ``append: true``
+(borrowed from ``user``), ``cron`` with ``day_of_week`` or ``command``, a module called
+``usermod``. Each fails only when the task runs, and asked to fix one, a 1.5B model often
+returns the same playbook. Where the intended meaning is certain, a program fixes it better:
+each correction here is one table row with the reason it keeps the meaning, and each applied
+one is a note the review shows ("Corrected by opsgen").
+
+What is corrected and why it is safe:
+
+* an option the module does not have, renamed to the option of that meaning
+  (``cron: day_of_week`` -> ``weekday``, ``find: type`` -> ``file_type``);
+* an option dropped only where the module already does what it asks (``lineinfile:
+  append: true``: lineinfile adds a missing line at the end by default; ``user:
+  update_cache``: apt's option, it has no meaning for a user);
+* a value the module refuses, mapped to the one that means the same (``file: state:
+  present`` -> ``touch`` with both times preserved: create when missing, change nothing
+  when present; ``apt: state: installed`` -> ``present``);
+* a module that does not exist, renamed to the one that does that job, with the options
+  that say how (``usermod`` -> ``user``, ``symlink`` -> ``file`` with ``state: link``).
+
+Anything else stays as written: the static check (OPS212/OPS204) names it and the model is
+asked. Only block-style mappings are edited, line by line, so the rest of the text keeps its
+bytes; the result must load again or nothing is changed. Parsing is all this does with the
+text: nothing in it runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from opsgen.validators.ansible.tasks import Task, iter_tasks, yaml_bool
+from opsgen.validators.ansible.yamlload import LineDict, YamlError, load_yaml
+
+__all__ = ["MODULES", "OPTIONS", "VALUES", "Fixed", "correct_arguments"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rename:
+    """``option`` of ``module`` is ``to``, or (``to`` None) is dropped when its value is
+    ``when`` (any value if ``when`` is None)."""
+
+    to: str | None
+    why: str
+    when: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """``option: value`` of ``module`` becomes ``option: to``, plus the ``add`` options."""
+
+    to: str
+    why: str
+    add: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Module:
+    """A module that does not exist, and the built-in module (plus options) doing its job."""
+
+    to: str
+    why: str
+    add: tuple[tuple[str, str], ...] = ()
+
+
+#: (module short name, option) -> correction.
+OPTIONS: dict[tuple[str, str], Rename] = {
+    ("cron", "day_of_week"): Rename("weekday", "cron's day-of-week option is weekday"),
+    ("cron", "command"): Rename("job", "cron's command option is job"),
+    ("cron", "hours"): Rename("hour", "cron's option is hour"),
+    ("cron", "minutes"): Rename("minute", "cron's option is minute"),
+    ("cron", "user_name"): Rename("user", "cron's option is user"),
+    ("find", "type"): Rename("file_type", "find's option for the kind of entry is file_type"),
+    ("find", "recursive"): Rename("recurse", "find's option is recurse"),
+    ("file", "recursive"): Rename("recurse", "file's option is recurse"),
+    ("copy", "permissions"): Rename("mode", "the permission bits are the mode option"),
+    ("file", "permissions"): Rename("mode", "the permission bits are the mode option"),
+    ("template", "permissions"): Rename("mode", "the permission bits are the mode option"),
+    ("service", "enable"): Rename("enabled", "the option is enabled"),
+    ("systemd", "enable"): Rename("enabled", "the option is enabled"),
+    ("systemd_service", "enable"): Rename("enabled", "the option is enabled"),
+    ("lineinfile", "append"): Rename(
+        None, "lineinfile adds a line that is not there at the end of the file by default",
+        when=True),
+    ("lineinfile", "fail_on_missing"): Rename(
+        None, "lineinfile fails on a missing file unless create is true", when=True),
+    ("user", "update_cache"): Rename(None, "update_cache is apt's option; it means nothing "
+                                           "for a user"),
+    ("group", "update_cache"): Rename(None, "update_cache is apt's option; it means nothing "
+                                            "for a group"),
+}
+
+_PRESERVE = (("access_time", "preserve"), ("modification_time", "preserve"))
+
+#: (module short name, option, refused value) -> correction.
+VALUES: dict[tuple[str, str, str], Value] = {
+    ("file", "state", "present"): Value(
+        "touch", "file has no state present; touch with both times preserved creates the "
+        "file when it is missing and changes nothing when it is there", _PRESERVE),
+    ("apt", "state", "installed"): Value("present", "apt's state for installed is present"),
+    ("apt", "state", "removed"): Value("absent", "apt's state for removed is absent"),
+    ("service", "state", "running"): Value("started", "the state for running is started"),
+    ("systemd", "state", "running"): Value("started", "the state for running is started"),
+    ("file", "state", "symlink"): Value("link", "file's state for a symlink is link"),
+    ("file", "state", "dir"): Value("directory", "file's state for a folder is directory"),
+}
+
+#: module short name -> the built-in module doing its job.
+MODULES: dict[str, Module] = {
+    "usermod": Module("ansible.builtin.user", "there is no usermod module: user changes "
+                                              "accounts"),
+    "useradd": Module("ansible.builtin.user", "there is no useradd module: user creates "
+                                              "accounts"),
+    "groupadd": Module("ansible.builtin.group", "there is no groupadd module: group creates "
+                                                "groups"),
+    "symlink": Module("ansible.builtin.file", "there is no symlink module: file makes links "
+                                              "with state link", (("state", "link"),)),
+    "mkdir": Module("ansible.builtin.file", "there is no mkdir module: file makes folders "
+                                            "with state directory", (("state", "directory"),)),
+    "systemctl": Module("ansible.builtin.systemd", "there is no systemctl module: systemd "
+                                                   "manages units"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Fixed:
+    """The corrected text and one note per correction (empty when nothing applied)."""
+
+    text: str
+    notes: tuple[str, ...] = ()
+
+
+def _short(module: str) -> str | None:
+    """``ansible.builtin.cron``/``cron`` -> ``cron``; None for other collections."""
+    if module.startswith(("ansible.builtin.", "ansible.legacy.")):
+        return module.rsplit(".", 1)[-1]
+    return None if "." in module else module
+
+
+class _Edits:
+    """Line edits on the text, checked against what the parser saw."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines(keepends=True)
+        self.notes: list[str] = []
+        self.inserts: dict[int, list[str]] = {}
+        self.dropped: set[int] = set()
+
+    def _at(self, line: int, col: int, token: str) -> bool:
+        if not 1 <= line <= len(self.lines) or line - 1 in self.dropped:
+            return False
+        return self.lines[line - 1][col - 1:col - 1 + len(token)] == token
+
+    def replace(self, line: int, col: int, old: str, new: str) -> bool:
+        """``old`` at (line, col) becomes ``new``; False when it is not there verbatim."""
+        if not self._at(line, col, old):
+            return False
+        text = self.lines[line - 1]
+        self.lines[line - 1] = text[:col - 1] + new + text[col - 1 + len(old):]
+        return True
+
+    def drop(self, line: int) -> None:
+        self.dropped.add(line - 1)
+
+    def insert_after(self, line: int, indent: int, pairs: tuple[tuple[str, str], ...]) -> None:
+        self.inserts.setdefault(line - 1, []).extend(
+            f"{' ' * indent}{key}: {value}\n" for key, value in pairs)
+
+    def text(self) -> str:
+        out: list[str] = []
+        for i, line in enumerate(self.lines):
+            if i not in self.dropped:
+                out.append(line)
+            if i in self.inserts:
+                if not out or not out[-1].endswith("\n"):
+                    out[-1:] = [out[-1] + "\n"] if out else []
+                out.extend(self.inserts[i])
+        return "".join(out)
+
+
+def _one_line(args: LineDict, key: str) -> bool:
+    """``key: value`` alone on its line, a plain scalar (so dropping the line drops just it)."""
+    mark = args.mark(key)
+    value = args[key]
+    return (mark.value_line == mark.line and not isinstance(value, (dict, list))
+            and mark.style in (None, '"', "'"))
+
+
+def _fix_task(task: Task, edits: _Edits) -> None:
+    args = task.data.get(task.module)
+    if not isinstance(args, LineDict) or not args.marks:
+        return  # free-form or flow style: leave it to the static check and the model
+    short = _short(task.module)
+    if short is None:
+        return
+    module = MODULES.get(short)
+    if module is not None:
+        mark = task.module_mark()
+        if not edits.replace(mark.line, mark.col, task.module, module.to):
+            return
+        edits.notes.append(f"line {mark.line}: {task.module} -> {module.to} ({module.why})")
+        missing = tuple((k, v) for k, v in module.add if k not in args)
+        if missing:
+            first = min(args.marks.values(), key=lambda m: m.line)
+            edits.insert_after(mark.line, first.col - 1, missing)
+        short = module.to.rsplit(".", 1)[-1]
+    for key in list(args):
+        if not isinstance(key, str):
+            continue
+        mark = args.mark(key)
+        rename = OPTIONS.get((short, key))
+        if rename is not None:
+            if rename.to is not None and rename.to not in args:
+                if edits.replace(mark.line, mark.col, key, rename.to):
+                    edits.notes.append(f"line {mark.line}: {short} option {key} -> "
+                                       f"{rename.to} ({rename.why})")
+            elif rename.to is None and _one_line(args, key) and (
+                    rename.when is None or yaml_bool(args[key]) is rename.when):
+                edits.drop(mark.line)
+                edits.notes.append(f"line {mark.line}: {short} option {key} removed "
+                                   f"({rename.why})")
+            continue
+        value = args[key]
+        fix = VALUES.get((short, key, str(value))) if isinstance(value, str) else None
+        if fix is not None and mark.value_line == mark.line and \
+                edits.replace(mark.value_line, mark.value_col, _written(value, mark.style),
+                              _written(fix.to, mark.style)):
+            edits.notes.append(f"line {mark.line}: {short} {key}: {value} -> {fix.to} "
+                               f"({fix.why})")
+            extra = tuple((k, v) for k, v in fix.add if k not in args)
+            if extra:
+                edits.insert_after(mark.line, mark.col - 1, extra)
+
+
+def _written(value: str, style: str | None) -> str:
+    return f"{style}{value}{style}" if style in ('"', "'") else value
+
+
+def correct_arguments(text: str) -> Fixed:
+    """``text`` with the known wrong module names, options and values corrected (see the
+    module docstring); unchanged when it does not load or nothing applies."""
+    try:
+        docs = load_yaml(text)
+    except YamlError:
+        return Fixed(text)
+    edits = _Edits(text)
+    for task in iter_tasks(docs):
+        _fix_task(task, edits)
+    if not edits.notes:
+        return Fixed(text)
+    fixed = edits.text()
+    try:
+        again: Any = load_yaml(fixed)
+    except YamlError:
+        return Fixed(text)
+    if not again:
+        return Fixed(text)
+    return Fixed(fixed, tuple(f"corrected {n}" for n in edits.notes))

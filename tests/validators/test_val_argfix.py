@@ -1,0 +1,114 @@
+"""Known wrong module names, options and values corrected before the checks (issue 11).
+
+Each correction keeps what the task means; the table is checked against the real option
+tables (ansible-doc of the tools image): a corrected task must pass OPS212/OPS204, and every
+target option must exist. The edits touch only their lines.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from opsgen.validators import lint_text
+from opsgen.validators.ansible.argfix import MODULES, OPTIONS, VALUES, correct_arguments
+
+PLAY = "- name: P\n  hosts: all\n  gather_facts: false\n  tasks:\n"
+
+WRONG = PLAY + """\
+    - name: Motd exists
+      ansible.builtin.file:
+        path: /etc/motd
+        state: present
+        mode: "0644"
+    - name: A line
+      ansible.builtin.lineinfile:
+        path: /etc/default/app
+        line: WORKERS=8
+        append: true
+    - name: Weekdays
+      ansible.builtin.cron:
+        name: report
+        day_of_week: 1-5
+        command: /opt/r/send.sh
+        cron_file: send-reports
+        user: reports
+    - name: Groups
+      ansible.builtin.usermod:
+        name: bob
+        groups: adm
+        append: true
+        update_cache: true
+    - name: Link
+      symlink:
+        src: /etc/nginx/sites-available/shop
+        dest: /etc/nginx/sites-enabled/shop
+"""
+
+
+def test_the_known_mistakes_are_corrected_line_by_line() -> None:
+    fixed = correct_arguments(WRONG)
+    text = fixed.text
+    assert "state: touch\n        access_time: preserve\n        modification_time: preserve\n" \
+        in text
+    assert "append: true\n    - name: Weekdays" not in text  # lineinfile's append is gone
+    assert "weekday: 1-5" in text and "job: /opt/r/send.sh" in text
+    assert "ansible.builtin.user:\n        name: bob" in text
+    assert "append: true\n    - name: Link" in text  # user's own append stays
+    assert "update_cache" not in text
+    assert "ansible.builtin.file:\n        state: link\n        src: /etc/nginx" in text
+    assert len(fixed.notes) == 7 and all(n.startswith("corrected line ") for n in fixed.notes)
+    assert 'mode: "0644"' in text and text.startswith(PLAY)  # the rest keeps its bytes
+
+
+@pytest.mark.parametrize("text", [
+    PLAY + "    - name: F\n      ansible.builtin.file:\n        path: /x\n        state: touch\n",
+    PLAY + "    - name: F\n      ansible.builtin.file: path=/x state=present\n",  # free form
+    PLAY + "    - name: L\n      ansible.builtin.lineinfile:\n        path: /x\n        line: a\n"
+           "        append: false\n",  # not the default: the model is asked
+    PLAY + "    - name: C\n      community.general.cron:\n        command: x\n",  # not builtin
+    PLAY + "    - name: F\n      ansible.builtin.file: {path: /x, state: present}\n",  # flow
+    "- hosts: all\n  tasks: [oops\n",
+    "",
+])
+def test_what_is_not_certain_stays_as_written(text: str) -> None:
+    fixed = correct_arguments(text)
+    assert fixed.text == text and fixed.notes == ()
+
+
+@pytest.mark.docker
+def test_corrected_tasks_pass_the_static_argument_check(tools_sandbox: Any) -> None:
+    def codes(text: str) -> set[str]:
+        report = lint_text(text, "ansible", "pb.yml", ansible_lint=False, cache=False,
+                           sandbox=tools_sandbox)
+        return {f.code for f in report.findings if f.code in ("OPS204", "OPS212")}
+
+    assert codes(WRONG) == {"OPS204", "OPS212"}  # control: the mistakes are real
+    assert codes(correct_arguments(WRONG).text) == set()
+
+
+@pytest.mark.docker
+def test_every_target_in_the_table_is_a_real_option(tools_sandbox: Any) -> None:
+    """The table must not outlive the ansible-core it describes: targets exist, sources
+    do not (else the row would rename a real option)."""
+    from opsgen.validators.adapters.ansible import module_docs, module_docs_job
+    from opsgen.validators.artifact import Artifact
+
+    with Artifact(PLAY + "    - name: x\n      ansible.builtin.ping:\n", "ansible", "pb.yml",
+                  sandbox=tools_sandbox) as art:
+        art.job(module_docs_job)
+        art.launch_contained()
+        docs = module_docs(art)
+    assert docs is not None
+    for (module, option), rename in OPTIONS.items():
+        options = docs[f"ansible.builtin.{module}"]["options"]
+        known = set(options) | {a for o in options.values() for a in o.get("aliases") or ()}
+        assert option not in known, (module, option)
+        assert rename.to is None or rename.to in options, (module, rename.to)
+    for (module, option, value), fix in VALUES.items():
+        choices = docs[f"ansible.builtin.{module}"]["options"][option]["choices"]
+        assert value not in choices and fix.to in choices, (module, value)
+        assert all(k in docs[f"ansible.builtin.{module}"]["options"] for k, _ in fix.add)
+    for short, module in MODULES.items():
+        assert f"ansible.builtin.{short}" not in docs and module.to in docs
