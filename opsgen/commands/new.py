@@ -147,10 +147,13 @@ def register(app: typer.Typer) -> None:
         read from the request's own words (--no-request-checks turns them off), the
         operator's scenario (--given, --expect, --scenario) and, with --model-scenario, one
         the model writes from the request alone. The script is "vetted" only when it runs
-        cleanly and every check holds (a check that held before the script is not counted).
+        cleanly and every check holds, at least one of them proving the change (a check
+        that held before the script is not counted); "runs-clean" when it runs cleanly but
+        no check tested what was asked.
 
-        Exit 0 when the chosen script passed every check that ran, 1 when it still has
-        problems after all attempts, 3 for bad input, 5 when the model gave nothing usable.
+        Exit 0 when the chosen script passed every check that ran (vetted or runs-clean),
+        1 when it still has problems after all attempts, 3 for bad input, 5 when the model
+        gave nothing usable.
         """
         from opsgen.commands.options import current_user
         from opsgen.flow.new import new as run_new

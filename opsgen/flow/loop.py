@@ -56,7 +56,7 @@ FixFn = Callable[[str, str], tuple[str, tuple[str, ...]]]
 DryRunFn = Callable[[str, str], DryRunReport]
 #: what the loop accepts: a plain dry-run, or one that also takes ``scenario=``
 AnyDryRunFn = DryRunFn | ScenarioDryRunFn
-Status = Literal["vetted", "unverified", "failed-checks"]
+Status = Literal["vetted", "runs-clean", "unverified", "failed-checks"]
 
 
 class Events:
@@ -173,12 +173,16 @@ class LoopResult:
 
     @property
     def status(self) -> Status:
-        """``vetted`` (lint clean, both runs clean, every scenario check holds),
+        """``vetted`` (lint clean, both runs clean, every scenario check holds and at
+        least one of them did not hold before the script), ``runs-clean`` (the same, but no
+        check tested what the request asked: none was found, or each held already),
         ``unverified`` (lint clean, dry-run skipped by the user) or ``failed-checks``.
 
-        A change with no check at all stays ``vetted`` when it runs cleanly, but its
-        :attr:`verdict` says "no checks". A failed check never gives ``vetted``, even when
-        it is disputed: a green verdict on a wrong script is the worst outcome.
+        "Vetted" means the script did what was asked, so it needs a check that proved it
+        (the sandbox report's own :attr:`~opsgen.sandbox.DryRunReport.vetted`); a script
+        that only runs cleanly is ``runs-clean``, for the operator to judge in the review.
+        A failed check never gives ``vetted``, even when it is disputed: a green verdict on
+        a wrong script is the worst outcome.
         """
         final = self.final
         if not final.passed:
@@ -187,7 +191,7 @@ class LoopResult:
             return "unverified"
         if final.dryrun is None or final.dryrun.checks_failed or self.scenario_errors:
             return "failed-checks"
-        return "vetted"
+        return "vetted" if final.dryrun.checks_passed else "runs-clean"
 
     @property
     def scenario_errors(self) -> tuple[str, ...]:

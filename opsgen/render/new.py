@@ -163,6 +163,7 @@ def print_review(result: LoopResult, out: Console) -> None:
     if result.consensus is not None:
         # describe() names disputed checks: untrusted text, escaped like the rest
         print_folded(out, f"[bold]Consensus[/]: {safe(result.consensus.describe())}")
-    colour = {"vetted": "green", "unverified": "yellow"}.get(result.status, "bold red")
+    colour = {"vetted": "green", "runs-clean": "yellow", "unverified": "yellow"}.get(
+        result.status, "bold red")
     print_folded(out, f"[bold]Change[/] {result.change_id}: [{colour}]{result.status}[/] "
                  f"({safe(result.verdict)})")

@@ -63,7 +63,7 @@ def test_two_agreeing_samples_overrule_a_lone_greedy_answer():
     assert result.final.number == 2 and "echo 3" in (result.final.script or "")
     assert result.consensus is not None
     assert result.consensus.groups == ((2, 3), (1,))
-    assert result.status == "vetted"
+    assert result.status == "runs-clean"
     # samples are drawn from the original request, with sampling on and a seed each
     assert llm.calls[1] == llm.calls[0]
     assert [s.greedy for s in llm.samplings] == [True, False, False]
@@ -97,7 +97,7 @@ def test_failing_samples_do_not_vote_and_a_passing_sample_rescues_a_failed_loop(
 
     result = run_loop("x", "bash", llm, lint=_lint, dryrun=dry, attempts=2, candidates=2)
     assert [a.passed for a in result.attempts] == [False, False, True]
-    assert result.final.number == 3 and result.status == "vetted"
+    assert result.final.number == 3 and result.status == "runs-clean"
 
 
 def test_samples_with_lint_errors_are_not_run_and_do_not_vote():

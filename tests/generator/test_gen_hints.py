@@ -103,7 +103,7 @@ def test_the_hint_reaches_the_repair_prompt_from_a_real_sandbox_run(docker_clien
     assert any("no crontab for root" in p.message for p in first.problems)
     assert any("Fix: `crontab -l` fails" in p.message for p in first.problems)
     assert "write /etc/cron.d/NAME" in llm.calls[1][-1].content
-    assert result.status == "vetted" and result.final.number == 2
+    assert result.status == "runs-clean" and result.final.number == 2
 
 
 @pytest.mark.parametrize(("message", "says"), [

@@ -13,11 +13,11 @@ GOOD = "```bash\nmkdir -p /srv/app\n```"
 BAD = "```bash\nmkdir /srv/app\n```"
 
 
-def test_clean_first_answer_is_vetted_in_one_attempt():
+def test_clean_first_answer_passes_in_one_attempt_but_without_checks_is_not_vetted():
     llm = FakeLLM([GOOD])
     lint, dry = Recorder([FakeLint()]), Recorder([report()])
     result = run_loop("make /srv/app", "bash", llm, lint=lint, dryrun=dry)
-    assert result.status == "vetted"
+    assert result.status == "runs-clean"
     assert len(result.attempts) == 1 and len(llm.calls) == 1
     assert lint.seen == dry.seen == [result.final.script]
     assert len(result.change_id) == 12
@@ -28,7 +28,7 @@ def test_lint_error_is_fed_back_with_the_offending_line_and_repaired():
     lint = Recorder([FakeLint((finding("SC2115", 3, msg="Use ${var:?}"),)), FakeLint()])
     dry = Recorder([report()])
     result = run_loop("make /srv/app", "bash", llm, lint=lint, dryrun=dry)
-    assert result.status == "vetted"
+    assert result.status == "runs-clean"
     assert [a.passed for a in result.attempts] == [False, True]
     assert len(dry.seen) == 1  # a script with lint errors is not run before its last chance
     repair = llm.calls[1][-1].content
@@ -41,7 +41,7 @@ def test_warnings_are_shown_but_not_repaired():
     llm = FakeLLM([GOOD])
     lint = Recorder([FakeLint((finding("SC2086", 1, severity=finding.__defaults__[1].WARNING),))])
     result = run_loop("x", "bash", llm, lint=lint, dryrun=Recorder([report()]))
-    assert result.status == "vetted" and len(llm.calls) == 1
+    assert result.status == "runs-clean" and len(llm.calls) == 1
 
 
 def test_failed_run_and_non_idempotent_second_run_are_fed_back():
@@ -59,7 +59,7 @@ def test_failed_run_and_non_idempotent_second_run_are_fed_back():
         ]
     )
     result = run_loop("x", "bash", llm, lint=Recorder([FakeLint()]), dryrun=dry, attempts=3)
-    assert result.status == "vetted" and result.final.number == 3
+    assert result.status == "runs-clean" and result.final.number == 3
     first_feedback = llm.calls[1][-1].content
     assert "exit-1" in first_feedback and "File exists" in first_feedback
     second_feedback = llm.calls[2][-1].content
@@ -167,7 +167,7 @@ def test_a_silent_failure_is_located_by_a_traced_rerun():
     assert problem.line == 3  # line 4 of the traced copy is line 3 of the original
     assert "`crontab -l 2> /dev/null` (exit 1" in problem.message
     assert "at line 3 `(crontab -l" in llm.calls[1][-1].content
-    assert result.status == "vetted"
+    assert result.status == "runs-clean"
 
 
 def test_a_repair_identical_to_an_earlier_attempt_is_not_checked_again_and_the_next_is_sampled():
@@ -185,7 +185,7 @@ def test_a_repair_identical_to_an_earlier_attempt_is_not_checked_again_and_the_n
     assert [s.greedy for s in llm.samplings] == [True, True, False]
     assert "same, byte for byte, as your attempt 1" in llm.calls[2][-1].content
     assert "byte for byte" not in llm.calls[1][-1].content
-    assert result.status == "vetted" and result.final.number == 3
+    assert result.status == "runs-clean" and result.final.number == 3
     assert result.attempts[1].to_dict()["repeat_of"] == 1
 
 

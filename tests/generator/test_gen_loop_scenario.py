@@ -150,7 +150,7 @@ def test_a_prepare_that_fails_twice_takes_the_models_scenario_out():
     assert result.scenario is not None and result.scenario.scenario.empty
     assert any("taken out" in n for n in result.scenario.notes)
     # honest: it runs, but nothing showed it did what was asked
-    assert result.status == "vetted" and result.verdict == "runs-clean, no checks"
+    assert result.status == "runs-clean" and result.verdict == "runs-clean, no checks"
 
 
 def test_an_operators_failing_prepare_stops_the_loop_without_repairs():
@@ -261,13 +261,23 @@ def test_status_is_never_vetted_with_a_failed_check():
     assert looped.status == "failed-checks"
 
 
-def test_vacuous_checks_alone_leave_the_status_but_say_so():
+def test_vacuous_checks_alone_do_not_vet_and_say_so():
+    """Vetted needs a check that proved the change: checks that held before the script
+    leave it runs-clean; one that did not hold before and holds after makes it vetted."""
     vacuous = CheckResult("dir kept", "test -d /r", before=0, after=0)
-    attempt = Attempt(1, Completion("x", "fake", "fake", 1, 0.1), "#!/usr/bin/env bash\n",
-                      lint=FakeLint(), dryrun=replace(report(), checks=(vacuous,)))
-    result = LoopResult("x", "bash", (attempt,), True)
-    assert result.status == "vetted"
-    assert result.verdict == "runs-clean, no check counted (1 vacuous)"
+    proved = CheckResult("dir made", "test -d /s", before=1, after=0)
+
+    def result(*checks: CheckResult) -> LoopResult:
+        attempt = Attempt(1, Completion("x", "fake", "fake", 1, 0.1), "#!/usr/bin/env bash\n",
+                          lint=FakeLint(), dryrun=replace(report(), checks=checks))
+        return LoopResult("x", "bash", (attempt,), True)
+
+    assert result(vacuous).status == "runs-clean"
+    assert result(vacuous).verdict == "runs-clean, no check counted (1 vacuous)"
+    assert result().status == "runs-clean"
+    assert result(vacuous, proved).status == "vetted"
+    broken = CheckResult("dir kept", "test -d /r", before=0, after=1)
+    assert result(broken, proved).status == "failed-checks"  # it broke what had to stay
 
 
 def test_the_scenario_stage_comes_first_in_the_events():

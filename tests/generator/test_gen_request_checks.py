@@ -40,11 +40,11 @@ def test_a_wrong_home_is_caught_by_the_requests_own_words_and_repaired() -> None
     assert all(call[1] is not None for call in dry.calls)  # every dry-run had the checks
 
 
-def test_no_request_checks_leaves_the_loop_as_before() -> None:
+def test_without_request_checks_the_wrong_home_only_runs_clean() -> None:
     llm = FakeLLM([WRONG_HOME, RIGHT_HOME])
     dry = ScenarioDry(_sandbox)
     result = run_loop(REQUEST, "bash", llm, lint=_lint, dryrun=dry, request_checks=False)
-    assert result.status == "vetted" and "useradd --system -m metrics" in result.final.script
+    assert result.status == "runs-clean" and "useradd --system -m metrics" in result.final.script
     assert result.verdict.endswith("no checks")
     assert all(call[1] is None for call in dry.calls)
 
