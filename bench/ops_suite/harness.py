@@ -31,6 +31,7 @@ import argparse
 import io
 import json
 import os
+import re
 import signal
 import sys
 import tarfile
@@ -185,8 +186,22 @@ def load_tasks(path: Path = DEFAULT_TASKS) -> list[Task]:
     return tasks
 
 
-def load_answers(path: Path) -> dict[str, Answer]:
-    """The answers of a JSON-lines file, by task id (a later line for an id wins)."""
+#: The verdict words of a run that no check proved (opsgen's ``runs-clean`` status).
+_UNPROVED = re.compile(r"no checks?\b(?: counted)?")
+
+
+def relabel(verdict: str, detail: str) -> str:
+    """The status an answer gets under the rule "vetted needs a check that proved the
+    change" (opsgen since 2fdaebc): an older tree's ``vetted`` whose verdict words say no
+    check counted becomes ``runs-clean``, so before and after are scored by one rule."""
+    if verdict == "vetted" and _UNPROVED.search(detail or ""):
+        return "runs-clean"
+    return verdict
+
+
+def load_answers(path: Path, relabelled: bool = False) -> dict[str, Answer]:
+    """The answers of a JSON-lines file, by task id (a later line for an id wins);
+    ``relabelled``: statuses by :func:`relabel`."""
     answers: dict[str, Answer] = {}
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -202,7 +217,8 @@ def load_answers(path: Path) -> dict[str, Answer]:
         answers[obj["id"]] = Answer(
             id=obj["id"],
             script=script if isinstance(script, str) else "",
-            verdict=str(obj.get("verdict") or "unknown"),
+            verdict=(relabel(str(obj.get("verdict") or "unknown"), str(obj.get("detail") or ""))
+                     if relabelled else str(obj.get("verdict") or "unknown")),
             lang=obj.get("lang"),
             extra=extra,
         )
@@ -653,12 +669,19 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     def block(items: Sequence[Outcome]) -> dict[str, Any]:
         vetted = [o for o in items if o.vetted]
         rest = [o for o in items if not o.vetted]
+        amber = [o for o in rest if o.verdict == "runs-clean"]
+        red = [o for o in rest if o.verdict != "runs-clean"]
         return {
             "tasks": len(items),
             "correct": _rate(sum(o.correct for o in items), len(items)),
             "vetted": _rate(len(vetted), len(items)),
             "false_green": _rate(sum(not o.correct for o in vetted), len(vetted)),
             "false_red": _rate(sum(o.correct for o in rest), len(rest)),
+            # runs-clean (no check proved it): how many, and how many of those are right;
+            # and the right ones among the answers that failed a check, lint or a run
+            "runs_clean": _rate(len(amber), len(items)),
+            "right_among_runs_clean": _rate(sum(o.correct for o in amber), len(amber)),
+            "right_among_failed": _rate(sum(o.correct for o in red), len(red)),
             "missing": sum(o.status == "missing" for o in items),
         }
 
@@ -678,10 +701,12 @@ def _pct(r: dict[str, Any]) -> str:
 
 def summary_line(s: dict[str, Any], name: str = "ops-suite") -> str:
     c, fg, fr = s["correct"], s["false_green"], s["false_red"]
+    amber = s["right_among_runs_clean"]
     return (
         f"{name}: {c['n']}/{c['of']} correct ({_pct(c)}), vetted {s['vetted']['n']}, "
         f"false-green {fg['n']}/{fg['of']} ({_pct(fg)}), "
-        f"false-red {fr['n']}/{fr['of']} ({_pct(fr)})"
+        f"false-red {fr['n']}/{fr['of']} ({_pct(fr)}); runs-clean {s['runs_clean']['n']} "
+        f"({amber['n']} right)"
     )
 
 
@@ -720,6 +745,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     mode.add_argument(
         "--list", action="store_true", help="print what a generator may see (id, lang, request)"
     )
+    p.add_argument("--relabel", action="store_true",
+                   help="score statuses by today's rule: 'vetted' whose verdict words say no "
+                        "check counted is runs-clean (for answers of an older tree)")
     p.add_argument("--ids", help="comma-separated task ids")
     p.add_argument("--lang", choices=LANGS, help="only tasks of this language")
     p.add_argument("--jobs", type=int, default=2, help="containers at a time (default 2)")
@@ -770,7 +798,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.empty:
             mode = "empty"
         elif args.answers:
-            answers, mode = load_answers(Path(args.answers)), "answers"
+            answers, mode = load_answers(Path(args.answers), args.relabel), "answers"
         else:
             print(
                 "harness.py: give an answers file, --gold, --empty, --probes or --list",

@@ -137,8 +137,33 @@ def test_answers_file_and_summary(tmp_path: Path) -> None:
     assert s["false_red"] == {"n": 1, "of": 2, "rate": 0.5}
     assert s["by_lang"]["bash"]["false_green"]["n"] == 1
     assert H.summary_line(s) == (
-        "ops-suite: 3/5 correct (60.0%), vetted 3, false-green 1/3 (33.3%), false-red 1/2 (50.0%)"
+        "ops-suite: 3/5 correct (60.0%), vetted 3, false-green 1/3 (33.3%), false-red 1/2 "
+        "(50.0%); runs-clean 0 (0 right)"
     )
+
+
+def test_relabel_scores_an_older_tree_by_todays_rule(tmp_path: Path) -> None:
+    """'vetted' with no check counted is runs-clean under today's rule; --relabel applies it
+    to answers of a tree that predates the rule, and runs-clean is counted apart."""
+    path = tmp_path / "answers.jsonl"
+    rows = [{"id": "a", "script": "true", "verdict": "vetted", "detail": "runs-clean, no checks"},
+            {"id": "b", "script": "true", "verdict": "vetted",
+             "detail": "runs-clean, no check counted (1 vacuous)"},
+            {"id": "c", "script": "true", "verdict": "vetted",
+             "detail": "runs-clean, 2 of 2 checks passed"}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert all(a.vetted for a in H.load_answers(path).values())
+    relabelled = H.load_answers(path, relabelled=True)
+    assert [relabelled[i].verdict for i in "abc"] == ["runs-clean", "runs-clean", "vetted"]
+    outs = []
+    for answer, correct in zip(relabelled.values(), (True, False, True), strict=True):
+        o = H.Outcome(answer.id, "bash", "users", answer.verdict, answer.vetted)
+        o.correct, o.status = correct, "ok" if correct else "wrong"
+        outs.append(o)
+    s = H.summarize(outs)
+    assert s["vetted"]["n"] == 1 and s["runs_clean"]["n"] == 2
+    assert s["right_among_runs_clean"] == {"n": 1, "of": 2, "rate": 0.5}
+    assert s["right_among_failed"]["of"] == 0
 
 
 # ---------------------------------------------------------------- in the sandbox
