@@ -182,6 +182,15 @@ def _set_of(records: list[dict]) -> str:
     return "alfa" if all(r["id"].startswith("alfa") for r in records) else "intercode-bash"
 
 
+def _status(record: dict) -> str:
+    """The loop's status under today's rule: an older tree's ``vetted`` whose verdict words
+    say no check counted is ``runs-clean`` (opsgen since 2fdaebc), so runs of either side
+    are scored alike."""
+    if record["status"] == "vetted" and re.search(r"no checks?\b", record.get("verdict", "")):
+        return "runs-clean"
+    return str(record["status"])
+
+
 def score(args: argparse.Namespace) -> int:
     """Score raw and vetted answers of a ``generate`` output: correct shares, and the
     false-green rate (wrong among ``vetted``) and false-red rate (right among the rest)."""
@@ -197,8 +206,10 @@ def score(args: argparse.Namespace) -> int:
     for r in records:
         statuses[r["status"]] = statuses.get(r["status"], 0) + 1
     seconds = sorted(r["seconds"] for r in records)
-    green = [r["id"] for r in records if r["status"] == "vetted"]
-    red = [r["id"] for r in records if r["status"] != "vetted"]
+    status = {r["id"]: _status(r) for r in records}
+    green = [i for i in ids if status[i] == "vetted"]
+    red = [i for i in ids if status[i] != "vetted"]
+    amber = [i for i in ids if status[i] == "runs-clean"]
     false_green = sum(not vetted.get(i, False) for i in green)
     false_red = sum(vetted.get(i, False) for i in red)
     print(f"set: {task_set}; tasks: {n}; loop status: {statuses}; median seconds per task: "
@@ -207,6 +218,8 @@ def score(args: argparse.Namespace) -> int:
     print(f"vetted answer:    {vet_ok}/{n} ({100 * vet_ok / n:.1f}%)")
     print(f"false green: {false_green}/{len(green)} wrong among vetted; "
           f"false red: {false_red}/{len(red)} right among not vetted")
+    print(f"runs-clean (no check proved it): {len(amber)}, of them right: "
+          f"{sum(vetted.get(i, False) for i in amber)}")
     if raw_ok:
         print(f"ratio vetted/raw: {vet_ok / raw_ok:.2f}")
     return 0
