@@ -103,6 +103,31 @@ HINTS: tuple[Hint, ...] = (
         "(`mkdir -p`, `ln -sfn`).",
     ),
     Hint(
+        "ansible-controller-file",
+        re.compile(r"Could not find or access '[^']*'(?: on the Ansible Controller)?"),
+        "the play runs with no files beside it: write the file's text with "
+        "ansible.builtin.copy and `content:` (or `remote_src: true` for a file already on "
+        "the host).",
+    ),
+    Hint(
+        "ansible-unknown-owner",
+        re.compile(r"failed to look up (?:user|group)|chown failed|chgrp failed"),
+        "the user or group does not exist yet: create it (ansible.builtin.user, "
+        "ansible.builtin.group) in a task before the one that names it as owner.",
+    ),
+    Hint(
+        "ansible-lineinfile-line",
+        re.compile(r"line is required with state=present"),
+        "lineinfile needs `line:` (the whole line to write); `regexp:` selects the line it "
+        "replaces.",
+    ),
+    Hint(
+        "ansible-missing-destination",
+        re.compile(r"Destination \S+ does not exist"),
+        "the file is not there: `create: true` on lineinfile/blockinfile, or write the whole "
+        "file with ansible.builtin.copy and `content:`.",
+    ),
+    Hint(
         "grep-no-match",
         re.compile(r"`grep (?:-\w+ )*-\w*q"),
         "grep exits 1 when nothing matches, which stops a set -e script: use it as an "

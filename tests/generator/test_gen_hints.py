@@ -20,6 +20,15 @@ EVIDENCE = {
     "command-not-found": "the first run failed: line 4: tree: command not found",
     "unbound-variable": "the first run failed: line 3: BACKUP_DIR: unbound variable",
     "already-exists": "the second run failed: useradd: user 'deploy' already exists",
+    "ansible-controller-file": "the first run failed: fatal: [localhost]: FAILED! => "
+    "{\"changed\": false, \"msg\": \"Could not find or access '/root/files/sudoers' on the "
+    "Ansible Controller.\"}",
+    "ansible-unknown-owner": "the first run failed: fatal: [localhost]: FAILED! => {\"msg\": "
+    "\"chown failed: failed to look up user metrics\"}",
+    "ansible-lineinfile-line": "the first run failed: fatal: [localhost]: FAILED! => "
+    "{\"msg\": \"line is required with state=present\"}",
+    "ansible-missing-destination": "the first run failed: fatal: [localhost]: FAILED! => "
+    "{\"msg\": \"Destination /etc/default/tomcat does not exist !\", \"rc\": 257}",
     "grep-no-match": "the first run failed: (no output); the command that failed silently "
     "was `grep -qx 'x' /etc/hosts` (exit 1; under set -e the script stops there)",
 }

@@ -74,3 +74,13 @@ def test_without_the_tools_sandbox_the_check_is_missing_not_guessed() -> None:
                        cache=False)
     codes = {f.code for f in report.findings}
     assert "OPS212" not in codes and "OPS005" in codes
+
+
+@pytest.mark.docker
+def test_an_option_the_module_cannot_have_names_the_idiom_that_does_it(tools_sandbox: Any) -> None:
+    """find does not delete: the finding says how a playbook does (register, then loop)."""
+    found = _codes("    - name: F\n      ansible.builtin.find:\n        paths: /var/cache/x\n"
+                   "        age: 10d\n        state: absent\n", tools_sandbox)
+    (message,) = found["OPS212"]
+    assert "has no option state" in message and "find only lists files" in message
+    assert "state: absent" in message and "item.path" in message

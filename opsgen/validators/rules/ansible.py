@@ -351,4 +351,25 @@ class ModuleArguments(Rule):
         valid = sorted(options)
         shown = ", ".join(valid[:_SHOWN]) + (" ..." if len(valid) > _SHOWN else "")
         guess = f"; did you mean {near[0]}?" if near else ""
-        return f"{fqcn} has no option {key}{guess} (valid: {shown})."
+        idiom = next((text for (module, opts), text in _IDIOMS.items()
+                      if fqcn.endswith("." + module) and key in opts), "")
+        return f"{fqcn} has no option {key}{guess} (valid: {shown}).{idiom}"
+
+
+#: What a model usually means by an option a module does not have, when the module cannot
+#: do it at all: the idiom that does (said in the finding, so the repair prompt carries it).
+_IDIOMS: dict[tuple[str, frozenset[str]], str] = {
+    ("find", frozenset({"state", "delete", "remove", "action", "exec", "compress"})):
+        " find only lists files: `register:` its result, then act on each with another "
+        "module in `loop: \"{{ found.files }}\"` (e.g. ansible.builtin.file with `path: "
+        "\"{{ item.path }}\"` and `state: absent` to delete them).",
+    ("file", frozenset({"age", "older_than", "patterns", "pattern", "mtime", "contains"})):
+        " file acts on one path: select the files with ansible.builtin.find (age, patterns, "
+        "recurse), `register:` it, and loop over `found.files` with file `path: \"{{ "
+        "item.path }}\"`.",
+    ("lineinfile", frozenset({"content", "lines", "text"})):
+        " lineinfile writes one `line:` (with `regexp:` for the line it replaces); to write a "
+        "whole file use ansible.builtin.copy with `content:`.",
+    ("file", frozenset({"content", "text", "line"})):
+        " file does not write text: use ansible.builtin.copy with `dest:` and `content:`.",
+}
