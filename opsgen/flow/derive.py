@@ -456,8 +456,8 @@ def _symlink(text: str) -> Iterator[Check]:
 
 
 #: KEY=VALUE as a request writes a setting: "sets WORKERS=8", "LimitNOFILE=65536".
-_SETTING = re.compile(r"(?<![\w$.-])([A-Za-z_][A-Za-z0-9_]{1,40})=([A-Za-z0-9_./:@+-]{1,80})"
-                      r"(?<![.,:])(?![\w\"'=])")
+_SETTING = re.compile(r"(?<![\w$.-])([A-Za-z_][A-Za-z0-9_]{1,40})=(?:\"([^\"'`$\\]{1,120})\"|"
+                      r"([A-Za-z0-9_./:@+-]{1,80})(?<![.,:])(?![\w\"'=]))")
 #: "set PermitRootLogin to no in /etc/ssh/sshd_config"
 _SET_TO = re.compile(rf"\bset\s+([A-Za-z_][A-Za-z0-9_]{{1,40}})\s+to\s+"
                      rf"[\"'`]?([A-Za-z0-9_./:@+-]{{1,80}}?)[\"'`]?\s+in\s+({_PATH})", re.I)
@@ -474,25 +474,57 @@ def _setting_line(key: str, value: str) -> str:
             f"[[:space:]]+)[\"']?{_ere(value)}[\"']?[[:space:]]*$")
 
 
-def _settings(text: str) -> Iterator[Check]:
-    """A setting the request spells out (``KEY=VALUE``, or "set KEY to VALUE in FILE") is a
-    line of the one file under /etc it names; "exactly one KEY line" is counted too."""
-    pairs: list[tuple[str, str, str]] = []
+def _setting_pairs(text: str) -> list[tuple[str, str, str, str]]:
+    """(file, key, value, separator) of each setting the request spells out."""
+    pairs: list[tuple[str, str, str, str]] = []
     for m in _SET_TO.finditer(text):
-        pairs.append((m.group(3), m.group(1), m.group(2)))
+        pairs.append((m.group(3), m.group(1), m.group(2), " "))
     target = _one_file(text)
     if target is not None and not re.search(r"\bsysctl\b", text, re.I):
         for m in _SETTING.finditer(text):
-            pairs.append((target, m.group(1), m.group(2)))
+            pairs.append((target, m.group(1), m.group(2) or m.group(3), "="))
+    return pairs
+
+
+#: "(it says yes at the moment)", "currently 512": the value the file has now.
+_NOW = re.compile(r"\b(?:it\s+(?:says|is)|currently|now)\s+[\"'`]?([A-Za-z0-9_./:@+-]{1,40}?)"
+                  r"[\"'`]?\s*(?:at\s+the\s+moment|now|currently|today)?\)?(?=[\s.,;)]|$)",
+                  re.I)
+_EXISTING_SETTING = re.compile(r"\b(?:existing|current|currently|at\s+the\s+moment|replace|"
+                               r"replacing|change|changing)\b", re.I)
+
+
+def presupposed_settings(text: str) -> list[tuple[str, str]]:
+    """(file, line) for a setting the request changes in place ("change the existing
+    setting", "replace the JAVA_OPTS line", "it says yes at the moment"): the file has
+    the key already, with the value the request names as current, else another one."""
+    if not _EXISTING_SETTING.search(text):
+        return []
+    now = _NOW.search(text)
+    out = []
+    for path, key, value, sep in _setting_pairs(text):
+        if _made(text, path):
+            continue
+        old = now.group(1) if now and now.group(1).lower() != value.lower() else \
+            {"yes": "no", "no": "yes", "true": "false", "false": "true"}.get(
+                value.lower(), "opsgen-old")
+        out.append((path, f"{key}{sep}{old}"))
+    return out
+
+
+def _settings(text: str) -> Iterator[Check]:
+    """A setting the request spells out (``KEY=VALUE``, or "set KEY to VALUE in FILE") is a
+    line of the one file under /etc it names; "exactly one KEY line" is counted too."""
     seen: set[tuple[str, str]] = set()
-    for path, key, value in pairs:
+    for path, key, value, _sep in _setting_pairs(text):
         if (path, key) in seen or re.match(r"(?:net|vm|kernel|fs)\.", key):
             continue
         seen.add((path, key))
         yield _check(f"{path} sets {key} to {value}",
                      f"grep -Eq {_q(_setting_line(key, value))} {_q(path)}")
         if re.search(rf"\b(?:exactly|only)\s+one\s+{re.escape(key)}\s+(?:line|setting|entry)\b|"
-                     rf"\bone\s+{re.escape(key)}\s+line\s+in\s+the\s+end\b", text):
+                     rf"\bone\s+{re.escape(key)}\s+line\s+in\s+the\s+end\b|"
+                     r"\b(?:rather\s+than|instead\s+of)\s+(?:appending|adding)\b", text, re.I):
             first = _ere(key) + "([[:space:]]*=|[[:space:]])"
             yield _check(f"{path} has one {key} line",
                          f"[ \"$(grep -Ec {_q('^[[:space:]]*(export[[:space:]]+)?' + first)} "
@@ -561,7 +593,7 @@ _ASKS_FOR = re.compile(r"\b(?:write|create|make|generate|give\s+me)\s+(?:me\s+)?
 def _made(text: str, path: str) -> bool:
     """The request makes ``path``: a verb of making before it in its clause ("write a
     playbook that ..." asks for the playbook, not the path), or "PATH (created"."""
-    text = _ASKS_FOR.sub("", text)
+    text = re.sub(r"\bmakes?\s+sure\b", "", _ASKS_FOR.sub("", text), flags=re.I)
     if re.search(re.escape(path) + r"[^.;]{0,12}\bcreated?\b", text, re.I):
         return True
     return re.search(r"\b(?:create|creates|creating|make|makes|mkdir|set\s+up|add|adds|install|"
@@ -731,6 +763,10 @@ def presupposed_state(text: str) -> str:
         lines += [f"mkdir -p \"$(dirname -- {q})\"", f"touch -- {q}"]
         if keep:
             lines.append(f"grep -qxF {_q(KEEP_LINE)} {q} || echo {_q(KEEP_LINE)} >> {q}")
+    for path, line in presupposed_settings(text):
+        key = re.split(r"[ =]", line, maxsplit=1)[0]
+        lines.append(f"grep -Eq {_q('^[[:space:]]*' + _ere(key) + '([[:space:]]|=)')} {_q(path)} "
+                     f"|| echo {_q(line)} >> {_q(path)}")
     folder = re.search(r"\b(?:release|directory|folder|dir)\b", text, re.I) is not None
     switch = re.search(r"\b(?:switch|repoint|re-point|change|update|move|flip)\b", text, re.I)
     for link, target in _links(text):

@@ -164,3 +164,21 @@ def test_the_state_a_request_works_on_is_prepared() -> None:
     assert "/srv/shop" not in made.prepare
     home = derive_scenario("Add a user jsmith with home directory /home/jsmith (created).")
     assert "/home/jsmith" not in home.prepare
+
+
+def test_a_setting_changed_in_place_is_there_before_the_script() -> None:
+    """"Change the existing setting" and "it says yes at the moment" presuppose the key in
+    the file: the prepare writes it (with the value said to be current, else another), so
+    a script that appends a second line is caught by the one-line count."""
+    sshd = derive_scenario("Set PasswordAuthentication to no in /etc/ssh/sshd_config (it says "
+                           "yes at the moment). Change the existing setting.")
+    assert "echo 'PasswordAuthentication yes' >> /etc/ssh/sshd_config" in sshd.prepare
+    env = derive_scenario("Make sure /etc/default/w sets WORKERS=8 (exactly one WORKERS line: "
+                          "replace it if one is there). Keep the other variables.")
+    assert "echo WORKERS=opsgen-old >> /etc/default/w" in env.prepare
+    assert "touch -- /etc/default/w" in env.prepare  # "make sure" does not make the file
+    quoted = derive_scenario('In /etc/default/tomcat, replace the JAVA_OPTS line with '
+                             'JAVA_OPTS="-Xmx2g -Dx=1".')
+    assert "/etc/default/tomcat sets JAVA_OPTS to -Xmx2g -Dx=1" in [c.name for c in quoted.checks]
+    assert "opsgen-old" not in derive_scenario(
+        "Create /etc/default/new with WORKERS=8.").prepare  # made, not changed

@@ -104,6 +104,13 @@ CASES = [
         {"/etc/systemd/system/worker.service runs as nobody"},
     ),
     (
+        "Set PasswordAuthentication to no in /etc/ssh/sshd_config (it says yes at the "
+        "moment). Change the existing setting rather than appending a new line.",
+        "sed -i 's/^PasswordAuthentication .*/PasswordAuthentication no/' /etc/ssh/sshd_config\n",
+        "echo 'PasswordAuthentication no' >> /etc/ssh/sshd_config\n",
+        {"/etc/ssh/sshd_config has one PasswordAuthentication line"},
+    ),
+    (
         "Take mallory out of the sudo group. She keeps her other group memberships.",
         "gpasswd -d mallory sudo\n",
         "usermod -G '' mallory\n",
@@ -125,8 +132,10 @@ ALREADY = {"/etc/myapp/secret.key is owned by root"}
 
 def _keeps(name: str) -> bool:
     """A check of what must stay: it holds before the script by design (shown as vacuous,
-    and it fails if the script breaks it)."""
-    return " still " in name or name.endswith(" stay") or name in ALREADY
+    and it fails if the script breaks it); one KEY line is such a check where the prepare
+    put the key in the file."""
+    return (" still " in name or name.endswith(" stay") or " has one " in name
+            or name in ALREADY)
 
 
 def _dry(client: Any, script: str, request: str) -> DryRunReport:
