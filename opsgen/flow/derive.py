@@ -568,7 +568,10 @@ def _unit(text: str) -> Iterator[Check]:
 _LEAVE = re.compile(
     rf"\b(?:take|remove|drop|delete)\s+({_NAME})\s+(?:out\s+of|from)\s+the\s+({_NAME})\s+group\b",
     re.I)
-_KEEP_GROUPS = re.compile(r"\bkeeps?\b[^.;]{0,40}\bother\s+group", re.I)
+_KEEP_GROUPS = re.compile(
+    r"\bkeeps?\b[^.;]{0,40}\bother\s+group|\bwithout\s+(?:dropping|removing|losing)\b"
+    r"[^.;]{0,40}\bgroups?\b|\bstays?\s+in\s+(?:all\s+)?(?:the|her|his|their)\s+(?:other\s+)?"
+    r"groups\b", re.I)
 KEEP_GROUP = "opsgenkeep"
 
 
@@ -581,9 +584,25 @@ def _left_group(text: str) -> Iterator[Check]:
             continue
         yield _check(f"{user} is not in the group {group}",
                      f"! id -nG {_q(user)} | tr ' ' '\\n' | grep -qx -- {_q(group)}")
-        if _KEEP_GROUPS.search(text):
-            yield _check(f"{user} is still in the group {KEEP_GROUP}",
-                         f"id -nG {_q(user)} | tr ' ' '\\n' | grep -qx {KEEP_GROUP}")
+
+
+def _group_keeper(text: str) -> str | None:
+    """The user whose other groups must stay ("she keeps her other groups", "without
+    dropping him from the groups he is in"): the prepare puts them in one more group."""
+    if not _KEEP_GROUPS.search(text):
+        return None
+    left = [m.group(1) for m in _LEAVE.finditer(text) if m.group(1) not in _NOT_NAMES]
+    if len(set(left)) == 1:
+        return left[0]
+    user = _one_user(text)
+    return user if user is not None and user in presupposed_users(text) else None
+
+
+def _kept_groups(text: str) -> Iterator[Check]:
+    user = _group_keeper(text)
+    if user is not None:
+        yield _check(f"{user} is still in the group {KEEP_GROUP}",
+                     f"id -nG {_q(user)} | tr ' ' '\\n' | grep -qx {KEEP_GROUP}")
 
 
 _ASKS_FOR = re.compile(r"\b(?:write|create|make|generate|give\s+me)\s+(?:me\s+)?(?:a|an|the)\s+"
@@ -694,7 +713,9 @@ RULES: tuple[DerivedRule, ...] = (
     DerivedRule("setting", "KEY=VALUE (or set KEY to VALUE in FILE) is a line of that file",
                 _settings),
     DerivedRule("unit", "a systemd unit's command, user, restart policy and target", _unit),
-    DerivedRule("left-group", "a user taken out of a group (keeping the others)", _left_group),
+    DerivedRule("left-group", "a user taken out of a group", _left_group),
+    DerivedRule("kept-groups", "a user keeps the groups it had (the prepare adds one)",
+                _kept_groups),
     DerivedRule("kept", "a folder or the other lines of a file the request says must stay",
                 _kept),
     DerivedRule("package", "a Debian package named as such is installed", _package),
@@ -750,8 +771,10 @@ def presupposed_state(text: str) -> str:
         lines += [f"getent group {group} >/dev/null || groupadd {group}",
                   f"id -u {user} >/dev/null 2>&1 || useradd -m {user}",
                   f"usermod -aG {group} {user}"]
-        if _KEEP_GROUPS.search(text):
-            lines += [f"groupadd -f {KEEP_GROUP}", f"usermod -aG {KEEP_GROUP} {user}"]
+    keeper = _group_keeper(text)
+    if keeper is not None:
+        lines += [f"id -u {_q(keeper)} >/dev/null 2>&1 || useradd -m {_q(keeper)}",
+                  f"groupadd -f {KEEP_GROUP}", f"usermod -aG {KEEP_GROUP} {_q(keeper)}"]
     dirs, files = presupposed_paths(text)
     for path in dirs:
         q = _q(path)

@@ -182,3 +182,17 @@ def test_a_setting_changed_in_place_is_there_before_the_script() -> None:
     assert "/etc/default/tomcat sets JAVA_OPTS to -Xmx2g -Dx=1" in [c.name for c in quoted.checks]
     assert "opsgen-old" not in derive_scenario(
         "Create /etc/default/new with WORKERS=8.").prepare  # made, not changed
+
+
+@pytest.mark.parametrize("request_text", [
+    "alice already has an account. Add her to the sudo group; she keeps her other groups.",
+    "Add the existing user bob to the docker group without dropping him from the groups he "
+    "is already in.",
+    "alice already has an account. Add her to the adm group, but she has to stay in all the "
+    "groups she is in now.",
+])
+def test_other_groups_that_must_stay_are_given_and_checked(request_text: str) -> None:
+    scenario = derive_scenario(request_text)
+    user = "bob" if "bob" in request_text else "alice"
+    assert f"usermod -aG opsgenkeep {user}" in scenario.prepare
+    assert f"{user} is still in the group opsgenkeep" in [c.name for c in scenario.checks]
