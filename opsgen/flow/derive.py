@@ -629,7 +629,7 @@ _DIR_CUES = (
 _FILE_CUES = (
     rf"\bfrom\s+({_PATH}),?\s+(?:print|count|show|list|report|extract|find)",
     rf"\blocks?\s+down\s+({_PATH})",
-    rf"\bin\s+({_PATH}),\s+(?:replace|set|change|add|remove|comment|uncomment)",
+    rf"(?:^|[.:;!?]\s+)in\s+({_PATH}),\s+(?:replace|set|change|add|remove|comment|uncomment)",
 )
 _KEEP_LINES = re.compile(
     r"\b(?:keep|leave|preserve)\b[^.;]{0,30}\bother\s+(?:lines|variables|settings|entries|jobs|"
@@ -650,10 +650,15 @@ def presupposed_paths(text: str) -> tuple[list[str], list[str]]:
                 path = m.group(1).rstrip("/")
                 if path.count("/") >= 2 and path not in into and not _made(text, path):
                     into.append(path)
+    # A file the request sets a key in exists only when the request says it changes what
+    # is there ("the existing setting", "keep the other lines"): "a drop-in FILE setting
+    # KEY=V" asks for a new file, and a prepared one would hide a script that cannot make it.
     edited = [m.group(3) for m in _SET_TO.finditer(text)]
     target = _one_file(text)
     if target is not None and _SETTING.search(text):
         edited.append(target)
+    if not (_EXISTING_SETTING.search(text) or _KEEP_LINES.search(text)):
+        edited = []
     for path in edited:
         if path not in files and not _made(text, path):
             files.append(path)
@@ -694,6 +699,93 @@ def presupposed_groups(text: str) -> list[str]:
     return found
 
 
+
+# --- files by age or size in a folder ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Sweep:
+    """"delete the files in DIR older than 14 days", "gzip the .log files in DIR bigger than
+    10 MB": what to do, to which files, and the sample files that show it was done."""
+
+    folder: str
+    action: str  # "delete" or "compress"
+    ext: str  # "" or ".log"
+    days: int | None
+    megabytes: int | None
+
+    def old(self) -> str:
+        return f"{self.folder}/opsgen-{'old' if self.days else 'big'}{self.ext or '.dat'}"
+
+    def new(self) -> str:
+        return f"{self.folder}/opsgen-{'new' if self.days else 'small'}{self.ext or '.dat'}"
+
+    def other(self) -> str | None:
+        """An old (or big) file of another type, which a sweep of one type leaves alone."""
+        if not self.ext:
+            return None
+        return f"{self.folder}/opsgen-{'old' if self.days else 'big'}.keep"
+
+
+_SWEEP_VERB = re.compile(r"\b(?:(delete|remove|prune|purge|clean\s+(?:out|up))|(gzip|compress))\b",
+                         re.I)
+_AGE = re.compile(r"\bolder\s+than\s+(\d{1,4})\s+days?\b|\bnot\s+(?:been\s+)?modified\s+in\s+the\s+"
+                  r"last\s+(\d{1,4})\s+days?\b|\bmore\s+than\s+(\d{1,4})\s+days?\s+old\b", re.I)
+_SIZE = re.compile(r"\b(?:bigger|larger|greater)\s+than\s+(\d{1,5})\s*(?:MB|M|MiB)\b", re.I)
+_EXT = re.compile(r"(?:\*|\bevery\s+|\ball\s+|\bthe\s+|\s)\.([a-z0-9]{1,8})\s+files?\b|"
+                  r"\*\.([a-z0-9]{1,8})\b", re.I)
+
+
+def _sweep(text: str) -> _Sweep | None:
+    verbs = {("compress" if m.group(2) else "delete") for m in _SWEEP_VERB.finditer(text)}
+    ages = {int(next(g for g in m.groups() if g)) for m in _AGE.finditer(text)}
+    sizes = {int(m.group(1)) for m in _SIZE.finditer(text)}
+    exts = {(m.group(1) or m.group(2)).lower() for m in _EXT.finditer(text)}
+    dirs, _files = presupposed_paths(text)
+    if len(verbs) != 1 or len(dirs) != 1 or len(exts) > 1 or len(ages) + len(sizes) != 1:
+        return None
+    if re.search(r"\b(?:archive|move|copy|rotate|report|list|print|count|show)\b", text, re.I):
+        return None  # another action on the same files: the samples would not tell
+    return _Sweep(dirs[0], verbs.pop(), "." + exts.pop() if exts else "",
+                  ages.pop() if ages else None, sizes.pop() if sizes else None)
+
+
+def _sweep_samples(sweep: _Sweep) -> list[str]:
+    """Prepare lines: a file the sweep must act on, one it must leave, one of another type."""
+    lines = [f"mkdir -p {_q(sweep.folder)}"]
+    targets = [(sweep.old(), True), (sweep.new(), False)]
+    other = sweep.other()
+    if other is not None:
+        targets.append((other, True))
+    for path, hit in targets:
+        q = _q(path)
+        if sweep.days is not None:
+            when = f"{sweep.days + 30} days ago" if hit else "1 hour ago"
+            lines.append(f"[ -e {q} ] || {{ echo sample > {q} && touch -d {_q(when)} {q}; }}")
+        else:
+            size = f"{(sweep.megabytes or 0) + 2}M" if hit else "1K"
+            lines.append(f"[ -e {q} ] || truncate -s {size} {q}")
+    return lines
+
+
+def _swept(text: str) -> Iterator[Check]:
+    """The sample file the request's sweep must act on was acted on; the others stay."""
+    sweep = _sweep(text)
+    if sweep is None:
+        return
+    hit, kept, other = _q(sweep.old()), _q(sweep.new()), sweep.other()
+    which = f"older than {sweep.days} days" if sweep.days else f"bigger than {sweep.megabytes} MB"
+    if sweep.action == "delete":
+        yield _check(f"a file {which} in {sweep.folder} is deleted", f"[ ! -e {hit} ]")
+    else:
+        yield _check(f"a file {which} in {sweep.folder} is compressed",
+                     f"[ ! -e {hit} ] && gzip -t -- {_q(sweep.old() + '.gz')}")
+    yield _check(f"a file not {which} in {sweep.folder} is still there", f"[ -f {kept} ]")
+    if other is not None:
+        yield _check(f"a file of another type in {sweep.folder} is still there",
+                     f"[ -f {_q(other)} ]")
+
+
 RULES: tuple[DerivedRule, ...] = (
     DerivedRule("home", "a user's home directory (one user named)", _home),
     DerivedRule("shell", "a user's login shell", _shell),
@@ -716,6 +808,8 @@ RULES: tuple[DerivedRule, ...] = (
     DerivedRule("left-group", "a user taken out of a group", _left_group),
     DerivedRule("kept-groups", "a user keeps the groups it had (the prepare adds one)",
                 _kept_groups),
+    DerivedRule("sweep", "files by age or size in a folder deleted or compressed, the rest kept",
+                _swept),
     DerivedRule("kept", "a folder or the other lines of a file the request says must stay",
                 _kept),
     DerivedRule("package", "a Debian package named as such is installed", _package),
@@ -780,6 +874,9 @@ def presupposed_state(text: str) -> str:
         q = _q(path)
         lines.append(f"[ -d {q} ] || {{ mkdir -p {q}/opsgen-sample && "
                      f"echo sample > {q}/opsgen-sample.txt; }}")
+    sweep = _sweep(text)
+    if sweep is not None:
+        lines += _sweep_samples(sweep)
     keep = _KEEP_LINES.search(text) is not None
     for path in files:
         q = _q(path)

@@ -62,7 +62,9 @@ def names(request: str) -> list[str]:
          ["/etc/myapp/secret.key is owned by root", "/etc/myapp/secret.key has group myapp",
           "/etc/myapp/secret.key has mode 0640"]),
         ("Delete files older than 10 days in /var/cache/exports. Keep the directory itself.",
-         ["/var/cache/exports is still a directory"]),
+         ["a file older than 10 days in /var/cache/exports is deleted",
+          "a file not older than 10 days in /var/cache/exports is still there",
+          "/var/cache/exports is still a directory"]),
         ("Install the nginx package.", ["package nginx is installed"]),
         ('Ensure /etc/issue.net contains exactly one line, "Authorized use only".',
          ["/etc/issue.net holds exactly the line 'Authorized use only'"]),
@@ -81,7 +83,6 @@ def test_plain_postconditions_become_checks(request_text: str, expected: list[st
         "Create /opt/a and /opt/b with mode 0755.",  # which path? no guess
         "Copy /etc/app.conf to /etc/app.conf.bak and set mode 0600 on the copy.",
         "Create users alice and bob with homes under /srv.",  # two users, a parent folder
-        "Delete files older than 7 days in /var/tmp.",
         "Run the backup every day at 02:30 and at 14:30 with cron.",  # two times
         "Run /opt/x every day at 03:00 with a systemd timer, not cron.",  # not a cron job
         "Run /opt/x with cron every 7 minutes.",  # no cron field says that
@@ -196,3 +197,19 @@ def test_other_groups_that_must_stay_are_given_and_checked(request_text: str) ->
     user = "bob" if "bob" in request_text else "alice"
     assert f"usermod -aG opsgenkeep {user}" in scenario.prepare
     assert f"{user} is still in the group opsgenkeep" in [c.name for c in scenario.checks]
+
+
+def test_a_sweep_by_age_or_size_gets_sample_files_and_checks() -> None:
+    prune = derive_scenario("Delete the .tmp files in /srv/cache older than 7 days.")
+    assert "touch -d '37 days ago' /srv/cache/opsgen-old.tmp" in prune.prepare
+    assert [c.name for c in prune.checks] == [
+        "a file older than 7 days in /srv/cache is deleted",
+        "a file not older than 7 days in /srv/cache is still there",
+        "a file of another type in /srv/cache is still there"]
+    big = derive_scenario("Compress the files under /var/log/x bigger than 5 MB.")
+    assert "truncate -s 7M /var/log/x/opsgen-big.dat" in big.prepare
+    # two ages, or another action on the same files: no guess
+    assert not derive_scenario("Delete files under /srv/a older than 7 days and logs older "
+                               "than 30 days.").checks
+    assert not derive_scenario("Archive the files under /srv/a older than 7 days, then "
+                               "delete them.").checks

@@ -111,6 +111,18 @@ CASES = [
         {"/etc/ssh/sshd_config has one PasswordAuthentication line"},
     ),
     (
+        "Delete the files in /var/backups/db that are older than 14 days.",
+        "find /var/backups/db -type f -mtime +14 -delete\n",
+        "find /var/backups/db -type f -name '*.sql.gz' -mtime +14 -delete\n",
+        {"a file older than 14 days in /var/backups/db is deleted"},
+    ),
+    (
+        "gzip every .log file directly in /var/log/app that is bigger than 10 MB.",
+        "find /var/log/app -maxdepth 1 -type f -name '*.log' -size +10M -exec gzip {} +\n",
+        "gzip /var/log/app/*.log\n",
+        {"a file not bigger than 10 MB in /var/log/app is still there"},
+    ),
+    (
         "Take mallory out of the sudo group. She keeps her other group memberships.",
         "gpasswd -d mallory sudo\n",
         "usermod -G '' mallory\n",
@@ -135,7 +147,7 @@ def _keeps(name: str) -> bool:
     and it fails if the script breaks it); one KEY line is such a check where the prepare
     put the key in the file."""
     return (" still " in name or name.endswith(" stay") or " has one " in name
-            or name in ALREADY)
+            or " still there" in name or name in ALREADY)
 
 
 def _dry(client: Any, script: str, request: str) -> DryRunReport:
