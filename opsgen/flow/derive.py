@@ -853,6 +853,19 @@ def presupposed_users(text: str) -> list[str]:
     return named
 
 
+def _previous(text: str, target: str) -> str:
+    """Where a link the request switches points now: "from PATH", or "from the NAME release
+    to DIR/NEW" (a sibling DIR/NAME), else a placeholder beside the new target."""
+    parent = target.rsplit("/", 1)[0]
+    said = re.search(rf"\bfrom\s+(?:the\s+)?(?:({_PATH})|([A-Za-z0-9][A-Za-z0-9._-]{{0,60}})\s+"
+                     r"(?:release|version|build|deploy(?:ment)?))\s+to\b", text, re.I)
+    if said and said.group(1) and said.group(1) != target:
+        return said.group(1)
+    if said and said.group(2):
+        return f"{parent}/{said.group(2)}"
+    return f"{parent}/opsgen-previous"
+
+
 def presupposed_state(text: str) -> str:
     """The prepare script: users, groups, folders, files and links the request presupposes,
     each made only when missing (so the prepare is idempotent and harmless)."""
@@ -894,7 +907,7 @@ def presupposed_state(text: str) -> str:
         make = f"mkdir -p {t}" if folder else f"mkdir -p {parent} && touch {t}"
         lines.append(f"[ -e {t} ] || {{ {make}; }}")
         if switch:
-            old = _q(target.rsplit("/", 1)[0] + "/opsgen-previous")
+            old = _q(_previous(text, target))
             lines.append(f"[ -e {_q(link)} ] || {{ mkdir -p {old} \"$(dirname -- {_q(link)})\" "
                          f"&& ln -s {old} {_q(link)}; }}")
     return "".join(line + "\n" for line in dict.fromkeys(lines))

@@ -213,3 +213,11 @@ def test_a_sweep_by_age_or_size_gets_sample_files_and_checks() -> None:
                                "than 30 days.").checks
     assert not derive_scenario("Archive the files under /srv/a older than 7 days, then "
                                "delete them.").checks
+
+
+def test_a_switched_link_points_at_the_release_the_request_names_first() -> None:
+    scenario = derive_scenario("Switch the /opt/app/current symlink from the 2024-05-20 "
+                               "release to /opt/app/releases/2024-06-01.")
+    assert "ln -s /opt/app/releases/2024-05-20 /opt/app/current" in scenario.prepare
+    named = derive_scenario("Switch the /srv/live symlink from /srv/blue to /srv/green.")
+    assert "ln -s /srv/blue /srv/live" in named.prepare
