@@ -1,0 +1,188 @@
+"""Checks read straight from the request's words: independent evidence without a model.
+
+"Vetted" must mean "does what was asked". The model's own scenario (``--model-scenario``)
+is independent of the candidates, but a 1.5B model often writes wrong checks, so it stays
+opt-in. Many everyday requests state their postconditions in a few fixed shapes, though:
+"a system user ingest whose home is /srv/ingest", "/srv/reports owned by root with mode
+0750", "in the adm and sudo groups", "set net.ipv4.ip_forward to 1", "a cron job at 02:30
+in /etc/cron.d/backup". Each shape here is a small, self-describing rule that turns the
+words into a named one-line check (source ``request``), run before and after the script
+like any other: a check that already holds before the script is vacuous and not counted.
+
+The rules are deliberately narrow. A check that reads the request wrongly turns a right
+script red (the second-worst outcome), so a rule fires only on an unambiguous sentence:
+one user named, one path in the clause, names and paths of plain characters. Anything the
+rules do not understand gives no check, never a guess. Values from the request are
+untrusted: every one is matched against a strict pattern and shell-quoted.
+
+The request also tells what the server has before the script (an account it names, the
+folder it works in, the file it edits, the link it switches): :func:`presupposed_state`
+writes the prepare that makes exactly that, each thing only when missing.
+
+Layout: :mod:`.words` (names, paths, users, shared helpers), :mod:`.accounts`,
+:mod:`.files`, :mod:`.system` (settings, cron, packages, units) hold the rules; this module
+lists them in :data:`RULES` and puts the scenario together.
+"""
+
+from __future__ import annotations
+
+import re
+
+from opsgen.flow.derive.accounts import (
+    _LEAVE,
+    KEEP_GROUP,
+    _group_keeper,
+    _home,
+    _ids,
+    _kept_groups,
+    _left_group,
+    _member_of,
+    _shell,
+    _system_user,
+    presupposed_groups,
+)
+from opsgen.flow.derive.files import (
+    _KEEP_LINES,
+    KEEP_LINE,
+    _attributes,
+    _exact_content,
+    _kept,
+    _links,
+    _mode,
+    _owner,
+    _sweep,
+    _sweep_samples,
+    _swept,
+    _symlink,
+    presupposed_paths,
+)
+from opsgen.flow.derive.system import (
+    _cron,
+    _package,
+    _settings,
+    _sysctl,
+    _unit,
+    presupposed_settings,
+)
+from opsgen.flow.derive.words import (
+    _PATH,
+    DerivedRule,
+    _ere,
+    _q,
+    existing_users,
+    presupposed_users,
+)
+from opsgen.scenario import MAX_CHECKS, Check, Scenario
+
+__all__ = ["KEEP_GROUP", "KEEP_LINE", "RULES", "DerivedRule", "derive_scenario", "existing_users",
+           "presupposed_groups", "presupposed_paths", "presupposed_settings", "presupposed_state",
+           "presupposed_users"]
+
+
+RULES: tuple[DerivedRule, ...] = (
+    DerivedRule("home", "a user's home directory (one user named)", _home),
+    DerivedRule("shell", "a user's login shell", _shell),
+    DerivedRule("system-user", "a system user has a uid below 1000", _system_user),
+    DerivedRule("member-of", "a user in the named supplementary groups", _member_of),
+    DerivedRule("ids", "a group's GID, a user's UID", _ids),
+    DerivedRule("mode", "the mode of the one path in the sentence", _mode),
+    DerivedRule("owner", "the owner (and group) of the one path in the sentence", _owner),
+    DerivedRule("attributes", "PATH: owner, group, mode of a path made or worked on",
+                _attributes),
+    DerivedRule("exact-content", "a file that holds exactly one given line", _exact_content),
+    DerivedRule("sysctl", "a kernel setting made persistent in sysctl.conf or sysctl.d",
+                _sysctl),
+    DerivedRule("cron", "a cron job's schedule, user and command (in the named cron.d file)",
+                _cron),
+    DerivedRule("symlink", "a symlink points at the named target", _symlink),
+    DerivedRule("setting", "KEY=VALUE (or set KEY to VALUE in FILE) is a line of that file",
+                _settings),
+    DerivedRule("unit", "a systemd unit's command, user, restart policy and target", _unit),
+    DerivedRule("left-group", "a user taken out of a group", _left_group),
+    DerivedRule("kept-groups", "a user keeps the groups it had (the prepare adds one)",
+                _kept_groups),
+    DerivedRule("sweep", "files by age or size in a folder deleted or compressed, the rest kept",
+                _swept),
+    DerivedRule("kept", "a folder or the other lines of a file the request says must stay",
+                _kept),
+    DerivedRule("package", "a Debian package named as such is installed", _package),
+)
+
+
+def _previous(text: str, target: str) -> str:
+    """Where a link the request switches points now: "from PATH", or "from the NAME release
+    to DIR/NEW" (a sibling DIR/NAME), else a placeholder beside the new target."""
+    parent = target.rsplit("/", 1)[0]
+    said = re.search(rf"\bfrom\s+(?:the\s+)?(?:({_PATH})|([A-Za-z0-9][A-Za-z0-9._-]{{0,60}})\s+"
+                     r"(?:release|version|build|deploy(?:ment)?))\s+to\b", text, re.I)
+    if said and said.group(1) and said.group(1) != target:
+        return said.group(1)
+    if said and said.group(2):
+        return f"{parent}/{said.group(2)}"
+    return f"{parent}/opsgen-previous"
+
+
+def presupposed_state(text: str) -> str:
+    """The prepare script: users, groups, folders, files and links the request presupposes,
+    each made only when missing (so the prepare is idempotent and harmless)."""
+    lines = [f"id -u {_q(u)} >/dev/null 2>&1 || useradd -m {_q(u)}"
+             for u in presupposed_users(text)]
+    lines += [f"getent group {_q(g)} >/dev/null || groupadd {_q(g)}"
+              for g in presupposed_groups(text)]
+    for m in _LEAVE.finditer(text):
+        user, group = _q(m.group(1)), _q(m.group(2))
+        lines += [f"getent group {group} >/dev/null || groupadd {group}",
+                  f"id -u {user} >/dev/null 2>&1 || useradd -m {user}",
+                  f"usermod -aG {group} {user}"]
+    keeper = _group_keeper(text)
+    if keeper is not None:
+        lines += [f"id -u {_q(keeper)} >/dev/null 2>&1 || useradd -m {_q(keeper)}",
+                  f"groupadd -f {KEEP_GROUP}", f"usermod -aG {KEEP_GROUP} {_q(keeper)}"]
+    dirs, files = presupposed_paths(text)
+    for path in dirs:
+        q = _q(path)
+        lines.append(f"[ -d {q} ] || {{ mkdir -p {q}/opsgen-sample && "
+                     f"echo sample > {q}/opsgen-sample.txt; }}")
+    sweep = _sweep(text)
+    if sweep is not None:
+        lines += _sweep_samples(sweep)
+    keep = _KEEP_LINES.search(text) is not None
+    for path in files:
+        q = _q(path)
+        lines += [f"mkdir -p \"$(dirname -- {q})\"", f"touch -- {q}"]
+        if keep:
+            lines.append(f"grep -qxF {_q(KEEP_LINE)} {q} || echo {_q(KEEP_LINE)} >> {q}")
+    for path, line in presupposed_settings(text):
+        key = re.split(r"[ =]", line, maxsplit=1)[0]
+        lines.append(f"grep -Eq {_q('^[[:space:]]*' + _ere(key) + '([[:space:]]|=)')} {_q(path)} "
+                     f"|| echo {_q(line)} >> {_q(path)}")
+    folder = re.search(r"\b(?:release|directory|folder|dir)\b", text, re.I) is not None
+    switch = re.search(r"\b(?:switch|repoint|re-point|change|update|move|flip)\b", text, re.I)
+    for link, target in _links(text):
+        t, parent = _q(target), _q(target.rsplit("/", 1)[0] or "/")
+        make = f"mkdir -p {t}" if folder else f"mkdir -p {parent} && touch {t}"
+        lines.append(f"[ -e {t} ] || {{ {make}; }}")
+        if switch:
+            old = _q(_previous(text, target))
+            lines.append(f"[ -e {_q(link)} ] || {{ mkdir -p {old} \"$(dirname -- {_q(link)})\" "
+                         f"&& ln -s {old} {_q(link)}; }}")
+    return "".join(line + "\n" for line in dict.fromkeys(lines))
+
+
+def derive_scenario(request: str) -> Scenario:
+    """The prepare and checks the rules read from ``request`` (source ``request``); empty
+    when none. The prepare makes only the users the request presupposes
+    (:func:`presupposed_users`).
+
+    Never raises for odd text: a rule that cannot read a sentence gives nothing.
+    """
+    checks: dict[str, Check] = {}
+    text = " ".join(request.split()) if len(request) <= 20_000 else ""
+    for rule in RULES:
+        for check in rule.find(text):
+            checks.setdefault(check.name, check)
+    kept = tuple(checks.values())[:MAX_CHECKS]
+    prepare = presupposed_state(text)
+    if not kept and not prepare:
+        return Scenario()
+    return Scenario(prepare=prepare, checks=kept, sources=("request",))
