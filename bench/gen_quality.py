@@ -36,12 +36,14 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import re
 import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -182,13 +184,17 @@ def _set_of(records: list[dict]) -> str:
     return "alfa" if all(r["id"].startswith("alfa") for r in records) else "intercode-bash"
 
 
-def _status(record: dict) -> str:
-    """The loop's status under today's rule: an older tree's ``vetted`` whose verdict words
-    say no check counted is ``runs-clean`` (opsgen since 2fdaebc), so runs of either side
-    are scored alike."""
-    if record["status"] == "vetted" and re.search(r"no checks?\b", record.get("verdict", "")):
-        return "runs-clean"
-    return str(record["status"])
+def _relabel() -> Callable[[str, str], str]:
+    """The ops suite harness's :func:`relabel` (today's rule for an older tree's statuses),
+    so both benchmarks score by one rule."""
+    spec = importlib.util.spec_from_file_location("ops_suite_harness",
+                                                  REPO / "bench" / "ops_suite" / "harness.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    relabel: Callable[[str, str], str] = module.relabel
+    return relabel
 
 
 def score(args: argparse.Namespace) -> int:
@@ -206,7 +212,8 @@ def score(args: argparse.Namespace) -> int:
     for r in records:
         statuses[r["status"]] = statuses.get(r["status"], 0) + 1
     seconds = sorted(r["seconds"] for r in records)
-    status = {r["id"]: _status(r) for r in records}
+    relabel = _relabel()
+    status = {r["id"]: relabel(str(r["status"]), r.get("verdict", "")) for r in records}
     green = [i for i in ids if status[i] == "vetted"]
     red = [i for i in ids if status[i] != "vetted"]
     amber = [i for i in ids if status[i] == "runs-clean"]

@@ -29,7 +29,6 @@ from __future__ import annotations
 import re
 
 from opsgen.flow.derive.accounts import (
-    _LEAVE,
     KEEP_GROUP,
     _group_keeper,
     _home,
@@ -39,6 +38,7 @@ from opsgen.flow.derive.accounts import (
     _member_of,
     _shell,
     _system_user,
+    leavers,
     presupposed_groups,
 )
 from opsgen.flow.derive.files import (
@@ -62,12 +62,14 @@ from opsgen.flow.derive.system import (
     _settings,
     _sysctl,
     _unit,
+    key_line,
     presupposed_settings,
 )
 from opsgen.flow.derive.words import (
     _PATH,
     DerivedRule,
-    _ere,
+    _make_group,
+    _make_user,
     _q,
     existing_users,
     presupposed_users,
@@ -125,19 +127,14 @@ def _previous(text: str, target: str) -> str:
 def presupposed_state(text: str) -> str:
     """The prepare script: users, groups, folders, files and links the request presupposes,
     each made only when missing (so the prepare is idempotent and harmless)."""
-    lines = [f"id -u {_q(u)} >/dev/null 2>&1 || useradd -m {_q(u)}"
-             for u in presupposed_users(text)]
-    lines += [f"getent group {_q(g)} >/dev/null || groupadd {_q(g)}"
-              for g in presupposed_groups(text)]
-    for m in _LEAVE.finditer(text):
-        user, group = _q(m.group(1)), _q(m.group(2))
-        lines += [f"getent group {group} >/dev/null || groupadd {group}",
-                  f"id -u {user} >/dev/null 2>&1 || useradd -m {user}",
-                  f"usermod -aG {group} {user}"]
+    lines = [_make_user(u) for u in presupposed_users(text)]
+    lines += [_make_group(g) for g in presupposed_groups(text)]
+    for user, group in leavers(text):
+        lines += [_make_group(group), _make_user(user), f"usermod -aG {_q(group)} {_q(user)}"]
     keeper = _group_keeper(text)
     if keeper is not None:
-        lines += [f"id -u {_q(keeper)} >/dev/null 2>&1 || useradd -m {_q(keeper)}",
-                  f"groupadd -f {KEEP_GROUP}", f"usermod -aG {KEEP_GROUP} {_q(keeper)}"]
+        lines += [_make_user(keeper), f"groupadd -f {KEEP_GROUP}",
+                  f"usermod -aG {KEEP_GROUP} {_q(keeper)}"]
     dirs, files = presupposed_paths(text)
     for path in dirs:
         q = _q(path)
@@ -152,10 +149,8 @@ def presupposed_state(text: str) -> str:
         lines += [f"mkdir -p \"$(dirname -- {q})\"", f"touch -- {q}"]
         if keep:
             lines.append(f"grep -qxF {_q(KEEP_LINE)} {q} || echo {_q(KEEP_LINE)} >> {q}")
-    for path, line in presupposed_settings(text):
-        key = re.split(r"[ =]", line, maxsplit=1)[0]
-        lines.append(f"grep -Eq {_q('^[[:space:]]*' + _ere(key) + '([[:space:]]|=)')} {_q(path)} "
-                     f"|| echo {_q(line)} >> {_q(path)}")
+    for path, key, line in presupposed_settings(text):
+        lines.append(f"grep -Eq {_q(key_line(key))} {_q(path)} || echo {_q(line)} >> {_q(path)}")
     folder = re.search(r"\b(?:release|directory|folder|dir)\b", text, re.I) is not None
     switch = re.search(r"\b(?:switch|repoint|re-point|change|update|move|flip)\b", text, re.I)
     for link, target in _links(text):
@@ -171,8 +166,8 @@ def presupposed_state(text: str) -> str:
 
 def derive_scenario(request: str) -> Scenario:
     """The prepare and checks the rules read from ``request`` (source ``request``); empty
-    when none. The prepare makes only the users the request presupposes
-    (:func:`presupposed_users`).
+    when none. The prepare makes only what the request presupposes
+    (:func:`presupposed_state`).
 
     Never raises for odd text: a rule that cannot read a sentence gives nothing.
     """

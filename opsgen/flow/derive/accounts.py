@@ -12,6 +12,7 @@ from opsgen.flow.derive.words import (
     _PATH,
     _check,
     _group_list,
+    _in_group,
     _one_user,
     _q,
     presupposed_users,
@@ -70,8 +71,7 @@ def _member_of(text: str) -> Iterator[Check]:
             if g not in groups and g != user:
                 groups.append(g)
     for group in groups:
-        yield _check(f"{user} is in the group {group}",
-                     f"id -nG {_q(user)} | tr ' ' '\\n' | grep -qx -- {_q(group)}")
+        yield _check(f"{user} is in the group {group}", _in_group(user, group))
 
 
 def _ids(text: str) -> Iterator[Check]:
@@ -102,15 +102,17 @@ _KEEP_GROUPS = re.compile(
 KEEP_GROUP = "opsgenkeep"
 
 
+def leavers(text: str) -> list[tuple[str, str]]:
+    """(user, group) for each "take USER out of the GROUP group" (the prepare puts the user
+    in the group first)."""
+    return [(m.group(1), m.group(2)) for m in _LEAVE.finditer(text)
+            if m.group(1) not in _NOT_NAMES and m.group(2) not in _NOT_NAMES]
+
+
 def _left_group(text: str) -> Iterator[Check]:
-    """"Take mallory out of the sudo group": she is not in it after (the prepare puts her
-    there); "she keeps her other groups": still in one the prepare gave her."""
-    for m in _LEAVE.finditer(text):
-        user, group = m.group(1), m.group(2)
-        if user in _NOT_NAMES or group in _NOT_NAMES:
-            continue
-        yield _check(f"{user} is not in the group {group}",
-                     f"! id -nG {_q(user)} | tr ' ' '\\n' | grep -qx -- {_q(group)}")
+    """"Take mallory out of the sudo group": she is not in it after."""
+    for user, group in leavers(text):
+        yield _check(f"{user} is not in the group {group}", f"! {_in_group(user, group)}")
 
 
 def _group_keeper(text: str) -> str | None:
@@ -118,9 +120,9 @@ def _group_keeper(text: str) -> str | None:
     dropping him from the groups he is in"): the prepare puts them in one more group."""
     if not _KEEP_GROUPS.search(text):
         return None
-    left = [m.group(1) for m in _LEAVE.finditer(text) if m.group(1) not in _NOT_NAMES]
-    if len(set(left)) == 1:
-        return left[0]
+    left = {user for user, _group in leavers(text)}
+    if len(left) == 1:
+        return left.pop()
     user = _one_user(text)
     return user if user is not None and user in presupposed_users(text) else None
 
@@ -128,8 +130,7 @@ def _group_keeper(text: str) -> str | None:
 def _kept_groups(text: str) -> Iterator[Check]:
     user = _group_keeper(text)
     if user is not None:
-        yield _check(f"{user} is still in the group {KEEP_GROUP}",
-                     f"id -nG {_q(user)} | tr ' ' '\\n' | grep -qx {KEEP_GROUP}")
+        yield _check(f"{user} is still in the group {KEEP_GROUP}", _in_group(user, KEEP_GROUP))
 
 
 _CREATES_GROUP = re.compile(r"\b(?:create|creates|make|makes)\b[^.;]{0,40}\bgroups?\b|"

@@ -3,6 +3,7 @@ request works on without making them, what must stay, and files swept by age or 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +32,20 @@ _MAKES = re.compile(r"\b(?:create|creates|creating|make|makes|mkdir|set\s+up|add
                     r"put|write|writes|deploy|provision|new)\b", re.I)
 
 
+def _owner_is(path: str, user: str) -> Check:
+    return _check(f"{path} is owned by {user}", f"[ \"$(stat -c %U -- {_q(path)})\" = {_q(user)} ]")
+
+
+def _group_is(path: str, group: str) -> Check:
+    return _check(f"{path} has group {group}", f"[ \"$(stat -c %G -- {_q(path)})\" = {_q(group)} ]")
+
+
+def _mode_is(path: str, mode: str) -> Check:
+    """``mode`` as the request wrote it (``0750``), compared as ``stat`` prints it (750)."""
+    return _check(f"{path} has mode {mode}",
+                  f"[ \"$(stat -c %a -- {_q(path)})\" = {format(int(mode, 8), 'o')} ]")
+
+
 def _path_before(sentence: str, start: int, *, commas: bool) -> str | None:
     """The one path between the start of ``sentence``'s clause and ``start`` (a mode or
     "owned by"): "Create /srv/r owned by root with mode 0750" reads /srv/r; "data gets
@@ -54,9 +69,7 @@ def _mode(text: str) -> Iterator[Check]:
             between = sentence[sentence.find(path) + len(path):m.start()]
             if re.search(r"\b(?:file|directory|folder|dir|link)s?\b", between, re.I):
                 continue  # "create DIR (mode 700) with a keys file (mode 600)": not DIR's
-            mode = format(int(m.group(1), 8), "o")
-            yield _check(f"{path} has mode {m.group(1)}",
-                         f"[ \"$(stat -c %a -- {_q(path)})\" = {mode} ]")
+            yield _mode_is(path, m.group(1))
 
 
 def _owner(text: str) -> Iterator[Check]:
@@ -69,12 +82,10 @@ def _owner(text: str) -> Iterator[Check]:
             path = _path_before(sentence, m.start(), commas=False)
             if path is None or len(_paths(sentence)) != 1 or m.group(1) in _NOT_NAMES:
                 continue
-            user, group = m.group(1), m.group(2) or m.group(3)
-            yield _check(f"{path} is owned by {user}",
-                         f"[ \"$(stat -c %U -- {_q(path)})\" = {_q(user)} ]")
+            group = m.group(2) or m.group(3)
+            yield _owner_is(path, m.group(1))
             if group and group not in _NOT_NAMES:
-                yield _check(f"{path} has group {group}",
-                             f"[ \"$(stat -c %G -- {_q(path)})\" = {_q(group)} ]")
+                yield _group_is(path, group)
 
 
 def _attributes(text: str) -> Iterator[Check]:
@@ -84,19 +95,15 @@ def _attributes(text: str) -> Iterator[Check]:
     for m in re.finditer(rf"({_PATH}):\s+((?:(?:owner|group|mode)\s+[\w-]+(?:,\s*|\s+and\s+)?)+)",
                          text):
         path, items = m.group(1), dict(re.findall(r"(owner|group|mode)\s+([\w-]+)", m.group(2)))
-        if path not in dirs + files and not _made(text, path):
+        if path not in (*dirs, *files) and not _made(text, path):
             continue
-        q = _q(path)
         owner, group, mode = items.get("owner"), items.get("group"), items.get("mode")
         if owner and re.fullmatch(_NAME, owner) and owner not in _NOT_NAMES:
-            yield _check(f"{path} is owned by {owner}",
-                         f"[ \"$(stat -c %U -- {q})\" = {_q(owner)} ]")
+            yield _owner_is(path, owner)
         if group and re.fullmatch(_NAME, group) and group not in _NOT_NAMES:
-            yield _check(f"{path} has group {group}",
-                         f"[ \"$(stat -c %G -- {q})\" = {_q(group)} ]")
+            yield _group_is(path, group)
         if mode and re.fullmatch(r"0?[0-7]{3,4}", mode):
-            yield _check(f"{path} has mode {mode}",
-                         f"[ \"$(stat -c %a -- {q})\" = {format(int(mode, 8), 'o')} ]")
+            yield _mode_is(path, mode)
 
 
 def _exact_content(text: str) -> Iterator[Check]:
@@ -161,10 +168,12 @@ _KEEP_LINES = re.compile(
 KEEP_LINE = "# opsgen-keep: a line that must stay"
 
 
-def presupposed_paths(text: str) -> tuple[list[str], list[str]]:
+@functools.lru_cache(maxsize=32)
+def presupposed_paths(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(directories, files) the request works in or edits without making them: the state
     a server has and a fresh sandbox does not ("delete old files under /srv/tmp", "in
-    /etc/default/app, replace ...")."""
+    /etc/default/app, replace ..."). Several rules and the prepare ask for the same text,
+    so the answer is kept."""
     dirs: list[str] = []
     files: list[str] = []
     for patterns, into in ((_DIR_CUES, dirs), (_FILE_CUES, files)):
@@ -185,8 +194,7 @@ def presupposed_paths(text: str) -> tuple[list[str], list[str]]:
     for path in edited:
         if path not in files and not _made(text, path):
             files.append(path)
-    files = [f for f in files if f not in dirs]
-    return dirs, files
+    return tuple(dirs), tuple(f for f in files if f not in dirs)
 
 
 def _kept(text: str) -> Iterator[Check]:
@@ -257,8 +265,9 @@ def _sweep(text: str) -> _Sweep | None:
 
 
 def _sweep_samples(sweep: _Sweep) -> list[str]:
-    """Prepare lines: a file the sweep must act on, one it must leave, one of another type."""
-    lines = [f"mkdir -p {_q(sweep.folder)}"]
+    """Prepare lines: a file the sweep must act on, one it must leave, one of another type
+    (in the folder, which the prepare makes as a presupposed one)."""
+    lines: list[str] = []
     targets = [(sweep.old(), True), (sweep.new(), False)]
     other = sweep.other()
     if other is not None:

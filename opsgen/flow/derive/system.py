@@ -166,9 +166,14 @@ _SET_TO = re.compile(rf"\bset\s+([A-Za-z_][A-Za-z0-9_]{{1,40}})\s+to\s+"
                      rf"[\"'`]?([A-Za-z0-9_./:@+-]{{1,80}}?)[\"'`]?\s+in\s+({_PATH})", re.I)
 
 
+def key_line(key: str) -> str:
+    """An ERE for a line that sets ``key`` (``KEY=...``, ``export KEY=...``, ``Key value``)."""
+    return f"^[[:space:]]*(export[[:space:]]+)?{_ere(key)}([[:space:]]*=|[[:space:]])"
+
+
 def _setting_line(key: str, value: str) -> str:
-    return (f"^[[:space:]]*(export[[:space:]]+)?{_ere(key)}([[:space:]]*=[[:space:]]*|"
-            f"[[:space:]]+)[\"']?{_ere(value)}[\"']?[[:space:]]*$")
+    """An ERE for a line that sets ``key`` to exactly ``value`` (quotes allowed)."""
+    return (f"{key_line(key)}[[:space:]]*[\"']?{_ere(value)}[\"']?[[:space:]]*$")
 
 
 def _setting_pairs(text: str) -> list[tuple[str, str, str, str]]:
@@ -193,8 +198,8 @@ _EXISTING_SETTING = re.compile(r"\b(?:existing|current|currently|at\s+the\s+mome
                                r"replacing|change|changing)\b", re.I)
 
 
-def presupposed_settings(text: str) -> list[tuple[str, str]]:
-    """(file, line) for a setting the request changes in place ("change the existing
+def presupposed_settings(text: str) -> list[tuple[str, str, str]]:
+    """(file, key, line) for a setting the request changes in place ("change the existing
     setting", "replace the JAVA_OPTS line", "it says yes at the moment"): the file has
     the key already, with the value the request names as current, else another one."""
     if not _EXISTING_SETTING.search(text):
@@ -207,7 +212,7 @@ def presupposed_settings(text: str) -> list[tuple[str, str]]:
         old = now.group(1) if now and now.group(1).lower() != value.lower() else \
             {"yes": "no", "no": "yes", "true": "false", "false": "true"}.get(
                 value.lower(), "opsgen-old")
-        out.append((path, f"{key}{sep}{old}"))
+        out.append((path, key, f"{key}{sep}{old}"))
     return out
 
 
@@ -224,10 +229,8 @@ def _settings(text: str) -> Iterator[Check]:
         if re.search(rf"\b(?:exactly|only)\s+one\s+{re.escape(key)}\s+(?:line|setting|entry)\b|"
                      rf"\bone\s+{re.escape(key)}\s+line\s+in\s+the\s+end\b|"
                      r"\b(?:rather\s+than|instead\s+of)\s+(?:appending|adding)\b", text, re.I):
-            first = _ere(key) + "([[:space:]]*=|[[:space:]])"
             yield _check(f"{path} has one {key} line",
-                         f"[ \"$(grep -Ec {_q('^[[:space:]]*(export[[:space:]]+)?' + first)} "
-                         f"{_q(path)})\" = 1 ]")
+                         f"[ \"$(grep -Ec {_q(key_line(key))} {_q(path)})\" = 1 ]")
 
 
 _UNIT = re.compile(r"(/etc/systemd/system/[A-Za-z0-9@._-]+\.(?:service|timer|socket))\b")

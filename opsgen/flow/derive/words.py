@@ -65,6 +65,21 @@ def _check(name: str, run: str) -> Check:
     return Check(name, run, "request")
 
 
+def _in_group(user: str, group: str) -> str:
+    """The shell test "``user`` is a member of ``group``" (primary or supplementary)."""
+    return f"id -nG {_q(user)} | tr ' ' '\\n' | grep -qx -- {_q(group)}"
+
+
+def _make_user(user: str) -> str:
+    """A prepare line: the account exists (made with a home when missing)."""
+    return f"id -u {_q(user)} >/dev/null 2>&1 || useradd -m {_q(user)}"
+
+
+def _make_group(group: str) -> str:
+    """A prepare line: the group exists."""
+    return f"getent group {_q(group)} >/dev/null || groupadd {_q(group)}"
+
+
 def _sentences(text: str) -> list[str]:
     """Sentences of one-line text (a full stop, ;, ! or ? before a space ends one; a dot
     inside a path does not)."""

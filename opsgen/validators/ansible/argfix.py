@@ -30,9 +30,8 @@ text: nothing in it runs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from opsgen.validators.ansible.tasks import Task, iter_tasks, yaml_bool
+from opsgen.validators.ansible.tasks import Task, builtin_fqcn, iter_tasks, yaml_bool
 from opsgen.validators.ansible.yamlload import LineDict, YamlError, load_yaml
 
 __all__ = ["MODULES", "OPTIONS", "VALUES", "Fixed", "correct_arguments"]
@@ -133,13 +132,6 @@ class Fixed:
     notes: tuple[str, ...] = ()
 
 
-def _short(module: str) -> str | None:
-    """``ansible.builtin.cron``/``cron`` -> ``cron``; None for other collections."""
-    if module.startswith(("ansible.builtin.", "ansible.legacy.")):
-        return module.rsplit(".", 1)[-1]
-    return None if "." in module else module
-
-
 class _Edits:
     """Line edits on the text, checked against what the parser saw."""
 
@@ -173,11 +165,9 @@ class _Edits:
         out: list[str] = []
         for i, line in enumerate(self.lines):
             if i not in self.dropped:
-                out.append(line)
-            if i in self.inserts:
-                if not out or not out[-1].endswith("\n"):
-                    out[-1:] = [out[-1] + "\n"] if out else []
-                out.extend(self.inserts[i])
+                # a last line without its newline gets one when lines follow it
+                out.append(line if i not in self.inserts or line.endswith("\n") else line + "\n")
+            out.extend(self.inserts.get(i, ()))
         return "".join(out)
 
 
@@ -193,9 +183,10 @@ def _fix_task(task: Task, edits: _Edits) -> None:
     args = task.data.get(task.module)
     if not isinstance(args, LineDict) or not args.marks:
         return  # free-form or flow style: leave it to the static check and the model
-    short = _short(task.module)
-    if short is None:
+    fqcn = builtin_fqcn(task.module)
+    if fqcn is None:
         return
+    short = fqcn.rsplit(".", 1)[-1]
     module = MODULES.get(short)
     if module is not None:
         mark = task.module_mark()
@@ -253,9 +244,8 @@ def correct_arguments(text: str) -> Fixed:
         return Fixed(text)
     fixed = edits.text()
     try:
-        again: Any = load_yaml(fixed)
+        if not load_yaml(fixed):
+            return Fixed(text)
     except YamlError:
-        return Fixed(text)
-    if not again:
         return Fixed(text)
     return Fixed(fixed, tuple(f"corrected {n}" for n in edits.notes))

@@ -14,7 +14,8 @@ from typing import Any
 
 from opsgen.validators.ansible.yamlload import KeyMark, LineDict
 
-__all__ = ["PLAY", "Snippet", "Task", "is_playbook", "iter_tasks", "shell_snippet", "yaml_bool"]
+__all__ = ["PLAY", "Snippet", "Task", "builtin_fqcn", "is_playbook", "iter_tasks", "shell_snippet",
+           "yaml_bool"]
 
 #: the head of a one-play playbook, for rule examples
 PLAY = "- hosts: all\n  tasks:\n"
@@ -42,6 +43,17 @@ def yaml_bool(value: Any) -> bool | None:
     if value is False or text in ("false", "no", "off", "0", "n"):
         return False
     return None
+
+
+def builtin_fqcn(module: str) -> str | None:
+    """The FQCN in ansible.builtin a task's module names (``cron``, ``ansible.legacy.cron``
+    and ``ansible.builtin.cron`` all name ``ansible.builtin.cron``); None for a module of
+    another collection."""
+    if module.startswith("ansible.builtin."):
+        return module
+    if module.startswith("ansible.legacy."):
+        return "ansible.builtin." + module.removeprefix("ansible.legacy.")
+    return None if "." in module else f"ansible.builtin.{module}"
 
 
 @dataclass(slots=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 from opsgen.findings import Finding, Severity
 from opsgen.validators.adapters.ansible import module_docs, unknown_modules
-from opsgen.validators.ansible.tasks import PLAY, Task, yaml_bool
+from opsgen.validators.ansible.tasks import PLAY, Task, builtin_fqcn, yaml_bool
 from opsgen.validators.artifact import Artifact
 from opsgen.validators.rule import Rule
 from opsgen.validators.shell.index import ShellIndex
@@ -246,15 +246,6 @@ _FREE = frozenset({"free_form", "free-form", "key_value"})
 _SHOWN = 24  # valid options listed in a message at most
 
 
-def _builtin(module: str) -> str | None:
-    """The FQCN in ansible.builtin a task's module names, if it names one there."""
-    if module.startswith("ansible.builtin."):
-        return module
-    if module.startswith("ansible.legacy."):
-        return "ansible.builtin." + module.removeprefix("ansible.legacy.")
-    return None if "." in module else f"ansible.builtin.{module}"
-
-
 def _templated(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
@@ -306,7 +297,7 @@ class ModuleArguments(Rule):
         if docs is None:
             return  # no tools sandbox: OPS005 says so
         for task in art.tasks:
-            fqcn = _builtin(task.module)
+            fqcn = builtin_fqcn(task.module)
             spec = docs.get(fqcn) if fqcn else None
             if isinstance(spec, dict):
                 yield from self._check_task(art, task, str(fqcn), spec.get("options") or {})
@@ -351,14 +342,13 @@ class ModuleArguments(Rule):
         valid = sorted(options)
         shown = ", ".join(valid[:_SHOWN]) + (" ..." if len(valid) > _SHOWN else "")
         guess = f"; did you mean {near[0]}?" if near else ""
-        idiom = next((text for (module, opts), text in _IDIOMS.items()
-                      if fqcn.endswith("." + module) and key in opts), "")
+        idiom = _IDIOMS.get((fqcn.rsplit(".", 1)[-1], key), "")
         return f"{fqcn} has no option {key}{guess} (valid: {shown}).{idiom}"
 
 
 #: What a model usually means by an option a module does not have, when the module cannot
 #: do it at all: the idiom that does (said in the finding, so the repair prompt carries it).
-_IDIOMS: dict[tuple[str, frozenset[str]], str] = {
+_IDIOM_TEXTS: dict[tuple[str, frozenset[str]], str] = {
     ("find", frozenset({"state", "delete", "remove", "action", "exec", "compress"})):
         " find only lists files: `register:` its result, then act on each with another "
         "module in `loop: \"{{ found.files }}\"` (e.g. ansible.builtin.file with `path: "
@@ -372,4 +362,9 @@ _IDIOMS: dict[tuple[str, frozenset[str]], str] = {
         "whole file use ansible.builtin.copy with `content:`.",
     ("file", frozenset({"content", "text", "line"})):
         " file does not write text: use ansible.builtin.copy with `dest:` and `content:`.",
+}
+#: (module short name, option) -> the idiom to name in the finding.
+_IDIOMS: dict[tuple[str, str], str] = {
+    (module, option): text for (module, options), text in _IDIOM_TEXTS.items()
+    for option in options
 }
