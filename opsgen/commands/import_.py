@@ -57,8 +57,9 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option("--request-checks/--no-request-checks",
                          help="With --request: also check what its words say plainly (a "
-                         "home directory, a mode, an owner, groups, a sysctl, a cron time), "
-                         "as opsgen new does."),
+                         "home directory, a mode, an owner, groups, a sysctl, a cron schedule, "
+                         "a symlink, a setting, ...), on the state they presuppose, as opsgen "
+                         "new does."),
         ] = True,
     ) -> None:
         """Import FILE as a new change: lint it, dry-run it, and store it for review.

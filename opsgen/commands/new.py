@@ -136,9 +136,11 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option("--request-checks/--no-request-checks",
                          help="Check what the request says in so many words (a user's home, "
-                         "shell and groups, a path's mode and owner, a GID, a sysctl, a daily "
-                         "cron time, a named package), and make the users it says exist "
-                         "already; each check is shown with its source 'request'."),
+                         "shell and groups, a path's mode and owner, a GID, a sysctl, a cron "
+                         "schedule, a symlink, a setting in a file, a unit file, files swept "
+                         "by age or size, what must stay, a named package), on the state it "
+                         "presupposes (the accounts, groups, folder or file it works on); "
+                         "each check is shown with its source 'request'."),
         ] = True,
     ) -> int:
         """Generate a script for REQUEST; lint it, dry-run it twice, repair, show the review.
