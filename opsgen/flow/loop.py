@@ -23,6 +23,7 @@ checks failed``; ``runs-clean, no checks`` when nothing showed the request was d
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -365,6 +366,61 @@ def _attempt(
 SAMPLE_TEMPERATURE = 0.7
 
 
+def _samplings(candidates: int) -> list[Sampling]:
+    """The consensus samples' settings: one seed per sample, so a run can be repeated."""
+    return [Sampling(temperature=SAMPLE_TEMPERATURE, seed=i) for i in range(1, candidates)]
+
+
+class _Ahead:
+    """The consensus samples, decoded in the background while the first answer is checked.
+
+    The samples answer the original request, so they do not depend on anything the checks
+    find: the model can write them while the sandbox works (which mostly waits on the
+    engine), and decodes them together in one batch, which costs less than one after the
+    other. Only for a client with ``complete_many`` (llama.cpp); with any other client the
+    samples are asked for one by one, in order, as before. A repair that needs the model
+    waits until the batch is done (the client lets one call run at a time); the greedy
+    conversation's cache is left as it was, so repairs are bit-identical either way.
+    """
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._done: list[Completion] = []
+
+    def start(self, llm: LLMClient, messages: Sequence[Message], samplings: list[Sampling],
+              max_tokens: int) -> None:
+        """Begin decoding ``samplings`` answers to ``messages`` in a background thread."""
+        many = getattr(llm, "complete_many", None)
+        if many is None or not samplings:
+            return
+
+        def work() -> None:
+            try:
+                self._done = list(many(messages, samplings, max_tokens=max_tokens,
+                                       cancelled=self._stop.is_set))
+            except Exception:  # the same call in the foreground says why
+                self._done = []
+
+        self._thread = threading.Thread(target=work, name="opsgen-samples", daemon=True)
+        self._thread.start()
+
+    def take(self, index: int) -> Completion | None:
+        """Sample ``index`` (0-based) once decoded; None: ask the model in the foreground."""
+        if self._thread is None:
+            return None
+        self._thread.join()
+        if index >= len(self._done) or self._done[index].finish_reason == "cancelled":
+            return None
+        return self._done[index]
+
+    def close(self) -> None:
+        """Stop a batch nobody needs any more (a settled choice, an error, Ctrl-C)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
 def _sample(
     request_messages: Sequence[Message],
     done: list[Attempt],
@@ -377,19 +433,24 @@ def _sample(
     events: Events,
     scenario: ScenarioSession,
     fix: FixFn | None = None,
+    ahead: _Ahead | None = None,
 ) -> None:
     """Add up to ``candidates - 1`` sampled answers, stopping once they cannot change the
-    choice. Samples are checked but not repaired: they are votes, not drafts."""
+    choice. Samples are checked but not repaired: they are votes, not drafts. Those
+    ``ahead`` already decoded are taken from it; the rest are asked for here."""
     extra = candidates - 1
+    samplings = _samplings(candidates)
     for i in range(1, extra + 1):
         if settled(done, extra - i + 1):
             break
         number = len(done) + 1
         events.stage("sample", i, extra)
-        sampling = Sampling(temperature=SAMPLE_TEMPERATURE, seed=i)
-        completion = llm.complete(
-            request_messages, max_tokens=max_tokens, on_token=events.token, sampling=sampling
-        )
+        completion = ahead.take(i - 1) if ahead is not None else None
+        if completion is None:
+            completion = llm.complete(
+                request_messages, max_tokens=max_tokens, on_token=events.token,
+                sampling=samplings[i - 1],
+            )
         attempt = _attempt(
             number, completion, lang, lint, dryrun, last=False, sampled=True, events=events,
             total=number, scenario=scenario, earlier=done, fix=fix,
@@ -480,6 +541,34 @@ def run_loop(
     if model_scenario and dryrun is not None:
         session.write()
     base = generation_messages(request, lang, target)
+    ahead = _Ahead()
+    try:
+        return _repair_and_choose(
+            request, lang, llm, base, ahead, lint=lint, dryrun=dryrun, total=total,
+            max_tokens=max_tokens, events=events, candidates=candidates, session=session,
+            fix=fix,
+        )
+    finally:
+        ahead.close()
+
+
+def _repair_and_choose(
+    request: str,
+    lang: str,
+    llm: LLMClient,
+    base: Sequence[Message],
+    ahead: _Ahead,
+    *,
+    lint: LintFn,
+    dryrun: AnyDryRunFn | None,
+    total: int,
+    max_tokens: int,
+    events: Events,
+    candidates: int,
+    session: ScenarioSession,
+    fix: FixFn | None,
+) -> LoopResult:
+    """The ``generate`` / repair attempts, then the consensus samples (see :func:`run_loop`)."""
     messages: Sequence[Message] = base
     done: list[Attempt] = []
     sampling = GREEDY
@@ -488,6 +577,8 @@ def run_loop(
         completion = llm.complete(
             messages, max_tokens=max_tokens, on_token=events.token, sampling=sampling
         )
+        if number == 1 and candidates > 1 and dryrun is not None:
+            ahead.start(llm, base, _samplings(candidates), max_tokens)
         attempt = _attempt(
             number, completion, lang, lint, dryrun, last=number == total, sampled=False,
             events=events, total=total, scenario=session, earlier=done, fix=fix,
@@ -511,7 +602,7 @@ def run_loop(
     broken_scenario = any(p.kind == "scenario" for a in done for p in a.problems)
     if candidates > 1 and dryrun is not None and not broken_scenario:
         _sample(base, done, candidates, llm, lang, lint, dryrun, max_tokens, events, session,
-                fix)
+                fix, ahead)
         consensus = choose(done)
     if all(a.script is None for a in done):
         raise UnparseableOutput(

@@ -8,7 +8,7 @@ from fakes import FakeLint, finding, report, run
 
 from opsgen.flow.consensus import behaviour, choose, settled
 from opsgen.flow.loop import run_loop
-from opsgen.generator.llm import FakeLLM, Message
+from opsgen.generator.llm import Completion, FakeLLM, Message, Sampling
 from opsgen.sandbox.models import DryRunReport, FileChange, FileMeta, RunResult, SystemDiff
 
 
@@ -228,3 +228,61 @@ def test_a_sample_identical_to_an_earlier_answer_votes_with_that_answers_evidenc
     assert len(dry.seen) == 2  # the third candidate was not run
     assert result.consensus is not None and result.consensus.groups[0] == (2, 3)
     assert result.final.number == 2 and result.unchanged_repairs == 0
+
+
+class Batched(FakeLLM):
+    """A client that decodes the samples together, like llama.cpp's ``complete_many``:
+    the loop asks it for them in the background, right after the first answer."""
+
+    def __init__(self, greedy: list[str], samples: list[str]):
+        super().__init__(greedy)
+        self.samples = samples
+        self.batches: list[list[Sampling]] = []
+        self.order: list[str] = []
+        self.cancel_asked = False
+
+    def complete(self, messages, **kwargs):  # type: ignore[no-untyped-def]
+        self.order.append("complete")
+        return super().complete(messages, **kwargs)
+
+    def complete_many(self, messages, samplings, *, max_tokens=768, cancelled=None):  # type: ignore[no-untyped-def]
+        self.order.append("many")
+        self.batches.append(list(samplings))
+        self.cancel_asked = cancelled is not None and not cancelled()
+        return [Completion(text, self.name, self.runtime, finish_reason="fence")
+                for text in self.samples[: len(samplings)]]
+
+
+def test_a_batching_client_gets_the_samples_in_one_call_and_they_are_checked_in_order():
+    llm = Batched([_answer("echo 'Total: 3'")], [_answer("echo 3"), _answer("echo 3")])
+    dry = ByCommand({"echo 'Total: 3'": "Total: 3", "echo 3": "3"})
+    result = run_loop("count", "bash", llm, lint=_lint, dryrun=dry, candidates=3)
+    # one greedy answer, then both samples from one batch (never from complete)
+    assert llm.order == ["complete", "many"]
+    assert [(s.temperature, s.seed) for s in llm.batches[0]] == [(0.7, 1), (0.7, 2)]
+    assert llm.cancel_asked
+    assert [a.sampled for a in result.attempts] == [False, True, True]
+    assert result.final.script is not None and result.final.script.rstrip().endswith("echo 3")
+    # the same outcome as a client that samples one by one
+    plain = FakeLLM([_answer("echo 'Total: 3'"), _answer("echo 3"), _answer("echo 3")])
+    again = run_loop("count", "bash", plain, lint=_lint, dryrun=dry, candidates=3)
+    assert [a.script for a in again.attempts] == [a.script for a in result.attempts]
+
+
+def test_a_batch_is_not_asked_for_without_candidates_or_without_a_dry_run():
+    llm = Batched([_answer("echo 3")], [_answer("echo 3")])
+    run_loop("count", "bash", llm, lint=_lint, dryrun=ByCommand({"echo 3": "3"}), candidates=1)
+    run_loop("count", "bash", llm, lint=_lint, dryrun=None, candidates=3)
+    assert "many" not in llm.order
+
+
+def test_a_failed_batch_falls_back_to_sampling_one_by_one():
+    class Broken(Batched):
+        def complete_many(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            self.order.append("many")
+            raise RuntimeError("decode failed")
+
+    llm = Broken([_answer("echo 3")], [])
+    run_loop("count", "bash", llm, lint=_lint, dryrun=ByCommand({"echo 3": "3"}), candidates=3)
+    assert llm.order[:2] == ["complete", "many"]
+    assert llm.order.count("complete") >= 2  # the samples came from complete after all

@@ -121,3 +121,25 @@ def test_sampled_candidates_are_seeded_and_usable(llama_models):
         out = llm.complete(messages, max_tokens=160, sampling=Sampling(temperature=0.7, seed=seed))
         assert out.completion_tokens > 0 and out.finish_reason in ("fence", "stop", "length")
         assert "```" in out.text
+
+
+def test_samples_decoded_together_leave_the_greedy_repair_bit_identical(llama_models):
+    """The consensus samples are decoded in one batch in sequences 1.. of the context; the
+    greedy conversation (sequence 0) must come out exactly as if the batch never ran."""
+    from opsgen.generator.backends.llamacpp import LlamaCppClient
+    from opsgen.generator.llm import Sampling
+    from opsgen.generator.prompts import repair_messages
+
+    path = llama_models["qwen2.5-coder-0.5b"].path
+    with_batch, without = LlamaCppClient(path), LlamaCppClient(path)
+    base = generation_messages("create the directory /srv/reports with mode 0750", "bash")
+    first = with_batch.complete(base)
+    assert without.complete(base).text == first.text
+    samples = with_batch.complete_many(base, [Sampling(0.7, seed=1), Sampling(0.7, seed=2)])
+    assert len(samples) == 2
+    for sample in samples:
+        assert sample.finish_reason in ("fence", "stop") and sample.completion_tokens > 0
+        _bash_ok(extract_script(sample.text, "bash").script)
+    problems = ["exit-1: the first run failed: mkdir: cannot create directory '/srv': denied"]
+    repair = repair_messages(base, extract_script(first.text, "bash").script, problems, "bash")
+    assert with_batch.complete(repair).text == without.complete(repair).text

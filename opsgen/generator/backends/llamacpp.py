@@ -5,19 +5,40 @@ Measured on 2 cores with the 1.5B Q4 model: about 10 tokens/s and a 3 s load, ag
 for work; on a machine where anything else runs (a Docker dry-run, CI) that collapsed
 throughput from 14 to 0.8 tokens/s, so ``OMP_WAIT_POLICY=PASSIVE`` is set before the
 library is first imported.
+
+Sampled candidates are decoded together (:meth:`LlamaCppClient.complete_many`): llama.cpp
+runs several sequences in one batch over a shared, already evaluated prompt, so two samples
+cost about 1.5 times one here instead of twice (the CPU is compute- rather than memory-bound
+at this size, so the gain is smaller than on a GPU). The context is made with room for
+:data:`SEQUENCES` sequences in one *unified* KV cache, so the greedy conversation (sequence 0)
+keeps the whole context and its answers stay bit-identical (tested); the samples live in
+sequences 1.. and are removed afterwards, so the next repair still finds its prefix cached.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from opsgen.errors import ModelUnavailable
-from opsgen.generator.llm import Message, Sampling, StreamingClient
+from opsgen.generator.llm import (
+    GREEDY,
+    Completion,
+    Message,
+    Sampling,
+    StreamingClient,
+    TokenCallback,
+    fence_closed,
+)
 
-__all__ = ["LlamaCppClient", "default_threads"]
+__all__ = ["SEQUENCES", "LlamaCppClient", "default_threads"]
+
+#: Sequences one context can decode together: the greedy conversation plus the samples.
+SEQUENCES = 4
 
 
 def default_threads() -> int:
@@ -55,15 +76,172 @@ class LlamaCppClient(StreamingClient):
         llama_cpp = _import_llama()
         self.name = path.name
         self.path = path
+        # One model, one context: a repair and a background batch of samples take turns.
+        self._lock = threading.Lock()
         try:
-            self._llm = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=n_ctx,
-                n_threads=n_threads or default_threads(),
-                verbose=False,
+            self._llm = _with_sequences(
+                llama_cpp,
+                lambda: llama_cpp.Llama(
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_threads=n_threads or default_threads(),
+                    verbose=False,
+                ),
             )
         except (ValueError, RuntimeError) as exc:
             raise ModelUnavailable(f"llama.cpp could not load {path}: {exc}") from None
+        self._template = _chat_template(self._llm)
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int = 768,
+        stop_at_fence: bool = True,
+        on_token: TokenCallback | None = None,
+        sampling: Sampling = GREEDY,
+    ) -> Completion:
+        """See :class:`~opsgen.generator.llm.LLMClient`; one call at a time per model."""
+        with self._lock:
+            return super().complete(
+                messages, max_tokens=max_tokens, stop_at_fence=stop_at_fence,
+                on_token=on_token, sampling=sampling,
+            )
+
+    def complete_many(
+        self,
+        messages: Sequence[Message],
+        samplings: Sequence[Sampling],
+        *,
+        max_tokens: int = 768,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> list[Completion]:
+        """Sample one answer per entry of ``samplings`` to the same conversation, decoded
+        together in one batch (at most ``SEQUENCES - 1`` at once; more go in turns).
+
+        Each answer stops at its closed fence, the end of turn or ``max_tokens``. The greedy
+        conversation's cache (sequence 0) is read, never changed: its evaluated prefix is
+        copied to the samples' sequences, so a shared system prompt is not evaluated again,
+        and the next :meth:`complete` finds the same cache as if this call never happened.
+        ``cancelled`` is asked before every step; when it says yes, what each answer has so
+        far is returned with ``finish_reason="cancelled"``.
+        """
+        out: list[Completion] = []
+        width = SEQUENCES - 1
+        for start in range(0, len(samplings), width):
+            with self._lock:
+                out.extend(
+                    self._batch(messages, samplings[start : start + width], max_tokens,
+                                cancelled)
+                )
+        return out
+
+    def _batch(
+        self,
+        messages: Sequence[Message],
+        samplings: Sequence[Sampling],
+        max_tokens: int,
+        cancelled: Callable[[], bool] | None,
+    ) -> list[Completion]:
+        from llama_cpp import llama_cpp as C
+
+        started = time.perf_counter()
+        llm = self._llm
+        ctx = llm._ctx.ctx
+        memory = C.llama_get_memory(ctx)
+        vocab = llm._model.vocab
+        prompt = llm.tokenize(self._template(messages).encode(), add_bos=False, special=True)
+        if not samplings or not prompt or len(prompt) + max_tokens > llm.n_ctx():
+            return [self._alone(messages, s, max_tokens) for s in samplings]
+        # The longest evaluated prefix of the greedy sequence that this prompt shares; at
+        # least the last prompt token is decoded here, for the first step's logits.
+        shared = 0
+        for have, want in zip(llm.input_ids[: llm.n_tokens], prompt[:-1], strict=False):
+            if have != want:
+                break
+            shared += 1
+        seqs = list(range(1, len(samplings) + 1))
+        batch = llm._batch.batch
+        samplers = [_sampler(s) for s in samplings]
+        answers: list[list[int]] = [[] for _ in seqs]
+        texts = ["" for _ in seqs]
+        reasons = ["length" for _ in seqs]
+        first = [0.0 for _ in seqs]
+        try:
+            C.llama_memory_seq_cp(memory, 0, 1, 0, shared)
+            rest = prompt[shared:]
+            for lo in range(0, len(rest), llm.n_batch):
+                chunk = rest[lo : lo + llm.n_batch]
+                batch.n_tokens = len(chunk)
+                for i, token in enumerate(chunk):
+                    batch.token[i] = token
+                    batch.pos[i] = shared + lo + i
+                    batch.seq_id[i][0] = 1
+                    batch.n_seq_id[i] = 1
+                    batch.logits[i] = lo + i == len(rest) - 1
+                llm._ctx.decode(llm._batch)
+            for seq in seqs[1:]:
+                C.llama_memory_seq_cp(memory, 1, seq, 0, len(prompt))
+            index = {i: -1 for i in range(len(seqs))}  # where each one's logits are
+            active = list(range(len(seqs)))
+            step = 0
+            while active:
+                if cancelled is not None and cancelled():
+                    reasons = ["cancelled" if i in active else r for i, r in enumerate(reasons)]
+                    break
+                going: list[tuple[int, int]] = []
+                for i in active:
+                    token = samplers[i].sample(llm._ctx, index[i])
+                    if C.llama_vocab_is_eog(vocab, token):
+                        reasons[i] = "stop"
+                        continue
+                    if not answers[i]:
+                        first[i] = time.perf_counter() - started
+                    answers[i].append(token)
+                    texts[i] = llm.detokenize(answers[i]).decode("utf-8", "ignore")
+                    if fence_closed(texts[i]):
+                        reasons[i] = "fence"
+                    elif len(answers[i]) < max_tokens:
+                        going.append((i, token))
+                active = [i for i, _ in going]
+                if not going:
+                    break
+                batch.n_tokens = len(going)
+                for j, (i, token) in enumerate(going):
+                    batch.token[j] = token
+                    batch.pos[j] = len(prompt) + step
+                    batch.seq_id[j][0] = seqs[i]
+                    batch.n_seq_id[j] = 1
+                    batch.logits[j] = True
+                    index[i] = j
+                llm._ctx.decode(llm._batch)
+                step += 1
+        finally:
+            for seq in seqs:
+                C.llama_memory_seq_rm(memory, seq, -1, -1)
+            # The context's logits are the samples' now: the next call must not sample
+            # from them as if they were its cached prompt's.
+            llm._requires_eval = True
+            for sampler in samplers:
+                sampler.close()
+        seconds = time.perf_counter() - started
+        return [
+            Completion(
+                text=llm.detokenize(tokens).decode("utf-8", "replace"),
+                model=self.name,
+                runtime=self.runtime,
+                completion_tokens=len(tokens),
+                seconds=seconds,
+                first_token_s=first[i],
+                finish_reason=reasons[i],
+            )
+            for i, tokens in enumerate(answers)
+        ]
+
+    def _alone(self, messages: Sequence[Message], sampling: Sampling,
+               max_tokens: int) -> Completion:
+        # The lock is held by the caller: the streaming path, without taking it again.
+        return super().complete(messages, max_tokens=max_tokens, sampling=sampling)
 
     def _pieces(
         self, messages: Sequence[Message], max_tokens: int, sampling: Sampling
@@ -82,3 +260,59 @@ class LlamaCppClient(StreamingClient):
         for chunk in stream:
             delta = chunk["choices"][0].get("delta", {})
             yield delta.get("content") or ""
+
+
+def _with_sequences(llama_cpp: Any, make: Callable[[], Any]) -> Any:
+    """Build the ``Llama`` with a context for :data:`SEQUENCES` sequences in a unified KV
+    cache (the library has no argument for it: its default context parameters are
+    widened while the constructor runs). Unified, so sequence 0 keeps the whole context."""
+    from llama_cpp import llama_cpp as C
+
+    default = C.llama_context_default_params
+
+    def widened() -> Any:
+        params = default()
+        params.n_seq_max = SEQUENCES
+        params.kv_unified = True
+        return params
+
+    C.llama_context_default_params = widened
+    try:
+        return make()
+    finally:
+        C.llama_context_default_params = default
+
+
+def _chat_template(llm: Any) -> Callable[[Sequence[Message]], str]:
+    """The model's own chat template (from the GGUF), as ``create_chat_completion`` uses it."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        raise ModelUnavailable(f"{llm.model_path}: the GGUF file has no chat template")
+    eos = llm._model.token_get_text(llm.token_eos())
+    bos = llm._model.token_get_text(llm.token_bos()) if llm.token_bos() >= 0 else ""
+    formatter: Any = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+
+    def render(messages: Sequence[Message]) -> str:
+        return str(formatter(messages=[m.to_dict() for m in messages]).prompt)
+
+    return render
+
+
+def _sampler(sampling: Sampling) -> Any:
+    """The chain ``create_chat_completion`` builds for these settings (top-k 40, top-p,
+    min-p 0.05, temperature, a seeded draw)."""
+    from llama_cpp import _internals
+
+    chain: Any = getattr(_internals, "LlamaSampler")()  # noqa: B009 - untyped in the library
+    if sampling.greedy:
+        chain.add_greedy()
+        return chain
+    chain.add_top_k(40)
+    chain.add_typical(1.0, 1)
+    chain.add_top_p(sampling.top_p, 1)
+    chain.add_min_p(0.05, 1)
+    chain.add_temp(sampling.temperature)
+    chain.add_dist(sampling.seed if sampling.seed is not None else 0xFFFFFFFF)
+    return chain
