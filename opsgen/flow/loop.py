@@ -381,11 +381,16 @@ class _Ahead:
     samples are asked for one by one, in order, as before. A repair that needs the model
     waits until the batch is done (the client lets one call run at a time); the greedy
     conversation's cache is left as it was, so repairs are bit-identical either way.
+
+    Until someone waits for it (:meth:`hurry`), the batch decodes on one thread: the sandbox
+    checking the first answer keeps a core, and when that answer settles the choice on its
+    own, the samples are dropped having cost that one core only.
     """
 
     def __init__(self) -> None:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._urgent = threading.Event()
         self._done: list[Completion] = []
 
     def start(self, llm: LLMClient, messages: Sequence[Message], samplings: list[Sampling],
@@ -398,7 +403,8 @@ class _Ahead:
         def work() -> None:
             try:
                 self._done = list(many(messages, samplings, max_tokens=max_tokens,
-                                       cancelled=self._stop.is_set))
+                                       cancelled=self._stop.is_set,
+                                       background=lambda: not self._urgent.is_set()))
             except Exception:  # the same call in the foreground says why
                 self._done = []
 
@@ -409,10 +415,15 @@ class _Ahead:
         """Sample ``index`` (0-based) once decoded; None: ask the model in the foreground."""
         if self._thread is None:
             return None
+        self.hurry()
         self._thread.join()
         if index >= len(self._done) or self._done[index].finish_reason == "cancelled":
             return None
         return self._done[index]
+
+    def hurry(self) -> None:
+        """The foreground waits for the model now: decode on every thread."""
+        self._urgent.set()
 
     def close(self) -> None:
         """Stop a batch nobody needs any more (a settled choice, an error, Ctrl-C)."""
@@ -574,6 +585,8 @@ def _repair_and_choose(
     sampling = GREEDY
     for number in range(1, total + 1):
         events.stage("generate", number, total)
+        if number > 1:
+            ahead.hurry()  # this repair waits for the samples' batch: let it use every core
         completion = llm.complete(
             messages, max_tokens=max_tokens, on_token=events.token, sampling=sampling
         )

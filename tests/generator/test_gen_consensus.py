@@ -245,7 +245,7 @@ class Batched(FakeLLM):
         self.order.append("complete")
         return super().complete(messages, **kwargs)
 
-    def complete_many(self, messages, samplings, *, max_tokens=768, cancelled=None):  # type: ignore[no-untyped-def]
+    def complete_many(self, messages, samplings, *, max_tokens=768, cancelled=None, background=None):  # type: ignore[no-untyped-def]
         self.order.append("many")
         self.batches.append(list(samplings))
         self.cancel_asked = cancelled is not None and not cancelled()

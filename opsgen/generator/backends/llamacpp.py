@@ -115,6 +115,7 @@ class LlamaCppClient(StreamingClient):
         *,
         max_tokens: int = 768,
         cancelled: Callable[[], bool] | None = None,
+        background: Callable[[], bool] | None = None,
     ) -> list[Completion]:
         """Sample one answer per entry of ``samplings`` to the same conversation, decoded
         together in one batch (at most ``SEQUENCES - 1`` at once; more go in turns).
@@ -124,7 +125,10 @@ class LlamaCppClient(StreamingClient):
         copied to the samples' sequences, so a shared system prompt is not evaluated again,
         and the next :meth:`complete` finds the same cache as if this call never happened.
         ``cancelled`` is asked before every step; when it says yes, what each answer has so
-        far is returned with ``finish_reason="cancelled"``.
+        far is returned with ``finish_reason="cancelled"``. Where the cache could not hold
+        every answer at full length, they are sampled one by one, as :meth:`complete` would.
+        While ``background`` says yes, each step runs on one thread, leaving the other cores
+        to whatever the caller does meanwhile (a dry-run); once it says no, on all of them.
         """
         out: list[Completion] = []
         width = SEQUENCES - 1
@@ -132,7 +136,7 @@ class LlamaCppClient(StreamingClient):
             with self._lock:
                 out.extend(
                     self._batch(messages, samplings[start : start + width], max_tokens,
-                                cancelled)
+                                cancelled, background)
                 )
         return out
 
@@ -142,6 +146,7 @@ class LlamaCppClient(StreamingClient):
         samplings: Sequence[Sampling],
         max_tokens: int,
         cancelled: Callable[[], bool] | None,
+        background: Callable[[], bool] | None = None,
     ) -> list[Completion]:
         from llama_cpp import llama_cpp as C
 
@@ -151,8 +156,6 @@ class LlamaCppClient(StreamingClient):
         memory = C.llama_get_memory(ctx)
         vocab = llm._model.vocab
         prompt = llm.tokenize(self._template(messages).encode(), add_bos=False, special=True)
-        if not samplings or not prompt or len(prompt) + max_tokens > llm.n_ctx():
-            return [self._alone(messages, s, max_tokens) for s in samplings]
         # The longest evaluated prefix of the greedy sequence that this prompt shares; at
         # least the last prompt token is decoded here, for the first step's logits.
         shared = 0
@@ -160,6 +163,11 @@ class LlamaCppClient(StreamingClient):
             if have != want:
                 break
             shared += 1
+        # The cache is one pool of n_ctx cells: the greedy sequence's, the prompt's rest,
+        # and each answer's own. Where they might not fit, sample one by one instead.
+        cells = llm.n_tokens + len(prompt) - shared + len(samplings) * max_tokens
+        if not samplings or not prompt or cells > llm.n_ctx():
+            return [self._alone(messages, s, max_tokens) for s in samplings]
         seqs = list(range(1, len(samplings) + 1))
         batch = llm._batch.batch
         samplers = [_sampler(s) for s in samplings]
@@ -167,7 +175,18 @@ class LlamaCppClient(StreamingClient):
         texts = ["" for _ in seqs]
         reasons = ["length" for _ in seqs]
         first = [0.0 for _ in seqs]
+        full = (llm.n_threads, llm.n_threads_batch)
+        threads = full
+
+        def pace() -> None:
+            nonlocal threads
+            want = (1, 1) if background is not None and background() else full
+            if want != threads:
+                C.llama_set_n_threads(ctx, *want)
+                threads = want
+
         try:
+            pace()
             C.llama_memory_seq_cp(memory, 0, 1, 0, shared)
             rest = prompt[shared:]
             for lo in range(0, len(rest), llm.n_batch):
@@ -214,9 +233,12 @@ class LlamaCppClient(StreamingClient):
                     batch.n_seq_id[j] = 1
                     batch.logits[j] = True
                     index[i] = j
+                pace()
                 llm._ctx.decode(llm._batch)
                 step += 1
         finally:
+            if threads != full:
+                C.llama_set_n_threads(ctx, *full)
             for seq in seqs:
                 C.llama_memory_seq_rm(memory, seq, -1, -1)
             # The context's logits are the samples' now: the next call must not sample
