@@ -372,19 +372,22 @@ def _samplings(candidates: int) -> list[Sampling]:
 
 
 class _Ahead:
-    """The consensus samples, decoded in the background while the first answer is checked.
+    """The first consensus sample, decoded in the background while the first answer is
+    checked.
 
     The samples answer the original request, so they do not depend on anything the checks
-    find: the model can write them while the sandbox works (which mostly waits on the
-    engine), and decodes them together in one batch, which costs less than one after the
-    other. Only for a client with ``complete_many`` (llama.cpp); with any other client the
-    samples are asked for one by one, in order, as before. A repair that needs the model
-    waits until the batch is done (the client lets one call run at a time); the greedy
-    conversation's cache is left as it was, so repairs are bit-identical either way.
+    find, and the first one is needed whenever sampling happens at all (one answer alone
+    never settles the choice): the model can write it while the sandbox works. Only for a
+    client with ``complete_many`` (llama.cpp), which decodes it in its own sequence and
+    leaves the greedy conversation's cache as it was, so repairs are bit-identical either
+    way; with any other client the samples are asked for one by one, in order, as before. A
+    repair that needs the model waits until the sample is done (the client lets one call run
+    at a time). Later samples are asked for only when the choice is still open: decoding two
+    together costs about 1.5 times one on this 2-core machine, which the early stop saves
+    more often than the batch would (bench/batch_decode.py, bench/loop_speed.py).
 
-    Until someone waits for it (:meth:`hurry`), the batch decodes on one thread: the sandbox
-    checking the first answer keeps a core, and when that answer settles the choice on its
-    own, the samples are dropped having cost that one core only.
+    Until someone waits for it (:meth:`hurry`), the sample decodes on one thread, so the
+    sandbox checking the first answer keeps a core.
     """
 
     def __init__(self) -> None:
@@ -591,7 +594,7 @@ def _repair_and_choose(
             messages, max_tokens=max_tokens, on_token=events.token, sampling=sampling
         )
         if number == 1 and candidates > 1 and dryrun is not None:
-            ahead.start(llm, base, _samplings(candidates), max_tokens)
+            ahead.start(llm, base, _samplings(candidates)[:1], max_tokens)  # see _Ahead
         attempt = _attempt(
             number, completion, lang, lint, dryrun, last=number == total, sampled=False,
             events=events, total=total, scenario=session, earlier=done, fix=fix,
