@@ -253,13 +253,14 @@ class Batched(FakeLLM):
                 for text in self.samples[: len(samplings)]]
 
 
-def test_a_batching_client_gets_the_samples_in_one_call_and_they_are_checked_in_order():
-    llm = Batched([_answer("echo 'Total: 3'")], [_answer("echo 3"), _answer("echo 3")])
+def test_a_batching_client_decodes_the_first_sample_ahead_and_the_rest_on_demand():
+    llm = Batched([_answer("echo 'Total: 3'"), _answer("echo 3")], [_answer("echo 3")])
     dry = ByCommand({"echo 'Total: 3'": "Total: 3", "echo 3": "3"})
     result = run_loop("count", "bash", llm, lint=_lint, dryrun=dry, candidates=3)
-    # one greedy answer, then both samples from one batch (never from complete)
-    assert llm.order == ["complete", "many"]
-    assert [(s.temperature, s.seed) for s in llm.batches[0]] == [(0.7, 1), (0.7, 2)]
+    # the greedy answer, the first sample ahead (its own call), the second when still open
+    assert llm.order == ["complete", "many", "complete"]
+    assert [(s.temperature, s.seed) for s in llm.batches[0]] == [(0.7, 1)]
+    assert (llm.samplings[-1].temperature, llm.samplings[-1].seed) == (0.7, 2)
     assert llm.cancel_asked
     assert [a.sampled for a in result.attempts] == [False, True, True]
     assert result.final.script is not None and result.final.script.rstrip().endswith("echo 3")
@@ -267,6 +268,15 @@ def test_a_batching_client_gets_the_samples_in_one_call_and_they_are_checked_in_
     plain = FakeLLM([_answer("echo 'Total: 3'"), _answer("echo 3"), _answer("echo 3")])
     again = run_loop("count", "bash", plain, lint=_lint, dryrun=dry, candidates=3)
     assert [a.script for a in again.attempts] == [a.script for a in result.attempts]
+
+
+def test_an_agreeing_first_sample_settles_the_choice_and_no_second_is_asked_for():
+    llm = Batched([_answer("echo 3")], [_answer("echo 3")])
+    result = run_loop("count", "bash", llm, lint=_lint, dryrun=ByCommand({"echo 3": "3"}),
+                      candidates=3)
+    # greedy and sample 1 agree: sample 2 could not change the choice, so it is never asked
+    assert llm.order == ["complete", "many"]
+    assert len(result.attempts) == 2
 
 
 def test_a_batch_is_not_asked_for_without_candidates_or_without_a_dry_run():

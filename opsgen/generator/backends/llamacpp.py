@@ -6,13 +6,15 @@ for work; on a machine where anything else runs (a Docker dry-run, CI) that coll
 throughput from 14 to 0.8 tokens/s, so ``OMP_WAIT_POLICY=PASSIVE`` is set before the
 library is first imported.
 
-Sampled candidates are decoded together (:meth:`LlamaCppClient.complete_many`): llama.cpp
-runs several sequences in one batch over a shared, already evaluated prompt, so two samples
-cost about 1.5 times one here instead of twice (the CPU is compute- rather than memory-bound
-at this size, so the gain is smaller than on a GPU). The context is made with room for
-:data:`SEQUENCES` sequences in one *unified* KV cache, so the greedy conversation (sequence 0)
-keeps the whole context and its answers stay bit-identical (tested); the samples live in
-sequences 1.. and are removed afterwards, so the next repair still finds its prefix cached.
+Sampled candidates can be decoded apart from the greedy conversation, and several together
+(:meth:`LlamaCppClient.complete_many`): llama.cpp runs sequences in one batch over a shared,
+already evaluated prompt. The context is made with room for :data:`SEQUENCES` sequences in
+one *unified* KV cache, so the greedy conversation (sequence 0) keeps the whole context and
+its answers stay bit-identical (tested); the samples live in sequences 1.. and are removed
+afterwards, so the next repair still finds its prefix cached. That is what lets the loop
+decode a sample in the background while a dry-run runs. Two samples in one batch cost about
+1.5 times one on this 2-core CPU (compute- rather than memory-bound at this size; on a GPU
+the gain would be larger): ``bench/batch_decode.py``.
 """
 
 from __future__ import annotations
