@@ -382,9 +382,10 @@ class _Ahead:
     leaves the greedy conversation's cache as it was, so repairs are bit-identical either
     way; with any other client the samples are asked for one by one, in order, as before. A
     repair that needs the model waits until the sample is done (the client lets one call run
-    at a time). Later samples are asked for only when the choice is still open: decoding two
-    together costs about 1.5 times one on this 2-core machine, which the early stop saves
-    more often than the batch would (bench/batch_decode.py, bench/loop_speed.py).
+    at a time). Later samples are asked for only when the choice is still open: on a 2-core
+    CPU two samples decoded together take as long as one after the other, so a batch would
+    only cost the second sample whenever the early stop does not need it
+    (bench/batch_decode.py, bench/loop_speed.py).
 
     Until someone waits for it (:meth:`hurry`), the sample decodes on one thread, so the
     sandbox checking the first answer keeps a core.

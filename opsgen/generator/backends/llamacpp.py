@@ -12,9 +12,11 @@ already evaluated prompt. The context is made with room for :data:`SEQUENCES` se
 one *unified* KV cache, so the greedy conversation (sequence 0) keeps the whole context and
 its answers stay bit-identical (tested); the samples live in sequences 1.. and are removed
 afterwards, so the next repair still finds its prefix cached. That is what lets the loop
-decode a sample in the background while a dry-run runs. Two samples in one batch cost about
-1.5 times one on this 2-core CPU (compute- rather than memory-bound at this size; on a GPU
-the gain would be larger): ``bench/batch_decode.py``.
+decode a sample in the background while a dry-run runs. On a 2-core CPU a batch buys
+nothing: a step of two sequences costs 1.9 times one token and three 2.1 times (the 1.5B Q4
+is compute- rather than memory-bound there), so two samples together take as long as one
+after the other (``bench/batch_decode.py``); on a GPU or a wider CPU the batch is where
+the gain is.
 """
 
 from __future__ import annotations
