@@ -19,13 +19,7 @@ import argparse
 import statistics
 import time
 
-REQUESTS = [
-    "list all files larger than 100MB under /var/log",
-    "create a user named deploy with a home directory and add them to the sudo group",
-    "install nginx and make sure it starts on boot",
-    "find and delete files in /tmp older than 7 days",
-    "install a cron job that prunes /var/tmp every night",
-]
+from gen_speed import REQUESTS  # the same five requests as the speed table (bench/)
 
 
 def main() -> None:
