@@ -143,3 +143,23 @@ def test_samples_decoded_together_leave_the_greedy_repair_bit_identical(llama_mo
     problems = ["exit-1: the first run failed: mkdir: cannot create directory '/srv': denied"]
     repair = repair_messages(base, extract_script(first.text, "bash").script, problems, "bash")
     assert with_batch.complete(repair).text == without.complete(repair).text
+
+
+def test_the_system_prompt_state_is_kept_between_processes_without_changing_answers(
+    llama_models, tmp_path, monkeypatch
+):
+    """A fresh client evaluates the system prompt and saves its state; the next loads it.
+    The answer is the same bit for bit with the file, without it, and with a broken one."""
+    from opsgen.generator.backends.llamacpp import LlamaCppClient
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = llama_models["qwen2.5-coder-0.5b"].path
+    messages = generation_messages("create the user deploy with home /srv/deploy", "bash")
+    first = LlamaCppClient(path).complete(messages).text
+    saved = list((tmp_path / "opsgen" / "kv").glob("*.kv"))
+    assert len(saved) == 1 and saved[0].stat().st_size > 0
+    assert LlamaCppClient(path).complete(messages).text == first  # loaded from the file
+    saved[0].write_bytes(b"not a llama.cpp state")
+    assert LlamaCppClient(path).complete(messages).text == first  # a broken file: evaluated
+    monkeypatch.setenv("OPSGEN_KV_CACHE", "0")
+    assert LlamaCppClient(path).complete(messages).text == first  # no file at all

@@ -17,10 +17,18 @@ nothing: a step of two sequences costs 1.9 times one token and three 2.1 times (
 is compute- rather than memory-bound there), so two samples together take as long as one
 after the other (``bench/batch_decode.py``); on a GPU or a wider CPU the batch is where
 the gain is.
+
+A new process would read the same system prompt (rules and few-shot examples) again before
+its first answer; its evaluated state is saved to a file once and loaded from then on
+(:func:`prefix_file`), which takes a fresh ``opsgen new`` from about 10 to 5 s before its
+first answer is written. The prefix is always evaluated as a batch of its own, so answers
+are the same with the file, without it, or with a broken one (tested).
 """
 
 from __future__ import annotations
 
+import ctypes
+import hashlib
 import os
 import threading
 import time
@@ -39,10 +47,12 @@ from opsgen.generator.llm import (
     fence_closed,
 )
 
-__all__ = ["SEQUENCES", "LlamaCppClient", "default_threads"]
+__all__ = ["SEQUENCES", "LlamaCppClient", "default_threads", "prefix_file"]
 
 #: Sequences one context can decode together: the greedy conversation plus the samples.
 SEQUENCES = 4
+#: A system prompt shorter than this is evaluated each time rather than kept in a file.
+_MIN_PREFIX = 64
 
 
 def default_threads() -> int:
@@ -107,10 +117,54 @@ class LlamaCppClient(StreamingClient):
     ) -> Completion:
         """See :class:`~opsgen.generator.llm.LLMClient`; one call at a time per model."""
         with self._lock:
+            if self._llm.n_tokens == 0:
+                self._system_prefix(messages)
             return super().complete(
                 messages, max_tokens=max_tokens, stop_at_fence=stop_at_fence,
                 on_token=on_token, sampling=sampling,
             )
+
+    def _system_prefix(self, messages: Sequence[Message]) -> None:
+        """Put the system prompt's evaluated state in the empty cache, from a file when an
+        earlier process saved it (:func:`prefix_file`), else by evaluating it and saving it.
+
+        The system prompt (rules and few-shot examples, about 400 tokens) is the same for
+        every request of a language; reading it is most of a fresh ``opsgen new``'s wait for
+        its first token (about 4 s of 5 here). Either way the prefix is evaluated as its own
+        batch and the request after it as another, so an answer is the same bit for bit
+        whether the file was there or not. Any problem with the file: evaluated as usual.
+        """
+        from llama_cpp import llama_cpp as C
+
+        if not messages or messages[0].role != "system":
+            return
+        llm = self._llm
+        whole = llm.tokenize(self._template(messages).encode(), add_bos=False, special=True)
+        alone = llm.tokenize(self._template(messages[:1]).encode(), add_bos=False, special=True)
+        shared = 0
+        for a, b in zip(whole[:-1], alone, strict=False):
+            if a != b:
+                break
+            shared += 1
+        if shared < _MIN_PREFIX:
+            return
+        prefix = whole[:shared]
+        path = prefix_file(self.path, prefix)
+        ctx = llm._ctx.ctx
+        if path is not None and path.is_file():
+            tokens = (C.llama_token * (shared + 1))()
+            count = ctypes.c_size_t(0)
+            read = C.llama_state_seq_load_file(ctx, str(path).encode(), 0, tokens, shared + 1,
+                                               ctypes.byref(count))
+            if read and count.value == shared and list(tokens[:shared]) == prefix:
+                llm.input_ids[:shared] = prefix
+                llm.n_tokens = shared
+                llm._requires_eval = True  # the logits are not this prefix's
+                return
+            C.llama_memory_seq_rm(C.llama_get_memory(ctx), 0, -1, -1)
+        llm.eval(prefix)
+        if path is not None:
+            _save_prefix(ctx, path, prefix)
 
     def complete_many(
         self,
@@ -342,3 +396,45 @@ def _sampler(sampling: Sampling) -> Any:
     chain.add_temp(sampling.temperature)
     chain.add_dist(sampling.seed if sampling.seed is not None else 0xFFFFFFFF)
     return chain
+
+
+def prefix_file(model: Path, prefix: Sequence[int]) -> Path | None:
+    """Where the evaluated state of ``prefix`` for ``model`` is kept between processes:
+    ``$XDG_CACHE_HOME/opsgen/kv`` (default ``~/.cache``), named by a hash of the model file
+    (path, size, modification time), the llama.cpp version and the tokens, so a new model,
+    runtime or prompt never reads an old state. ``OPSGEN_KV_CACHE=0``: none (None)."""
+    if os.environ.get("OPSGEN_KV_CACHE", "1") == "0":
+        return None
+    try:
+        import llama_cpp
+
+        stat = model.stat()
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "opsgen" / "kv"
+    except (OSError, RuntimeError, ImportError):
+        return None
+    key = hashlib.sha256()
+    key.update(f"{model.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|".encode())
+    key.update(f"{llama_cpp.__version__}|".encode())
+    key.update(",".join(map(str, prefix)).encode())
+    return root / f"{key.hexdigest()[:32]}.kv"
+
+
+def _save_prefix(ctx: Any, path: Path, prefix: Sequence[int]) -> None:
+    """Write the prefix's state (sequence 0's first ``len(prefix)`` cells, copied to a spare
+    sequence) to ``path`` atomically; a failure only means the next process evaluates it."""
+    from llama_cpp import llama_cpp as C
+
+    memory = C.llama_get_memory(ctx)
+    spare = SEQUENCES - 1
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        C.llama_memory_seq_cp(memory, 0, spare, 0, len(prefix))
+        tokens = (C.llama_token * len(prefix))(*prefix)
+        if C.llama_state_seq_save_file(ctx, str(tmp).encode(), spare, tokens, len(prefix)):
+            os.replace(tmp, path)
+    except OSError:
+        pass
+    finally:
+        C.llama_memory_seq_rm(memory, spare, -1, -1)
+        tmp.unlink(missing_ok=True)
