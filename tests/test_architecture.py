@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "opsgen"
 
 #: shared modules every part may use: values and pure helpers, no tools, no terminal
 SHARED = {"errors", "findings", "lang", "names", "redact", "scenario", "secretscan", "yamlsafe",
-          "contained", "inputs", "context", "opsgen"}
+          "contained", "inputs", "context", "cachedir", "opsgen"}
 #: the presentation layer and the CLI: nothing below may import them
 CLI_LAYER = {"commands", "cli", "render", "ui", "launcher", "worker"}
 #: third-party packages that belong to the terminal or the CLI

@@ -29,6 +29,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
+from opsgen.cachedir import cache_dir
 from opsgen.sandbox.models import FileMeta
 from opsgen.sandbox.tarstream import CONTENT_LIMIT, Observed, read_tree
 
@@ -437,10 +438,7 @@ class ApiObserver:
 
 
 def _cache_dir(image_id: str) -> Path | None:
-    base = os.environ.get("OPSGEN_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "opsgen"
-    )
-    d = Path(base) / "pristine" / image_id.replace("sha256:", "")[:32]
+    d = cache_dir("pristine", image_id.replace("sha256:", "")[:32])
     try:
         d.mkdir(parents=True, exist_ok=True)
     except OSError:

@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from opsgen.cachedir import cache_dir
+
 __all__ = ["MAX_BYTES", "MAX_ENTRIES", "ResultCache", "cache_disabled", "cache_root",
            "default_cache"]
 
@@ -39,9 +41,7 @@ _STALE_TMP_S = 3600
 
 def cache_root() -> Path:
     """``$OPSGEN_CACHE_DIR/lint``, else ``$XDG_CACHE_HOME/opsgen/lint`` or ``~/.cache/...``."""
-    base = os.environ.get("OPSGEN_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "opsgen")
-    return Path(base) / "lint"
+    return cache_dir("lint")
 
 
 def cache_disabled() -> bool:

@@ -152,11 +152,11 @@ def test_the_system_prompt_state_is_kept_between_processes_without_changing_answ
     The answer is the same bit for bit with the file, without it, and with a broken one."""
     from opsgen.generator.backends.llamacpp import LlamaCppClient
 
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("OPSGEN_CACHE_DIR", str(tmp_path))
     path = llama_models["qwen2.5-coder-0.5b"].path
     messages = generation_messages("create the user deploy with home /srv/deploy", "bash")
     first = LlamaCppClient(path).complete(messages).text
-    saved = list((tmp_path / "opsgen" / "kv").glob("*.kv"))
+    saved = list((tmp_path / "kv").glob("*.kv"))
     assert len(saved) == 1 and saved[0].stat().st_size > 0
     assert LlamaCppClient(path).complete(messages).text == first  # loaded from the file
     saved[0].write_bytes(b"not a llama.cpp state")

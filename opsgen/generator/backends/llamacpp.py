@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from opsgen.cachedir import cache_dir
 from opsgen.errors import ModelUnavailable
 from opsgen.generator.llm import (
     GREEDY,
@@ -139,13 +140,8 @@ class LlamaCppClient(StreamingClient):
         if not messages or messages[0].role != "system":
             return
         llm = self._llm
-        whole = llm.tokenize(self._template(messages).encode(), add_bos=False, special=True)
-        alone = llm.tokenize(self._template(messages[:1]).encode(), add_bos=False, special=True)
-        shared = 0
-        for a, b in zip(whole[:-1], alone, strict=False):
-            if a != b:
-                break
-            shared += 1
+        whole = self._tokens(messages)
+        shared = _common(whole[:-1], self._tokens(messages[:1]))
         if shared < _MIN_PREFIX:
             return
         prefix = whole[:shared]
@@ -165,6 +161,11 @@ class LlamaCppClient(StreamingClient):
         llm.eval(prefix)
         if path is not None:
             _save_prefix(ctx, path, prefix)
+
+    def _tokens(self, messages: Sequence[Message]) -> list[int]:
+        """The prompt's tokens, exactly as ``create_chat_completion`` makes them."""
+        text = self._template(messages).encode()
+        return list(self._llm.tokenize(text, add_bos=False, special=True))
 
     def complete_many(
         self,
@@ -204,7 +205,7 @@ class LlamaCppClient(StreamingClient):
         samplings: Sequence[Sampling],
         max_tokens: int,
         cancelled: Callable[[], bool] | None,
-        background: Callable[[], bool] | None = None,
+        background: Callable[[], bool] | None,
     ) -> list[Completion]:
         from llama_cpp import llama_cpp as C
 
@@ -213,14 +214,10 @@ class LlamaCppClient(StreamingClient):
         ctx = llm._ctx.ctx
         memory = C.llama_get_memory(ctx)
         vocab = llm._model.vocab
-        prompt = llm.tokenize(self._template(messages).encode(), add_bos=False, special=True)
+        prompt = self._tokens(messages)
         # The longest evaluated prefix of the greedy sequence that this prompt shares; at
         # least the last prompt token is decoded here, for the first step's logits.
-        shared = 0
-        for have, want in zip(llm.input_ids[: llm.n_tokens], prompt[:-1], strict=False):
-            if have != want:
-                break
-            shared += 1
+        shared = _common(llm.input_ids[: llm.n_tokens], prompt[:-1])
         # The cache is one pool of n_ctx cells: the greedy sequence's, the prompt's rest,
         # and each answer's own. Where they might not fit, sample one by one instead.
         cells = llm.n_tokens + len(prompt) - shared + len(samplings) * max_tokens
@@ -230,7 +227,6 @@ class LlamaCppClient(StreamingClient):
         batch = llm._batch.batch
         samplers = [_sampler(s) for s in samplings]
         answers: list[list[int]] = [[] for _ in seqs]
-        texts = ["" for _ in seqs]
         reasons = ["length" for _ in seqs]
         first = [0.0 for _ in seqs]
         full = (llm.n_threads, llm.n_threads_batch)
@@ -249,13 +245,8 @@ class LlamaCppClient(StreamingClient):
             rest = prompt[shared:]
             for lo in range(0, len(rest), llm.n_batch):
                 chunk = rest[lo : lo + llm.n_batch]
-                batch.n_tokens = len(chunk)
-                for i, token in enumerate(chunk):
-                    batch.token[i] = token
-                    batch.pos[i] = shared + lo + i
-                    batch.seq_id[i][0] = 1
-                    batch.n_seq_id[i] = 1
-                    batch.logits[i] = lo + i == len(rest) - 1
+                _fill(batch, [(token, shared + lo + i, 1, lo + i == len(rest) - 1)
+                              for i, token in enumerate(chunk)])
                 llm._ctx.decode(llm._batch)
             for seq in seqs[1:]:
                 C.llama_memory_seq_cp(memory, 1, seq, 0, len(prompt))
@@ -275,22 +266,15 @@ class LlamaCppClient(StreamingClient):
                     if not answers[i]:
                         first[i] = time.perf_counter() - started
                     answers[i].append(token)
-                    texts[i] = llm.detokenize(answers[i]).decode("utf-8", "ignore")
-                    if fence_closed(texts[i]):
+                    if fence_closed(llm.detokenize(answers[i]).decode("utf-8", "ignore")):
                         reasons[i] = "fence"
                     elif len(answers[i]) < max_tokens:
                         going.append((i, token))
                 active = [i for i, _ in going]
                 if not going:
                     break
-                batch.n_tokens = len(going)
-                for j, (i, token) in enumerate(going):
-                    batch.token[j] = token
-                    batch.pos[j] = len(prompt) + step
-                    batch.seq_id[j][0] = seqs[i]
-                    batch.n_seq_id[j] = 1
-                    batch.logits[j] = True
-                    index[i] = j
+                _fill(batch, [(token, len(prompt) + step, seqs[i], True) for i, token in going])
+                index = {i: j for j, (i, _) in enumerate(going)}
                 pace()
                 llm._ctx.decode(llm._batch)
                 step += 1
@@ -340,6 +324,27 @@ class LlamaCppClient(StreamingClient):
         for chunk in stream:
             delta = chunk["choices"][0].get("delta", {})
             yield delta.get("content") or ""
+
+
+def _common(have: Sequence[int], want: Sequence[int]) -> int:
+    """How many leading tokens two token lists share."""
+    count = 0
+    for a, b in zip(have, want, strict=False):
+        if a != b:
+            break
+        count += 1
+    return count
+
+
+def _fill(batch: Any, rows: Sequence[tuple[int, int, int, bool]]) -> None:
+    """Put ``(token, position, sequence, wants logits)`` rows in a ``llama_batch``."""
+    batch.n_tokens = len(rows)
+    for j, (token, pos, seq, logits) in enumerate(rows):
+        batch.token[j] = token
+        batch.pos[j] = pos
+        batch.seq_id[j][0] = seq
+        batch.n_seq_id[j] = 1
+        batch.logits[j] = logits
 
 
 def _with_sequences(llama_cpp: Any, make: Callable[[], Any]) -> Any:
@@ -400,23 +405,22 @@ def _sampler(sampling: Sampling) -> Any:
 
 def prefix_file(model: Path, prefix: Sequence[int]) -> Path | None:
     """Where the evaluated state of ``prefix`` for ``model`` is kept between processes:
-    ``$XDG_CACHE_HOME/opsgen/kv`` (default ``~/.cache``), named by a hash of the model file
-    (path, size, modification time), the llama.cpp version and the tokens, so a new model,
-    runtime or prompt never reads an old state. ``OPSGEN_KV_CACHE=0``: none (None)."""
+    ``kv/`` in opsgen's cache (:func:`~opsgen.cachedir.cache_dir`), named by a hash of the
+    model file (path, size, modification time), the llama.cpp version and the tokens, so a
+    new model, runtime or prompt never reads an old state. ``OPSGEN_KV_CACHE=0``: none."""
     if os.environ.get("OPSGEN_KV_CACHE", "1") == "0":
         return None
     try:
         import llama_cpp
 
         stat = model.stat()
-        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "opsgen" / "kv"
-    except (OSError, RuntimeError, ImportError):
+    except (OSError, ImportError):
         return None
     key = hashlib.sha256()
     key.update(f"{model.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|".encode())
     key.update(f"{llama_cpp.__version__}|".encode())
     key.update(",".join(map(str, prefix)).encode())
-    return root / f"{key.hexdigest()[:32]}.kv"
+    return cache_dir("kv", f"{key.hexdigest()[:32]}.kv")
 
 
 def _save_prefix(ctx: Any, path: Path, prefix: Sequence[int]) -> None:
