@@ -102,7 +102,8 @@ def register(app: typer.Typer) -> None:
                 max=9,
                 help="Answers to weigh by what they did in the sandbox: the repaired answer "
                 "plus up to N-1 sampled ones; the one passing most checks, then the behaviour "
-                "most share, wins (needs the dry-run; 1 is fastest).",
+                "most share, wins; no samples once an answer is vetted by the request's checks "
+                "(needs the dry-run; 1 is fastest).",
             ),
         ] = 3,
         no_dryrun: Annotated[

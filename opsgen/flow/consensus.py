@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 from opsgen.sandbox.models import DryRunReport, FileChange
 
-__all__ = ["Candidate", "Consensus", "behaviour", "choose", "settled"]
+__all__ = ["Candidate", "Consensus", "behaviour", "choose", "proven", "settled"]
 
 #: checks are failing in a group only when at least this many candidates agree on them
 _AGREEING = 2
@@ -232,3 +232,18 @@ def settled(candidates: Iterable[Candidate], remaining: int) -> bool:
     runner_up = max(rivals, default=0)
     # Settled only if the runner-up (or a new group) cannot even tie: a tie may favour it.
     return len(top.numbers) - runner_up > remaining
+
+
+def proven(candidates: Iterable[Candidate]) -> bool:
+    """True when a candidate already passed every check and the request's checks proved it
+    (at least one held after it and not before, none failed): samples stop there.
+
+    No sample can rank above it: the checks are the same for every candidate and it fails
+    none, so a sample can at most tie on checks. A tie could only let a majority of samples
+    with another behaviour, vetted by the same checks, take the choice: the verdict would be
+    the same ``vetted``, and the samples (most of a vetted request's time) would be paid for
+    a different script with the same evidence. Without a counted check (``runs-clean``) the
+    samples still vote: then their agreement is the only evidence of what was asked.
+    """
+    return any(c.passed and c.dryrun is not None and c.dryrun.vetted for c in candidates)
+

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from opsgen.errors import UnparseableOutput
 from opsgen.findings import Severity
-from opsgen.flow.consensus import Consensus, choose, settled
+from opsgen.flow.consensus import Consensus, choose, proven, settled
 from opsgen.flow.derive import derive_scenario
 from opsgen.flow.hints import with_hints
 from opsgen.flow.problems import (
@@ -451,12 +451,14 @@ def _sample(
     ahead: _Ahead | None = None,
 ) -> None:
     """Add up to ``candidates - 1`` sampled answers, stopping once they cannot change the
-    choice. Samples are checked but not repaired: they are votes, not drafts. Those
-    ``ahead`` already decoded are taken from it; the rest are asked for here."""
+    choice (:func:`~opsgen.flow.consensus.settled`) or a candidate is already vetted by the
+    request's checks (:func:`~opsgen.flow.consensus.proven`: the verdict cannot change).
+    Samples are checked but not repaired: they are votes, not drafts. Those ``ahead``
+    already decoded are taken from it; the rest are asked for here."""
     extra = candidates - 1
     samplings = _samplings(candidates)
     for i in range(1, extra + 1):
-        if settled(done, extra - i + 1):
+        if proven(done) or settled(done, extra - i + 1):
             break
         number = len(done) + 1
         events.stage("sample", i, extra)

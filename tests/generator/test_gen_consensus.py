@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from fakes import FakeLint, finding, report, run
 
-from opsgen.flow.consensus import behaviour, choose, settled
+from opsgen.flow.consensus import behaviour, choose, proven, settled
 from opsgen.flow.loop import run_loop
 from opsgen.generator.llm import Completion, FakeLLM, Message, Sampling
 from opsgen.sandbox.models import DryRunReport, FileChange, FileMeta, RunResult, SystemDiff
@@ -216,6 +216,66 @@ def test_checks_rank_before_numbers_and_a_failing_leader_is_never_settled():
     picked = choose([C(1, "a", bad), C(2, "a", bad)])
     assert picked is not None and picked.disputed == ("prints 3",)
     assert choose([C(1, "a", bad)]).disputed == ()  # type: ignore[union-attr] - one: no dispute
+
+
+class Checked:
+    """A dry-run stage with one scenario check: it holds after the script when the script's
+    last line is ``good``, and never before (so a pass counts)."""
+
+    def __init__(self, good: str):
+        self.good = good
+        self.seen: list[str] = []
+
+    def __call__(self, script: str, lang: str) -> DryRunReport:
+        from opsgen.sandbox.models import CheckResult
+
+        self.seen.append(script)
+        last = script.strip().splitlines()[-1]
+        check = CheckResult("home is /srv/m", "test -d /srv/m", before=1,
+                            after=0 if last == self.good else 1)
+        return replace(_out(last), checks=(check,))
+
+
+def test_a_greedy_answer_vetted_by_the_requests_checks_is_not_sampled_against():
+    good = "useradd -d /srv/m m"
+    llm = FakeLLM([_answer(good), _answer("useradd -m m"), _answer("useradd -m m")])
+    dry = Checked(good)
+    result = run_loop("x", "bash", llm, lint=_lint, dryrun=dry, candidates=3)
+    assert len(llm.calls) == 1 and len(dry.seen) == 1  # no sample asked for, none run
+    assert result.status == "vetted" and result.final.number == 1
+    assert result.consensus is not None and result.consensus.candidates == 1
+    assert result.consensus.describe().endswith("which passed 1 of 1 checks")
+
+
+def test_a_greedy_answer_failing_a_check_is_still_sampled_against_and_can_lose():
+    good = "useradd -d /srv/m m"
+    llm = FakeLLM([_answer("useradd -m m"), _answer(good), _answer(good)])
+    dry = Checked(good)
+    result = run_loop("x", "bash", llm, lint=_lint, dryrun=dry,
+                      attempts=1, candidates=3)
+    # the second sample is not needed: the first one is vetted
+    assert [a.sampled for a in result.attempts] == [False, True]
+    assert result.final.number == 2 and result.status == "vetted"
+
+
+def test_proven_needs_a_counted_check_and_no_failed_one():
+    from opsgen.sandbox.models import CheckResult
+
+    counted = CheckResult("made", "x", before=1, after=0)
+    vacuous = CheckResult("kept", "y", before=0, after=0)
+    failed = CheckResult("mode", "z", before=1, after=1)
+
+    class C:
+        def __init__(self, *checks: CheckResult):
+            self.number = 1
+            self.dryrun = replace(_out("a"), checks=checks)
+            self.runs_clean = True
+            self.passed = all(c.passed for c in checks)
+
+    assert proven([C(counted)]) and proven([C(counted, vacuous)])
+    assert not proven([C()])  # runs-clean, nothing checked: the samples still vote
+    assert not proven([C(vacuous)])  # held before: proves nothing
+    assert not proven([C(counted, failed)])
 
 
 def test_a_sample_identical_to_an_earlier_answer_votes_with_that_answers_evidence():

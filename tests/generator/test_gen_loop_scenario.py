@@ -206,7 +206,7 @@ def _last_line(script: str) -> str:
 
 def test_consensus_prefers_the_candidate_passing_more_checks():
     # Without checks the two agreeing "Total: 3" answers would outvote the bare "3".
-    llm = Model([], [_answer("echo 'Total: 3'"), _answer("echo 3"), _answer("echo 'Total: 3'")])
+    llm = Model([], [_answer("echo 'Total: 3'"), _answer("echo 'Total: 3'"), _answer("echo 3")])
     prints_3 = checks_of(("prints 3", 'test "$(cat "$OPSGEN_STDOUT")" = 3'))
 
     def holds(script: str, check: Check) -> tuple[int, int]:
@@ -217,9 +217,9 @@ def test_consensus_prefers_the_candidate_passing_more_checks():
                       attempts=1, candidates=3)
     assert [a.sampled for a in result.attempts] == [False, True, True]
     assert result.consensus is not None
-    assert result.consensus.groups == ((2,), (1, 3))
+    assert result.consensus.groups == ((3,), (1, 2))
     assert result.consensus.passed_checks == (1, 0)
-    assert result.final.number == 2 and result.status == "vetted"
+    assert result.final.number == 3 and result.status == "vetted"
     assert result.disputed == ()
     assert "which passed 1 of 1 checks" in result.consensus.describe()
 
