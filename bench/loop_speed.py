@@ -21,7 +21,12 @@ read). Example::
         --ops 20 --out /tmp/speed.jsonl
 
 Prints, per tree: the medians of raw and loop seconds, over all requests and over those
-each tree vetted, and the median of the per-request ratio loop/raw.
+each tree vetted, and the median of the per-request ratio loop/raw. With ``--answers DIR``
+each tree's chosen scripts for the suite's requests also go to ``DIR/TREE.jsonl``, in the
+form ``bench/ops_suite/harness.py`` scores (correct, false green, false red), so a change
+that makes the loop faster is checked for what it costs in quality in the same run::
+
+    .venv/bin/python bench/ops_suite/harness.py DIR/after.jsonl --ids ID,... --json
 """
 
 from __future__ import annotations
@@ -61,18 +66,22 @@ def child() -> None:
         raw = llm.complete(generation_messages(job["request"], job["lang"]))
         raw_s = time.perf_counter() - started
         started = time.perf_counter()
+        script, detail, samples = None, "", 0
         try:
             result = new(job["request"], job["lang"], llm, record=False).result
             status, tokens = result.status, sum(
                 a.completion.completion_tokens for a in result.attempts
             )
+            script, detail = result.final.script, result.verdict
+            samples = sum(1 for a in result.attempts if a.sampled)
         except Exception as exc:  # a benchmark row, not a crash
             status, tokens = f"error: {exc}", 0
         print(json.dumps({
             "raw_s": round(raw_s, 2), "raw_tokens": raw.completion_tokens,
             "raw_tok_s": round(raw.tokens_per_s, 1),
             "loop_s": round(time.perf_counter() - started, 2),
-            "status": status, "loop_tokens": tokens,
+            "status": status, "loop_tokens": tokens, "samples": samples,
+            "script": script, "detail": detail,
         }), flush=True)
 
 
@@ -152,6 +161,8 @@ def main() -> None:
     ap.add_argument("--examples", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--out", type=Path, help="JSON lines, one per request and tree")
     ap.add_argument("--summary", type=Path, help="only summarise this earlier --out file")
+    ap.add_argument("--answers", type=Path,
+                    help="folder for each tree's suite answers (TREE.jsonl, harness format)")
     args = ap.parse_args()
     if args.child:
         child()
@@ -167,21 +178,32 @@ def main() -> None:
     children = [Child(name, Path(path)) for name, path in trees]
     rows: list[dict[str, Any]] = []
     out = args.out.open("w") if args.out else None
+    if args.answers:
+        args.answers.mkdir(parents=True, exist_ok=True)
+    answers = {c.name: (args.answers / f"{c.name}.jsonl").open("w") for c in children
+               } if args.answers else {}
     try:
         for i, (ident, request, lang) in enumerate(jobs):
             order = children if i % 2 == 0 else children[::-1]
             for ch in order:
                 row = {"id": ident, "lang": lang, "tree": ch.name, **ch.ask(request, lang)}
                 rows.append(row)
-                print(json.dumps(row), flush=True)
+                print(json.dumps({k: v for k, v in row.items() if k != "script"}), flush=True)
                 if out is not None:
                     out.write(json.dumps(row) + "\n")
                     out.flush()
+                if ch.name in answers and not ident.startswith("example-"):
+                    answers[ch.name].write(json.dumps({
+                        "id": ident, "lang": lang, "script": row.get("script"),
+                        "verdict": row["status"], "detail": row.get("detail", ""),
+                        "seconds": row["loop_s"], "tree": ch.name}) + "\n")
+                    answers[ch.name].flush()
     finally:
         for ch in children:
             ch.close()
-        if out is not None:
-            out.close()
+        for fh in [out, *answers.values()]:
+            if fh is not None:
+                fh.close()
     summary(rows, [c.name for c in children])
 
 
