@@ -7,7 +7,8 @@ first alternates), so both see the same machine load. Per request and tree a chi
 measures:
 
 - ``raw_s``: the model's first, greedy answer alone (``generation_messages`` + one
-  completion), as ``opsgen new --attempts 1 --candidates 1 --no-dryrun`` would decode it;
+  completion), as ``opsgen new --attempts 1 --candidates 1 --no-dryrun`` would decode it
+  (with the language's system prompt already evaluated, as a new process finds it saved);
 - ``loop_s``: the whole default loop (:func:`opsgen.flow.new.new`, nothing stored): fixes,
   lint, dry-runs with the request's checks, repairs and the consensus candidates;
 - the loop's status and the tokens it decoded.
@@ -62,6 +63,10 @@ def child() -> None:
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         job = json.loads(line)
+        # The system prompt of this language evaluated first, as a fresh `opsgen new` finds
+        # it (its saved state): after a request in the other language the cache holds that
+        # one's, and the raw answer would pay ~4 s the loop's first answer then does not.
+        llm.complete(generation_messages("print the date", job["lang"]), max_tokens=1)
         started = time.perf_counter()
         raw = llm.complete(generation_messages(job["request"], job["lang"]))
         raw_s = time.perf_counter() - started
