@@ -12,7 +12,13 @@ from typing import Any
 import pytest
 
 from opsgen.validators import lint_text
-from opsgen.validators.ansible.argfix import MODULES, OPTIONS, VALUES, correct_arguments
+from opsgen.validators.ansible.argfix import (
+    MODULES,
+    OPTIONS,
+    TASK_KEYWORDS,
+    VALUES,
+    correct_arguments,
+)
 
 PLAY = "- name: P\n  hosts: all\n  gather_facts: false\n  tasks:\n"
 
@@ -62,6 +68,39 @@ def test_the_known_mistakes_are_corrected_line_by_line() -> None:
     assert 'mode: "0644"' in text and text.startswith(PLAY)  # the rest keeps its bytes
 
 
+def test_a_file_task_with_a_source_is_a_link() -> None:
+    """Only a link takes ``src``: ``present`` (which would become a touched file), ``touch``
+    and a missing state all mean the link the task names."""
+    for state, extra in (("present", ""), ("touch", "        access_time: preserve\n"), (None, "")):
+        line = f"        state: {state}\n" if state else ""
+        text = PLAY + ("    - name: Site\n      ansible.builtin.file:\n"
+                       "        src: /etc/nginx/sites-available/shop\n"
+                       "        dest: /etc/nginx/sites-enabled/shop\n" + line + extra)
+        fixed = correct_arguments(text)
+        assert "state: link" in fixed.text and "touch" not in fixed.text, state
+        assert "access_time" not in fixed.text and len(fixed.notes) == 1
+    kept = PLAY + ("    - name: Hard\n      ansible.builtin.file:\n        src: /a\n"
+                   "        dest: /b\n        state: hard\n")
+    assert correct_arguments(kept).text == kept
+
+
+def test_a_task_keyword_under_the_module_moves_up_to_the_task() -> None:
+    text = PLAY + ("    - name: Old files\n      ansible.builtin.find:\n        paths: /var/x\n"
+                   "        age: 10d\n        register: old\n"
+                   "    - name: Gone\n      ansible.builtin.file:\n        path: \"{{ item.path }}\"\n"
+                   "        state: absent\n        loop: \"{{ old.files }}\"\n")
+    fixed = correct_arguments(text)
+    assert ("    - name: Old files\n      register: old\n      ansible.builtin.find:\n"
+            "        paths: /var/x\n        age: 10d\n") in fixed.text
+    assert ('      loop: "{{ old.files }}"\n      ansible.builtin.file:\n') in fixed.text
+    assert len(fixed.notes) == 2 and "register moved from the find options" in fixed.notes[0]
+    # given at the task's level as well, or the module first in the task: left as written
+    both = PLAY + ("    - name: F\n      register: a\n      ansible.builtin.find:\n"
+                   "        paths: /x\n        register: b\n")
+    first = PLAY + "    - ansible.builtin.find:\n        paths: /x\n        register: b\n"
+    assert correct_arguments(both).text == both and correct_arguments(first).text == first
+
+
 @pytest.mark.parametrize("text", [
     PLAY + "    - name: F\n      ansible.builtin.file:\n        path: /x\n        state: touch\n",
     PLAY + "    - name: F\n      ansible.builtin.file: path=/x state=present\n",  # free form
@@ -101,6 +140,9 @@ def test_every_target_in_the_table_is_a_real_option(tools_sandbox: Any) -> None:
         art.launch_contained()
         docs = module_docs(art)
     assert docs is not None
+    for name, doc in docs.items():  # a keyword moved up must not be some module's option
+        if name.startswith("ansible.builtin."):
+            assert not TASK_KEYWORDS & set(doc.get("options") or {}), name
     for (module, option), rename in OPTIONS.items():
         options = docs[f"ansible.builtin.{module}"]["options"]
         known = set(options) | {a for o in options.values() for a in o.get("aliases") or ()}

@@ -19,7 +19,14 @@ What is corrected and why it is safe:
   present`` -> ``touch`` with both times preserved: create when missing, change nothing
   when present; ``apt: state: installed`` -> ``present``);
 * a module that does not exist, renamed to the one that does that job, with the options
-  that say how (``usermod`` -> ``user``, ``symlink`` -> ``file`` with ``state: link``).
+  that say how (``usermod`` -> ``user``, ``symlink`` -> ``file`` with ``state: link``);
+* ``file`` with a ``src`` and no state, or a state that cannot take one (``present``,
+  ``touch``, ``file``): ``state: link``, since only a link (or a hard link, which the model
+  would have named) has a source; without this ``present`` would become ``touch`` and the
+  link a file;
+* a task keyword written among the module's options (``register:``, ``loop:``, ``when:``
+  ... indented one level too deep), moved up to the task: no built-in module has an option
+  of that name, so the module refuses it ("Unsupported parameters").
 
 Anything else stays as written: the static check (OPS212/OPS204) names it and the model is
 asked. Only block-style mappings are edited, line by line, so the rest of the text keeps its
@@ -124,6 +131,16 @@ MODULES: dict[str, Module] = {
 }
 
 
+#: Task keywords no built-in module has as an option: written under the module, they belong
+#: one level up (the models indent ``register:`` with the module's options).
+TASK_KEYWORDS = frozenset({
+    "register", "loop", "when", "notify", "tags", "ignore_errors", "changed_when",
+    "failed_when", "loop_control", "with_items", "become", "become_user", "no_log",
+})
+
+_LINK_SOURCE = "file makes a link from src with state link; no other state takes a src"
+
+
 @dataclass(frozen=True, slots=True)
 class Fixed:
     """The corrected text and one note per correction (empty when nothing applied)."""
@@ -188,19 +205,26 @@ def _fix_task(task: Task, edits: _Edits) -> None:
         return
     short = fqcn.rsplit(".", 1)[-1]
     module = MODULES.get(short)
+    added: set[str] = set()
     if module is not None:
         mark = task.module_mark()
         if not edits.replace(mark.line, mark.col, task.module, module.to):
             return
         edits.notes.append(f"line {mark.line}: {task.module} -> {module.to} ({module.why})")
         missing = tuple((k, v) for k, v in module.add if k not in args)
+        added = {k for k, _ in missing}
         if missing:
             first = min(args.marks.values(), key=lambda m: m.line)
             edits.insert_after(mark.line, first.col - 1, missing)
         short = module.to.rsplit(".", 1)[-1]
+    if short == "file" and "src" in args and "state" not in added:
+        _link_state(args, task.module_mark().line, edits)
+    _lift_keywords(task, args, edits)
     for key in list(args):
-        if not isinstance(key, str):
+        if not isinstance(key, str) or key in TASK_KEYWORDS:
             continue
+        if short == "file" and key == "state" and "src" in args:
+            continue  # decided by _link_state
         mark = args.mark(key)
         rename = OPTIONS.get((short, key))
         if rename is not None:
@@ -224,6 +248,45 @@ def _fix_task(task: Task, edits: _Edits) -> None:
             extra = tuple((k, v) for k, v in fix.add if k not in args)
             if extra:
                 edits.insert_after(mark.line, mark.col - 1, extra)
+
+
+def _link_state(args: LineDict, module_line: int, edits: _Edits) -> None:
+    """``file`` with ``src``: a missing state, or one that cannot take a source, is link."""
+    if "state" not in args:
+        first = min(args.marks.values(), key=lambda m: m.line)
+        edits.insert_after(module_line, first.col - 1, (("state", "link"),))
+        edits.notes.append(f"line {module_line}: file state: link added ({_LINK_SOURCE})")
+        return
+    value, mark = args["state"], args.mark("state")
+    if not isinstance(value, str) or value not in ("present", "touch", "file"):
+        return
+    if mark.value_line == mark.line and edits.replace(
+            mark.value_line, mark.value_col, _written(value, mark.style),
+            _written("link", mark.style)):
+        edits.notes.append(f"line {mark.line}: file state: {value} -> link ({_LINK_SOURCE})")
+        for key in ("access_time", "modification_time"):  # touch's options, not a link's
+            if key in args and args[key] == "preserve" and _one_line(args, key):
+                edits.drop(args.mark(key).line)
+
+
+def _lift_keywords(task: Task, args: LineDict, edits: _Edits) -> None:
+    """Task keywords under the module, one line each, moved up before the module key."""
+    module = task.module_mark()
+    if module.line == task.data.line:
+        return  # the module is the task's first key (``- ansible.builtin.find:``): no room
+    for key in [k for k in args if isinstance(k, str) and k in TASK_KEYWORDS]:
+        if key in task.data or not _one_line(args, key):
+            continue  # also given at the task's level, or a block value: not certain
+        mark = args.mark(key)
+        line = edits.lines[mark.line - 1] if 0 < mark.line <= len(edits.lines) else ""
+        written = line[mark.col - 1:].rstrip("\n")
+        if not written.startswith(f"{key}:"):
+            continue
+        edits.drop(mark.line)
+        value = written[len(key) + 1:].strip()
+        edits.insert_after(module.line - 1, module.col - 1, ((key, value),))
+        edits.notes.append(f"line {mark.line}: {key} moved from the {task.short} options to "
+                           f"the task (a task keyword, not an option of the module)")
 
 
 def _written(value: str, style: str | None) -> str:
