@@ -221,3 +221,19 @@ def test_a_switched_link_points_at_the_release_the_request_names_first() -> None
     assert "ln -s /opt/app/releases/2024-05-20 /opt/app/current" in scenario.prepare
     named = derive_scenario("Switch the /srv/live symlink from /srv/blue to /srv/green.")
     assert "ln -s /srv/blue /srv/live" in named.prepare
+
+
+def test_a_switch_from_a_named_release_keeps_that_release_unless_asked_to_remove() -> None:
+    def names(request: str) -> list[str]:
+        return [c.name for c in derive_scenario(request).checks]
+
+    kept = "the previous release /opt/app/releases/2024-05-20 is still there"
+    assert kept in names("Switch the /opt/app/current symlink from the 2024-05-20 release to "
+                         "/opt/app/releases/2024-06-01.")
+    assert "the previous release /srv/blue is still there" in names(
+        "Switch the /srv/live symlink from /srv/blue to /srv/green.")
+    # not named (no guess), or the request removes something: no such check
+    assert not any("previous" in n for n in names(
+        "Switch the /opt/app/current symlink to the release /opt/app/releases/2.0."))
+    assert not any("previous" in n for n in names(
+        "Switch the /srv/live symlink from /srv/blue to /srv/green, then delete /srv/blue."))

@@ -81,6 +81,14 @@ CASES = [
         {"a cron line every 15 minutes as monitor running /opt/monitor/check.sh in a crontab"},
     ),
     (
+        "Switch the /opt/app/current symlink from the 2024-05-20 release to "
+        "/opt/app/releases/2024-06-01.",
+        "ln -sfn /opt/app/releases/2024-06-01 /opt/app/current\n",
+        "rm -rf /opt/app/releases/2024-05-20\n"
+        "ln -sfn /opt/app/releases/2024-06-01 /opt/app/current\n",  # a rollback needs it
+        {"the previous release /opt/app/releases/2024-05-20 is still there"},
+    ),
+    (
         "Switch the /opt/app/current symlink to the release /opt/app/releases/2.0.",
         "ln -sfn /opt/app/releases/2.0 /opt/app/current\n",
         "ln -sf /opt/app/releases/2.0 /opt/app/current\n",  # lands inside the old release

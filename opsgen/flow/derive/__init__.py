@@ -27,6 +27,7 @@ lists them in :data:`RULES` and puts the scenario together.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from opsgen.flow.derive.accounts import (
     KEEP_GROUP,
@@ -68,6 +69,7 @@ from opsgen.flow.derive.system import (
 from opsgen.flow.derive.words import (
     _PATH,
     DerivedRule,
+    _check,
     _make_group,
     _make_user,
     _q,
@@ -79,6 +81,18 @@ from opsgen.scenario import MAX_CHECKS, Check, Scenario
 __all__ = ["KEEP_GROUP", "KEEP_LINE", "RULES", "DerivedRule", "derive_scenario", "existing_users",
            "presupposed_groups", "presupposed_paths", "presupposed_settings", "presupposed_state",
            "presupposed_users"]
+
+
+def _kept_release(text: str) -> Iterator[Check]:
+    """A link switched "from" a release the request names leaves that release in place,
+    unless the request asks to remove something: a switch is a change of the link (a
+    rollback needs the old release), and a script that deleted it was vetted before."""
+    if not _SWITCH.search(text) or _REMOVAL.search(text):
+        return
+    for _link, target in _links(text):
+        old = _named_previous(text, target)
+        if old is not None:
+            yield _check(f"the previous release {old} is still there", f"[ -e {_q(old)} ]")
 
 
 RULES: tuple[DerivedRule, ...] = (
@@ -107,13 +121,17 @@ RULES: tuple[DerivedRule, ...] = (
                 _swept),
     DerivedRule("kept", "a folder or the other lines of a file the request says must stay",
                 _kept),
+    DerivedRule("kept-release", "a switched link's previous release (named) stays unless the "
+                "request removes something", _kept_release),
     DerivedRule("package", "a Debian package named as such is installed", _package),
 )
 
 
-def _previous(text: str, target: str) -> str:
-    """Where a link the request switches points now: "from PATH", or "from the NAME release
-    to DIR/NEW" (a sibling DIR/NAME), else a placeholder beside the new target."""
+
+
+def _named_previous(text: str, target: str) -> str | None:
+    """Where a link the request switches points now, when it says: "from PATH", or "from
+    the NAME release to DIR/NEW" (a sibling DIR/NAME)."""
     parent = target.rsplit("/", 1)[0]
     said = re.search(rf"\bfrom\s+(?:the\s+)?(?:({_PATH})|([A-Za-z0-9][A-Za-z0-9._-]{{0,60}})\s+"
                      r"(?:release|version|build|deploy(?:ment)?))\s+to\b", text, re.I)
@@ -121,7 +139,17 @@ def _previous(text: str, target: str) -> str:
         return said.group(1)
     if said and said.group(2):
         return f"{parent}/{said.group(2)}"
-    return f"{parent}/opsgen-previous"
+    return None
+
+
+def _previous(text: str, target: str) -> str:
+    """Where a link the request switches points now (:func:`_named_previous`), else a
+    placeholder beside the new target."""
+    return _named_previous(text, target) or f"{target.rsplit('/', 1)[0]}/opsgen-previous"
+
+
+_SWITCH = re.compile(r"\b(?:switch|repoint|re-point|change|update|move|flip)\b", re.I)
+_REMOVAL = re.compile(r"\b(?:remove|delete|clean|prune|purge|drop|rm)\b", re.I)
 
 
 def presupposed_state(text: str) -> str:
@@ -152,7 +180,7 @@ def presupposed_state(text: str) -> str:
     for path, key, line in presupposed_settings(text):
         lines.append(f"grep -Eq {_q(key_line(key))} {_q(path)} || echo {_q(line)} >> {_q(path)}")
     folder = re.search(r"\b(?:release|directory|folder|dir)\b", text, re.I) is not None
-    switch = re.search(r"\b(?:switch|repoint|re-point|change|update|move|flip)\b", text, re.I)
+    switch = _SWITCH.search(text)
     for link, target in _links(text):
         t, parent = _q(target), _q(target.rsplit("/", 1)[0] or "/")
         make = f"mkdir -p {t}" if folder else f"mkdir -p {parent} && touch {t}"
