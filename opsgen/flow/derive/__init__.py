@@ -27,7 +27,6 @@ lists them in :data:`RULES` and puts the scenario together.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 from opsgen.flow.derive.accounts import (
     KEEP_GROUP,
@@ -44,13 +43,16 @@ from opsgen.flow.derive.accounts import (
 )
 from opsgen.flow.derive.files import (
     _KEEP_LINES,
+    _SWITCH,
     KEEP_LINE,
     _attributes,
     _exact_content,
     _kept,
+    _kept_release,
     _links,
     _mode,
     _owner,
+    _previous,
     _sweep,
     _sweep_samples,
     _swept,
@@ -67,9 +69,7 @@ from opsgen.flow.derive.system import (
     presupposed_settings,
 )
 from opsgen.flow.derive.words import (
-    _PATH,
     DerivedRule,
-    _check,
     _make_group,
     _make_user,
     _q,
@@ -81,18 +81,6 @@ from opsgen.scenario import MAX_CHECKS, Check, Scenario
 __all__ = ["KEEP_GROUP", "KEEP_LINE", "RULES", "DerivedRule", "derive_scenario", "existing_users",
            "presupposed_groups", "presupposed_paths", "presupposed_settings", "presupposed_state",
            "presupposed_users"]
-
-
-def _kept_release(text: str) -> Iterator[Check]:
-    """A link switched "from" a release the request names leaves that release in place,
-    unless the request asks to remove something: a switch is a change of the link (a
-    rollback needs the old release), and a script that deleted it was vetted before."""
-    if not _SWITCH.search(text) or _REMOVAL.search(text):
-        return
-    for _link, target in _links(text):
-        old = _named_previous(text, target)
-        if old is not None:
-            yield _check(f"the previous release {old} is still there", f"[ -e {_q(old)} ]")
 
 
 RULES: tuple[DerivedRule, ...] = (
@@ -125,31 +113,6 @@ RULES: tuple[DerivedRule, ...] = (
                 "request removes something", _kept_release),
     DerivedRule("package", "a Debian package named as such is installed", _package),
 )
-
-
-
-
-def _named_previous(text: str, target: str) -> str | None:
-    """Where a link the request switches points now, when it says: "from PATH", or "from
-    the NAME release to DIR/NEW" (a sibling DIR/NAME)."""
-    parent = target.rsplit("/", 1)[0]
-    said = re.search(rf"\bfrom\s+(?:the\s+)?(?:({_PATH})|([A-Za-z0-9][A-Za-z0-9._-]{{0,60}})\s+"
-                     r"(?:release|version|build|deploy(?:ment)?))\s+to\b", text, re.I)
-    if said and said.group(1) and said.group(1) != target:
-        return said.group(1)
-    if said and said.group(2):
-        return f"{parent}/{said.group(2)}"
-    return None
-
-
-def _previous(text: str, target: str) -> str:
-    """Where a link the request switches points now (:func:`_named_previous`), else a
-    placeholder beside the new target."""
-    return _named_previous(text, target) or f"{target.rsplit('/', 1)[0]}/opsgen-previous"
-
-
-_SWITCH = re.compile(r"\b(?:switch|repoint|re-point|change|update|move|flip)\b", re.I)
-_REMOVAL = re.compile(r"\b(?:remove|delete|clean|prune|purge|drop|rm)\b", re.I)
 
 
 def presupposed_state(text: str) -> str:

@@ -144,6 +144,41 @@ def _symlink(text: str) -> Iterator[Check]:
                      f"[ \"$(readlink -m -- {_q(link)})\" = \"$(readlink -m -- {_q(target)})\" ]")
 
 
+def _named_previous(text: str, target: str) -> str | None:
+    """Where a link the request switches points now, when it says: "from PATH", or "from
+    the NAME release to DIR/NEW" (a sibling DIR/NAME)."""
+    parent = target.rsplit("/", 1)[0]
+    said = re.search(rf"\bfrom\s+(?:the\s+)?(?:({_PATH})|([A-Za-z0-9][A-Za-z0-9._-]{{0,60}})\s+"
+                     r"(?:release|version|build|deploy(?:ment)?))\s+to\b", text, re.I)
+    if said and said.group(1) and said.group(1) != target:
+        return said.group(1)
+    if said and said.group(2):
+        return f"{parent}/{said.group(2)}"
+    return None
+
+
+def _previous(text: str, target: str) -> str:
+    """Where a link the request switches points now (:func:`_named_previous`), else a
+    placeholder beside the new target."""
+    return _named_previous(text, target) or f"{target.rsplit('/', 1)[0]}/opsgen-previous"
+
+
+_SWITCH = re.compile(r"\b(?:switch|repoint|re-point|change|update|move|flip)\b", re.I)
+_REMOVAL = re.compile(r"\b(?:remove|delete|clean|prune|purge|drop|rm)\b", re.I)
+
+
+def _kept_release(text: str) -> Iterator[Check]:
+    """A link switched "from" a release the request names leaves that release in place,
+    unless the request asks to remove something: a switch is a change of the link (a
+    rollback needs the old release), and a script that deleted it was vetted before."""
+    if not _SWITCH.search(text) or _REMOVAL.search(text):
+        return
+    for _link, target in _links(text):
+        old = _named_previous(text, target)
+        if old is not None:
+            yield _check(f"the previous release {old} is still there", f"[ -e {_q(old)} ]")
+
+
 _DIR_CUES = (
     rf"\b(?:files?|logs?|directories|folders)\b[^.;/]{{0,40}}?\b(?:in|under)\s+({_PATH})",
     rf"\b(?:under|(?:clean|clear)\s+out|"

@@ -131,9 +131,10 @@ MODULES: dict[str, Module] = {
 }
 
 
-#: Task keywords no built-in module has as an option: written under the module, they belong
-#: one level up (the models indent ``register:`` with the module's options).
-TASK_KEYWORDS = frozenset({
+#: Task keywords (:func:`~opsgen.validators.ansible.tasks.is_task_keyword`) the models indent
+#: with the module's options and no built-in module has as an option (both tested): written
+#: under the module, they belong one level up.
+MISPLACED_KEYWORDS = frozenset({
     "register", "loop", "when", "notify", "tags", "ignore_errors", "changed_when",
     "failed_when", "loop_control", "with_items", "become", "become_user", "no_log",
 })
@@ -158,14 +159,15 @@ class _Edits:
         self.inserts: dict[int, list[str]] = {}
         self.dropped: set[int] = set()
 
-    def _at(self, line: int, col: int, token: str) -> bool:
+    def at(self, line: int, col: int, token: str) -> bool:
+        """``token`` stands verbatim at (line, col) of a line not dropped."""
         if not 1 <= line <= len(self.lines) or line - 1 in self.dropped:
             return False
         return self.lines[line - 1][col - 1:col - 1 + len(token)] == token
 
     def replace(self, line: int, col: int, old: str, new: str) -> bool:
         """``old`` at (line, col) becomes ``new``; False when it is not there verbatim."""
-        if not self._at(line, col, old):
+        if not self.at(line, col, old):
             return False
         text = self.lines[line - 1]
         self.lines[line - 1] = text[:col - 1] + new + text[col - 1 + len(old):]
@@ -221,7 +223,7 @@ def _fix_task(task: Task, edits: _Edits) -> None:
         _link_state(args, task.module_mark().line, edits)
     _lift_keywords(task, args, edits)
     for key in list(args):
-        if not isinstance(key, str) or key in TASK_KEYWORDS:
+        if not isinstance(key, str) or key in MISPLACED_KEYWORDS:
             continue
         if short == "file" and key == "state" and "src" in args:
             continue  # decided by _link_state
@@ -274,16 +276,14 @@ def _lift_keywords(task: Task, args: LineDict, edits: _Edits) -> None:
     module = task.module_mark()
     if module.line == task.data.line:
         return  # the module is the task's first key (``- ansible.builtin.find:``): no room
-    for key in [k for k in args if isinstance(k, str) and k in TASK_KEYWORDS]:
+    for key in [k for k in args if isinstance(k, str) and k in MISPLACED_KEYWORDS]:
         if key in task.data or not _one_line(args, key):
             continue  # also given at the task's level, or a block value: not certain
         mark = args.mark(key)
-        line = edits.lines[mark.line - 1] if 0 < mark.line <= len(edits.lines) else ""
-        written = line[mark.col - 1:].rstrip("\n")
-        if not written.startswith(f"{key}:"):
+        if not edits.at(mark.line, mark.col, f"{key}:"):
             continue
+        value = edits.lines[mark.line - 1][mark.value_col - 1:].rstrip()
         edits.drop(mark.line)
-        value = written[len(key) + 1:].strip()
         edits.insert_after(module.line - 1, module.col - 1, ((key, value),))
         edits.notes.append(f"line {mark.line}: {key} moved from the {task.short} options to "
                            f"the task (a task keyword, not an option of the module)")

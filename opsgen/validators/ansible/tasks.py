@@ -14,13 +14,14 @@ from typing import Any
 
 from opsgen.validators.ansible.yamlload import KeyMark, LineDict
 
-__all__ = ["PLAY", "Snippet", "Task", "builtin_fqcn", "is_playbook", "iter_tasks", "shell_snippet",
-           "yaml_bool"]
+__all__ = ["PLAY", "TASK_KEYWORDS", "Snippet", "Task", "builtin_fqcn", "is_playbook",
+           "is_task_keyword", "iter_tasks", "shell_snippet", "yaml_bool"]
 
 #: the head of a one-play playbook, for rule examples
 PLAY = "- hosts: all\n  tasks:\n"
 
-_KEYWORDS = frozenset(
+#: what a task may hold beside its module (``with_*`` loops too: :func:`is_task_keyword`)
+TASK_KEYWORDS = frozenset(
     """name action local_action args async poll become become_exe become_flags become_method
     become_user changed_when check_mode collections connection debugger delay delegate_facts
     delegate_to diff environment failed_when ignore_errors ignore_unreachable listen loop
@@ -32,6 +33,11 @@ _BLOCK_PARTS = ("block", "rescue", "always")
 _PLAY_KEYS = frozenset({"hosts", "import_playbook", "ansible.builtin.import_playbook"})
 _KV = re.compile(r"""([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|'[^']*'|\S+)""")
 _SHELL_MODULES = frozenset({"shell", "command", "raw"})
+
+
+def is_task_keyword(key: str) -> bool:
+    """``key`` is a task keyword (``register``, ``when``, ``with_items`` ...), not a module."""
+    return key in TASK_KEYWORDS or key.startswith("with_")
 _MAX_TASKS = 20_000  # YAML aliases can make a small file describe millions of tasks
 
 
@@ -140,7 +146,7 @@ def _task(item: LineDict) -> Task | None:
             args = {k: v for k, v in value.items() if k != "module"}
             return Task(item, value["module"], args)
     for key in item:
-        if isinstance(key, str) and key not in _KEYWORDS and not key.startswith("with_"):
+        if isinstance(key, str) and not is_task_keyword(key):
             return _with_args(Task(item, key), item[key])
     return None
 
