@@ -156,3 +156,15 @@ def test_every_target_in_the_table_is_a_real_option(tools_sandbox: Any) -> None:
         assert all(k in docs[f"ansible.builtin.{module}"]["options"] for k, _ in fix.add)
     for short, module in MODULES.items():
         assert f"ansible.builtin.{short}" not in docs and module.to in docs
+
+
+def test_find_options_written_the_shell_way_are_read_as_find_reads_them() -> None:
+    text = PLAY + ("    - name: Old logs\n      ansible.builtin.find:\n        paths: /var/log/x\n"
+                   "        state: file\n        age: 3 days\n        size: \"+100MB\"\n"
+                   "      register: old\n")
+    fixed = correct_arguments(text)
+    assert ("        file_type: file\n        age: 3d\n        size: \"100m\"\n") in fixed.text
+    assert len(fixed.notes) == 3
+    for kept in ("        state: absent\n", "        age: 3 months\n", "        age: 7d\n"):
+        same = PLAY + "    - name: F\n      ansible.builtin.find:\n        paths: /x\n" + kept
+        assert correct_arguments(same).text == same, kept  # not find's meaning, or right

@@ -15,6 +15,9 @@ What is corrected and why it is safe:
 * an option dropped only where the module already does what it asks (``lineinfile:
   append: true``: lineinfile adds a missing line at the end by default; ``user:
   update_cache``: apt's option, it has no meaning for a user);
+* find's ``state: file`` (or directory, link, any), the kind of entry it selects:
+  ``file_type``; its ``age``/``size`` written with a word (``7 days``, ``100MB``, ``+7d``):
+  the number and the one letter the module reads (``7d``, ``100m``);
 * a value the module refuses, mapped to the one that means the same (``file: state:
   present`` -> ``touch`` with both times preserved: create when missing, change nothing
   when present; ``apt: state: installed`` -> ``present``);
@@ -28,6 +31,9 @@ What is corrected and why it is safe:
   ... indented one level too deep), moved up to the task: no built-in module has an option
   of that name, so the module refuses it ("Unsupported parameters").
 
+Last, a user or group task written after the first task that names its account as owner
+or group moves up to just before it (:mod:`~opsgen.validators.ansible.taskorder`).
+
 Anything else stays as written: the static check (OPS212/OPS204) names it and the model is
 asked. Only block-style mappings are edited, line by line, so the rest of the text keeps its
 bytes; the result must load again or nothing is changed. Parsing is all this does with the
@@ -36,10 +42,12 @@ text: nothing in it runs.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from opsgen.validators.ansible.taskorder import accounts_first
 from opsgen.validators.ansible.tasks import Task, builtin_fqcn, iter_tasks, yaml_bool
-from opsgen.validators.ansible.yamlload import LineDict, YamlError, load_yaml
+from opsgen.validators.ansible.yamlload import KeyMark, LineDict, YamlError, load_yaml
 
 __all__ = ["MODULES", "OPTIONS", "VALUES", "Fixed", "correct_arguments"]
 
@@ -47,11 +55,12 @@ __all__ = ["MODULES", "OPTIONS", "VALUES", "Fixed", "correct_arguments"]
 @dataclass(frozen=True, slots=True)
 class Rename:
     """``option`` of ``module`` is ``to``, or (``to`` None) is dropped when its value is
-    ``when`` (any value if ``when`` is None)."""
+    ``when`` (any value if ``when`` is None); with ``values``, only for one of those."""
 
     to: str | None
     why: str
     when: bool | None = None
+    values: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +90,9 @@ OPTIONS: dict[tuple[str, str], Rename] = {
     ("cron", "user_name"): Rename("user", "cron's option is user"),
     ("find", "type"): Rename("file_type", "find's option for the kind of entry is file_type"),
     ("find", "recursive"): Rename("recurse", "find's option is recurse"),
+    ("find", "state"): Rename("file_type", "find has no state; the kind of entry it selects "
+                                           "is file_type", values=frozenset(
+                                               {"file", "directory", "link", "any"})),
     ("file", "recursive"): Rename("recurse", "file's option is recurse"),
     ("copy", "permissions"): Rename("mode", "the permission bits are the mode option"),
     ("file", "permissions"): Rename("mode", "the permission bits are the mode option"),
@@ -113,6 +125,19 @@ VALUES: dict[tuple[str, str, str], Value] = {
     ("file", "state", "symlink"): Value("link", "file's state for a symlink is link"),
     ("file", "state", "dir"): Value("directory", "file's state for a folder is directory"),
 }
+
+#: find's ``age`` and ``size`` take a number and one letter (``7d``, ``10m``); the words the
+#: models write for them (``7 days``, ``100MB``, ``+7d``), by the letter each one means.
+_UNITS: dict[tuple[str, str], dict[str, str]] = {
+    ("find", "age"): {w: w[0] for w in (
+        "s", "sec", "secs", "second", "seconds", "m", "min", "mins", "minute", "minutes",
+        "h", "hr", "hrs", "hour", "hours", "d", "day", "days", "w", "wk", "wks", "week",
+        "weeks")},
+    ("find", "size"): {w: w[0] for w in (
+        "b", "byte", "bytes", "k", "kb", "kib", "m", "mb", "mib", "g", "gb", "gib", "t", "tb",
+        "tib")},
+}
+_AMOUNT = re.compile(r"\+?(-?\d+)\s*([A-Za-z]*)")
 
 #: module short name -> the built-in module doing its job.
 MODULES: dict[str, Module] = {
@@ -229,6 +254,9 @@ def _fix_task(task: Task, edits: _Edits) -> None:
             continue  # decided by _link_state
         mark = args.mark(key)
         rename = OPTIONS.get((short, key))
+        if rename is not None and rename.values is not None and (
+                not isinstance(args[key], str) or args[key] not in rename.values):
+            rename = None
         if rename is not None:
             if rename.to is not None and rename.to not in args:
                 if edits.replace(mark.line, mark.col, key, rename.to):
@@ -241,6 +269,8 @@ def _fix_task(task: Task, edits: _Edits) -> None:
                                    f"({rename.why})")
             continue
         value = args[key]
+        if _amount(short, key, value, mark, edits):
+            continue
         fix = VALUES.get((short, key, str(value))) if isinstance(value, str) else None
         if fix is not None and mark.value_line == mark.line and \
                 edits.replace(mark.value_line, mark.value_col, _written(value, mark.style),
@@ -250,6 +280,23 @@ def _fix_task(task: Task, edits: _Edits) -> None:
             extra = tuple((k, v) for k, v in fix.add if k not in args)
             if extra:
                 edits.insert_after(mark.line, mark.col - 1, extra)
+
+
+def _amount(short: str, key: str, value: object, mark: KeyMark, edits: _Edits) -> bool:
+    """find's ``age``/``size`` written with a unit word becomes number + letter."""
+    units = _UNITS.get((short, key))
+    if units is None or not isinstance(value, str) or mark.value_line != mark.line:
+        return False
+    match = _AMOUNT.fullmatch(value.strip())
+    if match is None or match.group(2).lower() not in units:
+        return False
+    to = match.group(1) + units[match.group(2).lower()]
+    if to == value or not edits.replace(mark.value_line, mark.value_col,
+                                        _written(value, mark.style), _written(to, mark.style)):
+        return False
+    edits.notes.append(f"line {mark.line}: {short} {key}: {value} -> {to} ({short}'s {key} "
+                       f"is a number and one letter)")
+    return True
 
 
 def _link_state(args: LineDict, module_line: int, edits: _Edits) -> None:
@@ -294,8 +341,10 @@ def _written(value: str, style: str | None) -> str:
 
 
 def correct_arguments(text: str) -> Fixed:
-    """``text`` with the known wrong module names, options and values corrected (see the
-    module docstring); unchanged when it does not load or nothing applies."""
+    """``text`` with the known wrong module names, options and values corrected and each
+    account made before the task that names it (see the module docstring and
+    :mod:`~opsgen.validators.ansible.taskorder`); unchanged when it does not load or
+    nothing applies."""
     try:
         docs = load_yaml(text)
     except YamlError:
@@ -303,12 +352,13 @@ def correct_arguments(text: str) -> Fixed:
     edits = _Edits(text)
     for task in iter_tasks(docs):
         _fix_task(task, edits)
-    if not edits.notes:
-        return Fixed(text)
-    fixed = edits.text()
-    try:
-        if not load_yaml(fixed):
-            return Fixed(text)
-    except YamlError:
-        return Fixed(text)
-    return Fixed(fixed, tuple(f"corrected {n}" for n in edits.notes))
+    fixed = edits.text() if edits.notes else text
+    notes = tuple(edits.notes)
+    if notes:
+        try:
+            if not load_yaml(fixed):
+                fixed, notes = text, ()
+        except YamlError:
+            fixed, notes = text, ()
+    fixed, moved = accounts_first(fixed)
+    return Fixed(fixed, tuple(f"corrected {n}" for n in notes + moved))
