@@ -84,3 +84,34 @@ def test_an_option_the_module_cannot_have_names_the_idiom_that_does_it(tools_san
     (message,) = found["OPS212"]
     assert "has no option state" in message and "find only lists files" in message
     assert "state: absent" in message and "item.path" in message
+
+
+@pytest.mark.docker
+def test_a_module_named_after_a_command_says_what_does_that_job(tools_sandbox: Any) -> None:
+    """No spelling distance finds the job of ``ansible.builtin.gzip``; the finding (which
+    the repair prompt quotes) names the module and options that do it."""
+    found = _codes("    - name: Z\n      ansible.builtin.gzip:\n        path: /var/log/x.log\n",
+                   tools_sandbox)
+    (message,) = found["OPS204"]
+    assert "There is no gzip module: ansible.builtin.command with `cmd: gzip" in message
+    assert "creates: FILE.gz" in message and "Did you mean" not in message
+
+
+@pytest.mark.docker
+def test_the_command_table_names_only_missing_modules_and_real_ones(tools_sandbox: Any) -> None:
+    import re
+
+    from opsgen.validators.adapters.ansible import module_docs, module_docs_job
+    from opsgen.validators.artifact import Artifact
+    from opsgen.validators.rules.ansible import COMMAND_MODULES
+
+    with Artifact(PLAY + "    - name: x\n      ansible.builtin.ping:\n", "ansible", "pb.yml",
+                  sandbox=tools_sandbox) as art:
+        art.job(module_docs_job)
+        art.launch_contained()
+        docs = module_docs(art)
+    assert docs is not None
+    for short, text in COMMAND_MODULES.items():
+        assert f"ansible.builtin.{short}" not in docs, short  # a real module is not "missing"
+        named = re.findall(r"ansible\.builtin\.[a-z_]+", text)
+        assert named and all(n in docs for n in named), (short, named)

@@ -223,10 +223,51 @@ class UnknownModule(Rule):
         builtins = list(module_docs(art) or {})
         for task in art.tasks:
             if task.module in unknown:
-                near = _nearest_module(task.module, builtins)
-                guess = f" Did you mean {near}?" if near else ""
+                instead = COMMAND_MODULES.get(task.short)
+                near = None if instead else _nearest_module(task.module, builtins)
+                guess = (f" There is no {task.short} module: {instead}" if instead
+                         else f" Did you mean {near}?" if near else "")
                 yield self.at(art, task, f"couldn't resolve module/action '{task.module}'.{guess}",
                               module=task.module)
+
+
+#: Modules the models name after a shell command (``ansible.builtin.gzip``), and what does
+#: that job with the modules ansible-core has. A name close to a real module
+#: (``systemd_unit``) gets that module instead; this table is for the names no spelling
+#: distance finds. Rows whose module really exists in ansible.builtin are never used (a
+#: test checks the table against the tools image's ansible-doc).
+COMMAND_MODULES: dict[str, str] = {
+    "gzip": "ansible.builtin.command with `cmd: gzip -- FILE` and `creates: FILE.gz` "
+            "compresses a file once (loop over a find's `files` for many).",
+    "gunzip": "ansible.builtin.command with `cmd: gunzip -- FILE.gz` and `creates: FILE`.",
+    "tar": "ansible.builtin.unarchive with `remote_src: true` unpacks an archive; to make "
+           "one, ansible.builtin.command with `cmd: tar -czf ARCHIVE DIR` and `creates: "
+           "ARCHIVE`.",
+    "zip": "ansible.builtin.command with `cmd: zip -r ARCHIVE DIR` and `creates: ARCHIVE`.",
+    "unzip": "ansible.builtin.unarchive with `src`, `dest` and `remote_src: true`.",
+    "chmod": "ansible.builtin.file with `path` and `mode`.",
+    "chown": "ansible.builtin.file with `path`, `owner` and `group`.",
+    "mkdir": "ansible.builtin.file with `path` and `state: directory`.",
+    "ln": "ansible.builtin.file with `src`, `dest` and `state: link`.",
+    "rm": "ansible.builtin.file with `path` and `state: absent`.",
+    "touch": "ansible.builtin.file with `path` and `state: touch`.",
+    "cp": "ansible.builtin.copy with `src`, `dest` and `remote_src: true`.",
+    "sed": "ansible.builtin.lineinfile (one line: `regexp` and `line`) or "
+           "ansible.builtin.replace (`regexp` and `replace`).",
+    "curl": "ansible.builtin.get_url (a file) or ansible.builtin.uri (an HTTP call).",
+    "wget": "ansible.builtin.get_url with `url` and `dest`.",
+    "crontab": "ansible.builtin.cron with `name`, `minute`, `hour` and `job` (`cron_file` "
+               "for a file in /etc/cron.d).",
+    "sysctl": "ansible.builtin.copy of a file in /etc/sysctl.d (`content: \"KEY = VALUE\\n\"`), "
+              "then ansible.builtin.command with `cmd: sysctl -p FILE` (ansible.posix is "
+              "not installed).",
+    "visudo": "ansible.builtin.copy to /etc/sudoers.d/NAME with `mode: \"0440\"` and "
+              "`validate: visudo -cf %s`.",
+    "logrotate": "ansible.builtin.copy to /etc/logrotate.d/NAME with the rules in `content`.",
+    "timer": "ansible.builtin.copy of NAME.timer and NAME.service to /etc/systemd/system, "
+             "then ansible.builtin.systemd with `name: NAME.timer`, `daemon_reload: true`, "
+             "`enabled: true`.",
+}
 
 
 def _nearest_module(name: str, builtins: list[str]) -> str | None:
