@@ -24,6 +24,14 @@ def names(request: str) -> list[str]:
          ["bob is in the group docker", "bob is in the group sudo"]),
         ("Create the directory /srv/reports owned by root with mode 0750",
          ["/srv/reports has mode 0750", "/srv/reports is owned by root"]),
+        ("Create the directory /srv/reports owned by root with group analysts, mode 2775 "
+         "(setgid, so new files get the analysts group).",
+         ["/srv/reports has mode 2775", "/srv/reports is owned by root",
+          "/srv/reports has group analysts"]),
+        ("Create /srv/a owned by bob, group staff, mode 0750.",
+         ["/srv/a has mode 0750", "/srv/a is owned by bob", "/srv/a has group staff"]),
+        ("Create /srv/a owned by bob, and make its config mode 600.",  # the config's mode
+         ["/srv/a is owned by bob"]),
         ("Make /var/backups/db owned by postgres:postgres with permissions 0700.",
          ["/var/backups/db has mode 0700", "/var/backups/db is owned by postgres",
           "/var/backups/db has group postgres"]),

@@ -57,13 +57,31 @@ def _path_before(sentence: str, start: int, *, commas: bool) -> str | None:
     return paths[0] if len(paths) == 1 else None
 
 
+#: What may stand between a path and its mode besides commas: the path's own owner and
+#: group ("/srv/r owned by root with group analysts, mode 2775").
+_ATTRIBUTES = re.compile(rf"(?:[\s,]|\band\b|\bwith\b|\bowned\s+by\s+(?:the\s+user\s+)?"
+                         rf"{_NAME}(?::{_NAME})?|\b(?:the\s+)?(?:group|owner)\s+{_NAME})*",
+                         re.I)
+
+
+def _attributed(sentence: str, start: int) -> str | None:
+    """The sentence's one path when only its owner and group are written between it and
+    ``start`` (a mode after a comma that :func:`_path_before` cannot place)."""
+    paths = _paths(sentence[:start])
+    if len(paths) != 1:
+        return None
+    between = sentence[sentence.rfind(paths[0], 0, start) + len(paths[0]):start]
+    return paths[0] if "," in between and _ATTRIBUTES.fullmatch(between) else None
+
+
 def _mode(text: str) -> Iterator[Check]:
     if not _MAKES.search(text):
         return
     for sentence in _sentences(text):
         for m in re.finditer(r"\b(?:mode|permissions?|perms|chmod)\s+(?:of\s+|to\s+|set\s+to\s+)?"
                              r"(0?[0-7]{3,4})\b", sentence, re.I):
-            path = _path_before(sentence, m.start(), commas=True)
+            path = _path_before(sentence, m.start(), commas=True) or _attributed(
+                sentence, m.start())
             if path is None or len(_paths(sentence)) != 1:
                 continue
             between = sentence[sentence.find(path) + len(path):m.start()]
@@ -77,8 +95,8 @@ def _owner(text: str) -> Iterator[Check]:
         return
     for sentence in _sentences(text):
         for m in re.finditer(rf"\bowned\s+by\s+(?:the\s+)?(?:user\s+)?({_NAME})"
-                             rf"(?:\s*:\s*({_NAME})|\s+and\s+(?:the\s+)?group\s+({_NAME}))?",
-                             sentence):
+                             rf"(?:\s*:\s*({_NAME})|(?:\s+and|\s+with|\s*,)\s+(?:the\s+)?"
+                             rf"group\s+({_NAME}))?", sentence):
             path = _path_before(sentence, m.start(), commas=False)
             if path is None or len(_paths(sentence)) != 1 or m.group(1) in _NOT_NAMES:
                 continue
