@@ -74,6 +74,8 @@ def names(request: str) -> list[str]:
           "a file not older than 10 days in /var/cache/exports is still there",
           "/var/cache/exports is still a directory"]),
         ("Install the nginx package.", ["package nginx is installed"]),
+        ("Hold the logrotate package at its current version.", ["package logrotate is held"]),
+        ("Put nginx on hold.", ["package nginx is held"]),
         ('Ensure /etc/issue.net contains exactly one line, "Authorized use only".',
          ["/etc/issue.net holds exactly the line 'Authorized use only'"]),
         ("Create the group auditors with GID 3100.", ["group auditors has GID 3100"]),
@@ -97,6 +99,8 @@ def test_plain_postconditions_become_checks(request_text: str, expected: list[st
         "Run /opt/x with cron at 03:00 on Sundays and every day at 04:00.",  # two schedules
 
         "Add the new user to the right group.",  # words, not names
+        "Hold off on the upgrade and hold the line.",  # not a package
+        "Release the hold on nginx and hold the package curl.",  # unhold and hold: unclear
         "print the max number of user processes with home in /srv/x",  # a noun, not a user
         "Set up /opt/app: data gets mode 0750, /opt/app itself 0755.",  # the mode is data's
         # a path the request only fixes is state the fresh sandbox does not have

@@ -46,6 +46,19 @@ CASES = [
          "/etc/cron.d/backup"},
     ),
     (
+        "Hold the logrotate package at its current version so that apt upgrades skip it.",
+        "apt-mark hold logrotate\n",
+        "apt-mark hold cron\n",
+        {"package logrotate is held"},
+    ),
+    (
+        "We need a shared area: create the directory /srv/reports owned by root with group "
+        "adm, mode 2775 (setgid).",
+        "install -d -o root -g adm -m 2775 /srv/reports\n",
+        "install -d -o root -g adm /srv/reports\nchmod g+s /srv/reports\n",
+        {"/srv/reports has mode 2775"},
+    ),
+    (
         'Make /etc/motd contain exactly one line, "Authorized access only".',
         "echo 'Authorized access only' > /etc/motd\n",
         "echo 'Authorized access only' >> /etc/motd\n",

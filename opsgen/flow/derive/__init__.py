@@ -61,6 +61,7 @@ from opsgen.flow.derive.files import (
 )
 from opsgen.flow.derive.system import (
     _cron,
+    _held,
     _package,
     _settings,
     _sysctl,
@@ -112,6 +113,7 @@ RULES: tuple[DerivedRule, ...] = (
     DerivedRule("kept-release", "a switched link's previous release (named) stays unless the "
                 "request removes something", _kept_release),
     DerivedRule("package", "a Debian package named as such is installed", _package),
+    DerivedRule("held", "a package held at its version (apt-mark)", _held),
 )
 
 

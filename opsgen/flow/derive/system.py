@@ -156,6 +156,28 @@ def _package(text: str) -> Iterator[Check]:
                      "grep -q 'install ok installed'")
 
 
+def _held(text: str) -> Iterator[Check]:
+    """"Hold the logrotate package" / "put nginx on hold": dpkg has it on hold. A
+    package the sandbox does not have cannot be held there: the check then holds before the
+    script too and is vacuous (never counted), not failed."""
+    names = set()
+    for m in re.finditer(r"\bhold\s+(?:the\s+)?(?:package\s+([a-z0-9][a-z0-9+.-]{1,60})|"
+                         r"([a-z0-9][a-z0-9+.-]{1,60})\s+package)\b|\bput\s+(?:the\s+)?"
+                         r"(?:package\s+)?([a-z0-9][a-z0-9+.-]{1,60})(?:\s+package)?\s+on\s+"
+                         r"hold\b", text, re.I):
+        name = m.group(1) or m.group(2) or m.group(3)
+        if name not in _NOT_NAMES and name not in ("the", "package", "packages", "it"):
+            names.add(name)
+    if len(names) != 1 or re.search(r"\b(?:unhold|release|un-hold)\b", text, re.I):
+        return
+    name = names.pop()
+    # dpkg's own status word, not ``apt-mark showhold``: apt would rebuild its cache file,
+    # which a check may not write (checks run under a small file-size limit)
+    yield _check(f"package {name} is held",
+                 f"! dpkg-query -W {_q(name)} >/dev/null 2>&1 || "
+                 f"dpkg-query -W -f='${{Status}}' {_q(name)} | grep -q '^hold '")
+
+
 #: KEY=VALUE as a request writes a setting: "sets WORKERS=8", "LimitNOFILE=65536".
 _SETTING = re.compile(r"(?<![\w$.-])([A-Za-z_][A-Za-z0-9_]{1,40})=(?:\"([^\"'`$\\]{1,120})\"|"
                       r"([A-Za-z0-9_./:@+-]{1,80})(?<![.,:])(?![\w\"'=]))")
