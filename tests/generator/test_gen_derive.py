@@ -39,15 +39,15 @@ def names(request: str) -> list[str]:
          ["net.ipv4.ip_forward = 1 is set persistently"]),
         ("Add a cron job in /etc/cron.d/backup that runs /usr/local/bin/backup.sh daily at "
          "02:30.",
-         ["a cron line daily at 02:30 running /usr/local/bin/backup.sh in /etc/cron.d/backup"]),
+         ["a cron line daily at 02:30 (`30 2 * * *`) running /usr/local/bin/backup.sh in /etc/cron.d/backup"]),
         ("Add a cron job that runs /usr/local/sbin/rotate as root every Sunday at 04:15. Use "
          "a file in /etc/cron.d called rotate.",
-         ["a cron line at 04:15 every Sunday as root running /usr/local/sbin/rotate in "
+         ["a cron line at 04:15 every Sunday (`15 4 * * 0`) as root running /usr/local/sbin/rotate in "
           "/etc/cron.d/rotate"]),
         ("Cron: run /opt/m/check.sh every 15 minutes as the monitor user.",
-         ["a cron line every 15 minutes as monitor running /opt/m/check.sh in a crontab"]),
+         ["a cron line every 15 minutes (`*/15 * * * *`) as monitor running /opt/m/check.sh in a crontab"]),
         ("Schedule /opt/r/send.sh with cron as user reports at 07:45 Monday through Friday.",
-         ["a cron line at 07:45 Monday to Friday as reports running /opt/r/send.sh in a "
+         ["a cron line at 07:45 Monday to Friday (`45 7 * * 1-5`) as reports running /opt/r/send.sh in a "
           "crontab"]),
         ("Create the symlink /etc/nginx/sites-enabled/shop pointing to "
          "/etc/nginx/sites-available/shop.",

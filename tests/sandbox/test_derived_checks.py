@@ -42,7 +42,7 @@ CASES = [
         "as root.",
         "printf '30 2 * * * root /usr/local/bin/backup\\n' > /etc/cron.d/backup\n",
         "printf '0 2 * * * root /usr/local/bin/backup\\n' > /etc/cron.d/backup\n",
-        {"a cron line daily at 02:30 as root running /usr/local/bin/backup in "
+        {"a cron line daily at 02:30 (`30 2 * * *`) as root running /usr/local/bin/backup in "
          "/etc/cron.d/backup"},
     ),
     (
@@ -84,14 +84,14 @@ CASES = [
         "Friday, in /etc/cron.d/send-reports.",
         "printf '45 7 * * 1-5 reports /opt/reports/send.sh\\n' > /etc/cron.d/send-reports\n",
         "printf '45 7 * * * reports /opt/reports/send.sh\\n' > /etc/cron.d/send-reports\n",
-        {"a cron line at 07:45 Monday to Friday as reports running /opt/reports/send.sh in "
+        {"a cron line at 07:45 Monday to Friday (`45 7 * * 1-5`) as reports running /opt/reports/send.sh in "
          "/etc/cron.d/send-reports"},
     ),
     (
         "Run /opt/monitor/check.sh from cron every 15 minutes as the monitor user.",
         "useradd monitor; echo '*/15 * * * * /opt/monitor/check.sh' | crontab -u monitor -\n",
         "useradd monitor; echo '15 * * * * /opt/monitor/check.sh' | crontab -u monitor -\n",
-        {"a cron line every 15 minutes as monitor running /opt/monitor/check.sh in a crontab"},
+        {"a cron line every 15 minutes (`*/15 * * * *`) as monitor running /opt/monitor/check.sh in a crontab"},
     ),
     (
         "Switch the /opt/app/current symlink from the 2024-05-20 release to "

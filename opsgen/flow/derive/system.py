@@ -64,10 +64,11 @@ def _dow_field(numbers: list[int]) -> str:
     return "(" + "|".join(alts) + ")"
 
 
-def _schedule(text: str) -> tuple[str, str, str, str] | None:
-    """(minute, hour, day-of-week) EREs and a label for the one schedule ``text`` states,
-    or None: "every day at 02:30", "every Sunday at 04:15", "at 07:45 Monday through
-    Friday", "on weekdays at 6:00", "every 15 minutes"."""
+def _schedule(text: str) -> tuple[str, str, str, str, str] | None:
+    """(minute, hour, day-of-week) EREs, a label and the five cron fields written plainly
+    (``15 4 * * 0``, shown in the check's name, so a repair sees the line it needs) for the
+    one schedule ``text`` states, or None: "every day at 02:30", "every Sunday at 04:15",
+    "at 07:45 Monday through Friday", "on weekdays at 6:00", "every 15 minutes"."""
     every = re.findall(r"\bevery\s+(\d{1,2})\s+min(?:ute)?s?\b", text, re.I)
     times = {(int(h), int(mi)) for h, mi in _TIME.findall(text)}
     if every:
@@ -75,7 +76,7 @@ def _schedule(text: str) -> tuple[str, str, str, str] | None:
         if len(set(every)) != 1 or times or not 1 < n < 60 or 60 % n:
             return None
         listed = ",".join(f"0?{k}" for k in range(0, 60, n))
-        return f"(\\*/{n}|{listed})", "\\*", "\\*", f"every {n} minutes"
+        return f"(\\*/{n}|{listed})", "\\*", "\\*", f"every {n} minutes", f"*/{n} * * * *"
     if len(times) != 1:
         return None
     hour, minute = times.pop()
@@ -90,21 +91,22 @@ def _schedule(text: str) -> tuple[str, str, str, str] | None:
     if kinds != 1:
         return None
     if daily:
-        dow, label = "\\*", f"daily {at}"
+        dow, label, plain = "\\*", f"daily {at}", "*"
     elif weekdays:
-        dow, label = _dow_field([1, 2, 3, 4, 5]), f"{at} Monday to Friday"
+        dow, label, plain = _dow_field([1, 2, 3, 4, 5]), f"{at} Monday to Friday", "1-5"
     elif ranged:
         first, last = _day_number(ranged.group(1)), _day_number(ranged.group(2))
         if first >= last:
             return None
         dow = _dow_field(list(range(first, last + 1)))
         label = f"{at} {_DAYS[first].title()} to {_DAYS[last].title()}"
+        plain = f"{first}-{last}"
     else:
         if len(named) != 1:
             return None
         day = named.pop()
-        dow, label = _dow_field([day]), f"{at} every {_DAYS[day].title()}"
-    return f"0?{minute}", f"0?{hour}", dow, label
+        dow, label, plain = _dow_field([day]), f"{at} every {_DAYS[day].title()}", str(day)
+    return f"0?{minute}", f"0?{hour}", dow, label, f"{minute} {hour} * * {plain}"
 
 
 def _cron(text: str) -> Iterator[Check]:
@@ -117,7 +119,7 @@ def _cron(text: str) -> Iterator[Check]:
     schedule = _schedule(text)
     if schedule is None:
         return
-    minute, hour, dow, label = schedule
+    minute, hour, dow, label, plain = schedule
     user = _runner(text)
     files = [p for p in _paths(text) if p.startswith("/etc/cron.d/")]
     files += [f"/etc/cron.d/{m.group(1)}" for m in re.finditer(
@@ -130,7 +132,7 @@ def _cron(text: str) -> Iterator[Check]:
         tail = ".*" + _ere(command) + "([^A-Za-z0-9_./-]|$)"
     who = (_ere(user) if user else "[^[:space:]]+") + "[[:space:]]+"
     system = _q(fields + who + tail)
-    name = f"a cron line {label}" + (f" as {user}" if user else "") + \
+    name = f"a cron line {label} (`{plain}`)" + (f" as {user}" if user else "") + \
         (f" running {command}" if command else "")
     if len(files) == 1:
         yield _check(f"{name} in {files[0]}", f"grep -Eiq {system} {_q(files[0])}")
