@@ -51,6 +51,12 @@ WRONG = PLAY + """\
       symlink:
         src: /etc/nginx/sites-available/shop
         dest: /etc/nginx/sites-enabled/shop
+    - name: Banner
+      ansible.builtin.file:
+        path: /etc/issue.net
+        state: file
+        content: "Authorized access only"
+        mode: "0644"
 """
 
 
@@ -65,7 +71,9 @@ def test_the_known_mistakes_are_corrected_line_by_line() -> None:
     assert "append: true\n    - name: Link" in text  # user's own append stays
     assert "update_cache" not in text
     assert "ansible.builtin.file:\n        state: link\n        src: /etc/nginx" in text
-    assert len(fixed.notes) == 7 and all(n.startswith("corrected line ") for n in fixed.notes)
+    assert ("ansible.builtin.copy:\n        dest: /etc/issue.net\n        content: "
+            "\"Authorized access only\"\n        mode: \"0644\"\n") in text
+    assert len(fixed.notes) == 8 and all(n.startswith("corrected line ") for n in fixed.notes)
     assert 'mode: "0644"' in text and text.startswith(PLAY)  # the rest keeps its bytes
 
 
@@ -168,3 +176,16 @@ def test_find_options_written_the_shell_way_are_read_as_find_reads_them() -> Non
     for kept in ("        state: absent\n", "        age: 3 months\n", "        age: 7d\n"):
         same = PLAY + "    - name: F\n      ansible.builtin.find:\n        paths: /x\n" + kept
         assert correct_arguments(same).text == same, kept  # not find's meaning, or right
+
+
+@pytest.mark.parametrize("task", [
+    "      ansible.builtin.file:\n        path: /etc/x\n        state: directory\n"
+    "        content: x\n",  # a folder: content is the mistake, not the module
+    "      ansible.builtin.file:\n        path: /etc/x\n        content: x\n"
+    "        recurse: true\n",  # an option copy does not have
+    "      ansible.builtin.template:\n        src: x.j2\n        dest: /etc/x\n"
+    "        content: x\n",  # a source too: which one is meant?
+])
+def test_content_becomes_copy_only_when_nothing_else_changes_meaning(task: str) -> None:
+    text = PLAY + "    - name: T\n" + task
+    assert correct_arguments(text).text == text

@@ -23,6 +23,9 @@ What is corrected and why it is safe:
   when present; ``apt: state: installed`` -> ``present``);
 * a module that does not exist, renamed to the one that does that job, with the options
   that say how (``usermod`` -> ``user``, ``symlink`` -> ``file`` with ``state: link``);
+* ``file`` (or ``template``) with ``content``: ``copy``, the module that writes a file's
+  text (``path`` becomes ``dest``; a ``file``/``touch``/``present`` state is dropped), when
+  every other option means the same for copy;
 * ``file`` with a ``src`` and no state, or a state that cannot take one (``present``,
   ``touch``, ``file``): ``state: link``, since only a link (or a hard link, which the model
   would have named) has a source; without this ``present`` would become ``touch`` and the
@@ -246,6 +249,8 @@ def _fix_task(task: Task, edits: _Edits) -> None:
         short = module.to.rsplit(".", 1)[-1]
     if short == "file" and "src" in args and "state" not in added:
         _link_state(args, task.module_mark().line, edits)
+    if short in ("file", "template") and module is None and _content_to_copy(task, args, edits):
+        short = "copy"
     _lift_keywords(task, args, edits)
     for key in list(args):
         if not isinstance(key, str) or key in MISPLACED_KEYWORDS:
@@ -296,6 +301,42 @@ def _amount(short: str, key: str, value: object, mark: KeyMark, edits: _Edits) -
         return False
     edits.notes.append(f"line {mark.line}: {short} {key}: {value} -> {to} ({short}'s {key} "
                        f"is a number and one letter)")
+    return True
+
+
+#: ``file``/``template`` options that ``copy`` takes as they are (``path``/``name`` become
+#: ``dest``; ``state: file``/``touch``/``present`` and touch's times are dropped).
+_COPY_KEEPS = frozenset({"dest", "content", "mode", "owner", "group", "attributes", "backup",
+                         "force", "seuser", "serole", "setype", "selevel", "unsafe_writes"})
+_COPY_DROPS = frozenset({"state", "access_time", "modification_time"})
+_CONTENT = "only copy writes a file's text from content; file and template have no content"
+
+
+def _content_to_copy(task: Task, args: LineDict, edits: _Edits) -> bool:
+    """``file`` (or ``template``) with ``content``: the task writes that text to a file,
+    which is ``copy``'s job; only when every other option means the same for copy."""
+    if "content" not in args or "src" in args:
+        return False
+    target = [k for k in ("path", "dest", "name") if k in args]
+    state = args.get("state", "file")
+    if len(target) != 1 or state not in ("file", "touch", "present") or any(
+            k not in _COPY_KEEPS | _COPY_DROPS | {"path", "name"} for k in args):
+        return False
+    if any(k in args and not _one_line(args, k) for k in _COPY_DROPS | {target[0]}):
+        return False
+    mark = task.module_mark()
+    if not edits.at(mark.line, mark.col, task.module):
+        return False
+    key = target[0]
+    if key != "dest":
+        key_mark = args.mark(key)
+        if not edits.replace(key_mark.line, key_mark.col, key, "dest"):
+            return False
+    edits.replace(mark.line, mark.col, task.module, "ansible.builtin.copy")
+    for k in _COPY_DROPS & set(args):
+        edits.drop(args.mark(k).line)
+    edits.notes.append(f"line {mark.line}: {task.module} with content -> ansible.builtin.copy "
+                       f"({_CONTENT})")
     return True
 
 
