@@ -189,3 +189,18 @@ def test_find_options_written_the_shell_way_are_read_as_find_reads_them() -> Non
 def test_content_becomes_copy_only_when_nothing_else_changes_meaning(task: str) -> None:
     text = PLAY + "    - name: T\n" + task
     assert correct_arguments(text).text == text
+
+
+def test_a_line_in_a_drop_in_file_creates_the_file() -> None:
+    text = PLAY + ("    - name: Sudo\n      ansible.builtin.lineinfile:\n"
+                   "        path: /etc/sudoers.d/backup-agent\n"
+                   "        line: 'backup ALL=(root) NOPASSWD: /usr/bin/rsync'\n")
+    fixed = correct_arguments(text)
+    assert "        path: /etc/sudoers.d/backup-agent\n        create: true\n" in fixed.text
+    assert len(fixed.notes) == 1 and "create: true added" in fixed.notes[0]
+    for kept in ("        path: /etc/ssh/sshd_config\n",  # a main config: it must be there
+                 "        path: /etc/sysctl.d/90-x.conf\n        create: false\n",  # said so
+                 "        path: /etc/sysctl.d/90-x.conf\n        state: absent\n"):
+        same = PLAY + "    - name: L\n      ansible.builtin.lineinfile:\n" + kept + \
+            "        line: a=1\n"
+        assert correct_arguments(same).text == same, kept

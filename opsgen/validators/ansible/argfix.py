@@ -26,6 +26,9 @@ What is corrected and why it is safe:
 * ``file`` (or ``template``) with ``content``: ``copy``, the module that writes a file's
   text (``path`` becomes ``dest``; a ``file``/``touch``/``present`` state is dropped), when
   every other option means the same for copy;
+* ``lineinfile``/``blockinfile`` on a file in a drop-in folder (``/etc/sudoers.d/NAME``,
+  ``/etc/sysctl.d/NAME.conf``) with no ``create``: ``create: true`` (such a file is its own
+  and usually new; without it the task fails instead of writing the line);
 * ``file`` with a ``src`` and no state, or a state that cannot take one (``present``,
   ``touch``, ``file``): ``state: link``, since only a link (or a hard link, which the model
   would have named) has a source; without this ``present`` would become ``touch`` and the
@@ -251,6 +254,8 @@ def _fix_task(task: Task, edits: _Edits) -> None:
         _link_state(args, task.module_mark().line, edits)
     if short in ("file", "template") and module is None and _content_to_copy(task, args, edits):
         short = "copy"
+    if short in ("lineinfile", "blockinfile"):
+        _create_drop_in(short, args, edits)
     _lift_keywords(task, args, edits)
     for key in list(args):
         if not isinstance(key, str) or key in MISPLACED_KEYWORDS:
@@ -338,6 +343,26 @@ def _content_to_copy(task: Task, args: LineDict, edits: _Edits) -> bool:
     edits.notes.append(f"line {mark.line}: {task.module} with content -> ansible.builtin.copy "
                        f"({_CONTENT})")
     return True
+
+
+#: A file in a drop-in folder (``/etc/sudoers.d/backup``, ``/etc/sysctl.d/90-net.conf``,
+#: ``/etc/systemd/system/x.service.d/override.conf``): a file of its own, usually new.
+_DROP_IN = re.compile(r"/etc/(?:[\w.@-]+/)*[\w.@-]+\.d/[\w.@-]+")
+_CREATE = ("a line for a file in a drop-in folder: the file is often new, and without create "
+           "lineinfile fails on a missing file instead of writing it")
+
+
+def _create_drop_in(short: str, args: LineDict, edits: _Edits) -> None:
+    """lineinfile/blockinfile on a drop-in file, with no ``create``: ``create: true``."""
+    target = [k for k in ("path", "dest", "destfile", "name") if k in args]
+    if len(target) != 1 or "create" in args or str(args.get("state", "present")) != "present":
+        return
+    path = args[target[0]]
+    mark = args.mark(target[0])
+    if not isinstance(path, str) or not _DROP_IN.fullmatch(path) or mark.value_line != mark.line:
+        return
+    edits.insert_after(mark.line, mark.col - 1, (("create", "true"),))
+    edits.notes.append(f"line {mark.line}: {short} create: true added ({_CREATE})")
 
 
 def _link_state(args: LineDict, module_line: int, edits: _Edits) -> None:
