@@ -204,3 +204,12 @@ def test_a_line_in_a_drop_in_file_creates_the_file() -> None:
         same = PLAY + "    - name: L\n      ansible.builtin.lineinfile:\n" + kept + \
             "        line: a=1\n"
         assert correct_arguments(same).text == same, kept
+
+
+def test_cron_enabled_true_is_the_default_and_goes() -> None:
+    text = PLAY + ("    - name: C\n      ansible.builtin.cron:\n        name: r\n"
+                   "        job: /opt/r.sh\n        enabled: true\n")
+    fixed = correct_arguments(text)
+    assert "enabled" not in fixed.text and len(fixed.notes) == 1
+    off = text.replace("enabled: true", "enabled: false")  # disabled: true, not a drop
+    assert correct_arguments(off).text == off

@@ -111,6 +111,8 @@ OPTIONS: dict[tuple[str, str], Rename] = {
         when=True),
     ("lineinfile", "fail_on_missing"): Rename(
         None, "lineinfile fails on a missing file unless create is true", when=True),
+    ("cron", "enabled"): Rename(None, "cron has no enabled option: a job is enabled unless "
+                                      "disabled is true", when=True),
     ("user", "update_cache"): Rename(None, "update_cache is apt's option; it means nothing "
                                            "for a user"),
     ("group", "update_cache"): Rename(None, "update_cache is apt's option; it means nothing "
