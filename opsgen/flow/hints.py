@@ -33,6 +33,9 @@ class Hint:
     #: causes that need opposite fixes: a package apt cannot find with no package path is
     #: not a wrong name).
     context: re.Pattern[str] | None = None
+    #: Only for a script in this language (None: any): a failed check of a playbook needs
+    #: the module that does it, not the shell command.
+    lang: str | None = None
 
 
 _APT_MISSING = re.compile(r"Unable to locate package|has no installation candidate")
@@ -136,26 +139,85 @@ HINTS: tuple[Hint, ...] = (
 )
 
 
-#: Hints for a failed scenario check, by what the check looks at; the last one always matches.
+#: Hints for a failed scenario check, by what the check looks at and the script's language;
+#: the last one always matches.
 CHECK_HINTS: tuple[Hint, ...] = (
+    Hint(
+        "system-user-playbook",
+        re.compile(r"system user|uid below 1000", re.I),
+        "ansible.builtin.user with `system: true` makes a system account (uid below 1000); "
+        "give `home: DIR` and `create_home: true` in the same task when the request names "
+        "the home, and the shell and groups there too: one user task, before the files it "
+        "owns.",
+        lang="ansible",
+    ),
+    Hint(
+        "system-user",
+        re.compile(r"system user|uid below 1000", re.I),
+        "`useradd --system` (`-r`) gives a uid below 1000; add `--home-dir DIR "
+        "--create-home` when the request names the home.",
+        lang="bash",
+    ),
+    Hint(
+        "home-folder-playbook",
+        re.compile(r"getent passwd[^`]*-f\s*'?6|\bhome\b", re.I),
+        "ansible.builtin.user with `home: DIR` and `create_home: true` (and `move_home: true` "
+        "for a user that exists already); without `home` the user module puts it in "
+        "/home/NAME.",
+        lang="ansible",
+    ),
+    Hint(
+        "cron-line-playbook",
+        re.compile(r"/etc/cron\.d|cron line", re.I),
+        "ansible.builtin.cron with `name`, `cron_file: NAME` (it writes /etc/cron.d/NAME), "
+        "`user`, `job`, and `minute`, `hour`, `day`, `month`, `weekday` set to the five "
+        "fields the check names (`15 4 * * 0`: minute 15, hour 4, weekday 0).",
+        lang="ansible",
+    ),
+    Hint(
+        "exact-content-playbook",
+        re.compile(r"holds exactly|exactly the line", re.I),
+        "write the whole file with ansible.builtin.copy, `dest` and `content: \"LINE\\n\"` "
+        "(lineinfile only adds or replaces one line among the others).",
+        lang="ansible",
+    ),
+    Hint(
+        "file-attributes-playbook",
+        re.compile(r"\bhas mode\b|\bis owned by\b|\bhas group\b", re.I),
+        "set `owner`, `group` and `mode: \"0750\"` (quoted) on the ansible.builtin.file or "
+        "copy task that makes that path, as the check names them.",
+        lang="ansible",
+    ),
+    Hint(
+        "printed-output-playbook",
+        re.compile(r"OPSGEN_STDOUT"),
+        "the check reads what the play printed: ansible.builtin.command with `register: "
+        "out` and `changed_when: false`, then ansible.builtin.debug with `msg: \"{{ "
+        "out.stdout }}\"` so that the message is exactly the value asked for, with no "
+        "labels.",
+        lang="ansible",
+    ),
     Hint(
         "home-folder",
         re.compile(r"getent passwd[^`]*-f\s*'?6|\bhome\b", re.I),
         "useradd puts the home in /home/NAME unless `--home-dir DIR` names it (with "
         "`--create-home` to make it); for a user that exists already, `usermod --home DIR "
         "--move-home NAME`.",
+        lang="bash",
     ),
     Hint(
         "cron-line",
         re.compile(r"/etc/cron\.d"),
         "a line in /etc/cron.d is `MIN HOUR DOM MON DOW USER COMMAND`: 02:30 every day is "
         "`30 2 * * * root COMMAND`; write the whole file.",
+        lang="bash",
     ),
     Hint(
         "printed-output",
         re.compile(r"OPSGEN_STDOUT"),
         "the check reads what the script printed: print exactly the value the request asks "
         "for, with no labels, headings or extra lines.",
+        lang="bash",
     ),
     Hint(
         "postcondition",
@@ -166,15 +228,17 @@ CHECK_HINTS: tuple[Hint, ...] = (
 )
 
 
-def with_hints(problems: list[Problem]) -> list[Problem]:
+def with_hints(problems: list[Problem], lang: str = "bash") -> list[Problem]:
     """The problems, each failed run or failed check given the fix hint of the first known
-    failure it shows."""
+    failure it shows (hints for another language than ``lang`` are skipped)."""
     out = []
     context = "\n".join(p.message for p in problems)
     for problem in problems:
         table = {"run": HINTS, "check": CHECK_HINTS}.get(problem.kind, ())
         if table and " Fix: " not in problem.message:
             for hint in table:
+                if hint.lang is not None and hint.lang != lang:
+                    continue
                 if hint.context is not None and not hint.context.search(context):
                     continue
                 if hint.pattern.search(problem.message):

@@ -297,7 +297,8 @@ def _check(
                 return call_dryrun(dryrun, text, language, current)
 
             found = _locate_failures(script, found, run_report, rerun)
-        return replace(state, dryrun=run_report, problems=state.problems + tuple(with_hints(found)))
+        hinted = tuple(with_hints(found, lang))
+        return replace(state, dryrun=run_report, problems=state.problems + hinted)
 
     # A script with lint errors is fixed before it is run, except on the last attempt,
     # where the operator still deserves the evidence of what it would do.

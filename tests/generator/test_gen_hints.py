@@ -131,3 +131,25 @@ def test_a_failed_check_gets_one_hint(message, says):
     (hinted,) = with_hints([Problem("check", "OPS411", message)])
     assert hinted.message.count(" Fix: ") == 1 and says in hinted.message
     assert CHECK_HINTS[-1].pattern.search("anything")  # the general hint always applies
+
+
+@pytest.mark.parametrize(("message", "bash", "ansible"), [
+    ('the request\'s postcondition "metrics is a system user (uid below 1000)" does not hold',
+     "useradd --system", "`system: true`"),
+    ('the request\'s postcondition "home of m is /srv/m" does not hold: the check '
+     "`getent passwd m | cut -d: -f6 | grep -qx /srv/m` exited 1", "--home-dir",
+     "`home: DIR` and `create_home: true`"),
+    ('postcondition "a cron line at 04:15 every Sunday (`15 4 * * 0`) as root running /x in '
+     '/etc/cron.d/x" does not hold', "MIN HOUR DOM MON DOW", "weekday 0"),
+    ('postcondition "prints 3" does not hold: the check `grep -qx 3 "$OPSGEN_STDOUT"`',
+     "no labels", "ansible.builtin.debug"),
+    ('postcondition "/etc/motd holds exactly the line \'Hi\'" does not hold',
+     "did not do what the request asks", "ansible.builtin.copy"),
+])
+def test_a_failed_check_of_a_playbook_gets_the_modules_that_do_it(message, bash, ansible):
+    """The same failed check: shell commands for a script, modules for a playbook."""
+    (for_bash,) = with_hints([Problem("check", "OPS411", message)], "bash")
+    (for_play,) = with_hints([Problem("check", "OPS411", message)], "ansible")
+    assert bash in for_bash.message and ansible not in for_bash.message
+    assert ansible in for_play.message and "useradd" not in for_play.message
+    assert for_play.message.count(" Fix: ") == 1
