@@ -203,7 +203,10 @@ class UnknownModule(Rule):
     rationale = (
         "Language models invent plausible module names (`ansible.builtin.apt_package`, "
         "`community.general.systemd`). Ansible fails on them only when the play reaches "
-        "the task; the syntax check stops at the first one, this rule names them all."
+        "the task; the syntax check stops at the first one, this rule names them all, each "
+        "with the nearest real module, or, for a module named after a shell command "
+        "(`ansible.builtin.gzip`, `tar`, `sed`, `crontab`), the built-in modules and options "
+        "that do that job."
     )
     tags = ("syntax",)
     langs = ("ansible",)
