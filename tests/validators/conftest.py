@@ -54,3 +54,18 @@ def shared_dir() -> Path:
         if (candidate / "bench").is_dir():
             return candidate
     pytest.skip("../shared/bench is not present next to the repository")
+
+
+@pytest.fixture
+def builtin_docs(tools_sandbox: Any) -> dict[str, Any]:
+    """The tools image's ansible-doc tables (module name -> doc), read once per test the
+    way the OPS212/OPS204 rules read them."""
+    from opsgen.validators.adapters.ansible import module_docs, module_docs_job
+
+    play = "- hosts: all\n  tasks:\n    - name: x\n      ansible.builtin.ping:\n"
+    with Artifact(play, "ansible", "pb.yml", sandbox=tools_sandbox) as art:
+        art.job(module_docs_job)
+        art.launch_contained()
+        docs = module_docs(art)
+    assert docs is not None
+    return docs
