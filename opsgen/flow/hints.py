@@ -170,8 +170,8 @@ CHECK_HINTS: tuple[Hint, ...] = (
         "cron-line-playbook",
         re.compile(r"/etc/cron\.d|cron line", re.I),
         "ansible.builtin.cron with `name`, `cron_file: NAME` (it writes /etc/cron.d/NAME), "
-        "`user`, `job`, and `minute`, `hour`, `day`, `month`, `weekday` set to the five "
-        "fields the check names (`15 4 * * 0`: minute 15, hour 4, weekday 0).",
+        "`user`, `job` (the command alone), and `minute`, `hour`, `day`, `month`, `weekday` "
+        "from the five fields the check names, in that order.",
         lang="ansible",
     ),
     Hint(
@@ -228,6 +228,24 @@ CHECK_HINTS: tuple[Hint, ...] = (
 )
 
 
+#: The five cron fields a cron check names in its name (``(`15 4 * * 0`)``).
+_FIELDS = re.compile(r"\(`([0-9*/,-]+) ([0-9*/,-]+) ([0-9*/,-]+) ([0-9*/,-]+) ([0-9*/,-]+)`\)")
+
+
+def _cron_fields(hint: Hint, message: str, lang: str) -> str:
+    """For a cron check, the fields it names spelt out one by one: a small model mixes up
+    minute and hour when it only sees the line."""
+    found = _FIELDS.search(message) if hint.name.startswith("cron-line") else None
+    if found is None:
+        return ""
+    names = ("minute", "hour", "day", "month", "weekday")
+    if lang == "ansible":
+        return " Here: " + ", ".join(f'{n}: "{v}"' for n, v in zip(names, found.groups(),
+                                                                      strict=True)) + "."
+    return (f" Here the line starts `{' '.join(found.groups())}` ("
+            + ", ".join(f"{n} {v}" for n, v in zip(names, found.groups(), strict=True)) + ").")
+
+
 def with_hints(problems: list[Problem], lang: str = "bash") -> list[Problem]:
     """The problems, each failed run or failed check given the fix hint of the first known
     failure it shows (hints for another language than ``lang`` are skipped)."""
@@ -242,8 +260,9 @@ def with_hints(problems: list[Problem], lang: str = "bash") -> list[Problem]:
                 if hint.context is not None and not hint.context.search(context):
                     continue
                 if hint.pattern.search(problem.message):
+                    fix = hint.fix + _cron_fields(hint, problem.message, lang)
                     problem = Problem(
-                        problem.kind, problem.code, f"{problem.message} Fix: {hint.fix}",
+                        problem.kind, problem.code, f"{problem.message} Fix: {fix}",
                         problem.line,
                     )
                     break

@@ -140,7 +140,8 @@ def test_a_failed_check_gets_one_hint(message, says):
      "`getent passwd m | cut -d: -f6 | grep -qx /srv/m` exited 1", "--home-dir",
      "`home: DIR` and `create_home: true`"),
     ('postcondition "a cron line at 04:15 every Sunday (`15 4 * * 0`) as root running /x in '
-     '/etc/cron.d/x" does not hold', "MIN HOUR DOM MON DOW", "weekday 0"),
+     '/etc/cron.d/x" does not hold', "(minute 15, hour 4, day *, month *, weekday 0)",
+     'minute: "15", hour: "4", day: "*", month: "*", weekday: "0"'),
     ('postcondition "prints 3" does not hold: the check `grep -qx 3 "$OPSGEN_STDOUT"`',
      "no labels", "ansible.builtin.debug"),
     ('postcondition "/etc/motd holds exactly the line \'Hi\'" does not hold',

@@ -205,3 +205,16 @@ def test_cron_enabled_true_is_the_default_and_goes() -> None:
     assert "enabled" not in fixed.text and len(fixed.notes) == 1
     off = text.replace("enabled: true", "enabled: false")  # disabled: true, not a drop
     assert correct_arguments(off).text == off
+
+
+def test_a_touch_before_a_write_keeps_the_times() -> None:
+    touch = "    - name: T\n      ansible.builtin.file:\n        path: /etc/motd\n" \
+        "        state: touch\n"
+    write = "    - name: W\n      ansible.builtin.copy:\n        dest: /etc/motd\n" \
+        "        content: hi\n"
+    fixed = correct_arguments(PLAY + touch + write)
+    assert fixed.text == PLAY + touch + "        access_time: preserve\n" \
+        "        modification_time: preserve\n" + write
+    assert len(fixed.notes) == 1 and "keeps both times" in fixed.notes[0]
+    for same in (PLAY + touch, PLAY + write + touch):  # nothing writes it after: a real touch
+        assert correct_arguments(same).text == same

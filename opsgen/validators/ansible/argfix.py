@@ -29,6 +29,9 @@ What is corrected and why it is safe:
 * ``lineinfile``/``blockinfile`` on a file in a drop-in folder (``/etc/sudoers.d/NAME``,
   ``/etc/sysctl.d/NAME.conf``) with no ``create``: ``create: true`` (such a file is its own
   and usually new; without it the task fails instead of writing the line);
+* ``file: state: touch`` on a path a later task writes (copy, template, lineinfile ...):
+  both times preserved, so it only makes sure the file exists and a second run changes
+  nothing;
 * ``file`` with a ``src`` and no state, or a state that cannot take one (``present``,
   ``touch``, ``file``): ``state: link``, since only a link (or a hard link, which the model
   would have named) has a source; without this ``present`` would become ``touch`` and the
@@ -367,6 +370,37 @@ def _create_drop_in(short: str, args: LineDict, edits: _Edits) -> None:
     edits.notes.append(f"line {mark.line}: {short} create: true added ({_CREATE})")
 
 
+_WRITERS = frozenset({"copy", "template", "lineinfile", "blockinfile", "replace", "ini_file"})
+_QUIET = ("touch only makes sure the file exists before a later task writes it; with both "
+          "times preserved it changes nothing when the file is there, so a second run reports "
+          "no change")
+
+
+def _quiet_touch(tasks: list[Task], edits: _Edits) -> None:
+    """``file: state: touch`` (times not preserved) on a path a later task writes: both
+    times preserved, as for ``state: present`` (a plain touch changes the file at every
+    run, so the play is never idempotent)."""
+    for i, task in enumerate(tasks):
+        args = task.data.get(task.module)
+        fqcn = builtin_fqcn(task.module)
+        if fqcn != "ansible.builtin.file" or not isinstance(args, LineDict) or not args.marks:
+            continue
+        path = next((args[k] for k in ("path", "dest", "name") if k in args), None)
+        if args.get("state") != "touch" or not isinstance(path, str) or \
+                "access_time" in args or "modification_time" in args or "{{" in path:
+            continue
+        written = any(
+            (later_fqcn := builtin_fqcn(later.module)) is not None
+            and later_fqcn.rsplit(".", 1)[-1] in _WRITERS
+            and path in (later.args.get("dest"), later.args.get("path"), later.args.get("name"))
+            for later in tasks[i + 1:])
+        mark = args.mark("state")
+        if written and mark.value_line == mark.line:
+            edits.insert_after(mark.line, mark.col - 1, _PRESERVE)
+            edits.notes.append(f"line {mark.line}: file state: touch keeps both times "
+                               f"({_QUIET})")
+
+
 def _link_state(args: LineDict, module_line: int, edits: _Edits) -> None:
     """``file`` with ``src``: a missing state, or one that cannot take a source, is link."""
     if "state" not in args:
@@ -418,8 +452,10 @@ def correct_arguments(text: str) -> Fixed:
     except YamlError:
         return Fixed(text)
     edits = _Edits(text)
-    for task in iter_tasks(docs):
+    tasks = list(iter_tasks(docs))
+    for task in tasks:
         _fix_task(task, edits)
+    _quiet_touch(tasks, edits)
     fixed = edits.text() if edits.notes else text
     notes = tuple(edits.notes)
     if notes:
