@@ -249,3 +249,48 @@ def test_a_switch_from_a_named_release_keeps_that_release_unless_asked_to_remove
         "Switch the /opt/app/current symlink to the release /opt/app/releases/2.0."))
     assert not any("previous" in n for n in names(
         "Switch the /srv/live symlink from /srv/blue to /srv/green, then delete /srv/blue."))
+
+
+@pytest.mark.parametrize("request_text", [
+    "Lock down /etc/myapp/secret.key: owner root, group myapp, mode 0640. Its contents must "
+    "not change.",
+    "/etc/myapp/secret.key is world-readable. Make it owned by root with group myapp and "
+    "mode 0640. Don't change what's in it.",
+    "Set /etc/myapp/secret.key to mode 0640 without changing its contents.",
+    "Make /etc/myapp/secret.key mode 0640 and leave its contents as they are.",
+])
+def test_a_file_whose_contents_must_stay_is_given_some_and_checked(request_text: str) -> None:
+    """"Its contents must not change": the file is the server's (prepared, with a line in
+    it when empty) and its checksum, taken by the prepare, must still match after."""
+    scenario = derive_scenario(request_text)
+    q = "/etc/myapp/secret.key"
+    assert f"touch -- {q}" in scenario.prepare
+    assert f"[ -s {q} ] || echo '# opsgen-keep: contents that must not change' > {q}" in \
+        scenario.prepare
+    assert f"sha256sum -- {q} > /var/lib/opsgen-keep/" in scenario.prepare
+    kept = [c for c in scenario.checks if c.name == f"the contents of {q} stay as they were"]
+    assert len(kept) == 1 and kept[0].run.startswith("sha256sum --quiet --status -c ")
+
+
+@pytest.mark.parametrize("request_text", [
+    "Create /etc/app/new.conf with mode 0600. Don't change its contents.",  # made here
+    "Copy /etc/a.conf to /etc/b/a.conf without changing its contents.",  # two paths
+    "Set /etc/x/a.conf to mode 0640. Keep the other lines.",  # not about its contents
+])
+def test_no_contents_check_where_the_file_is_made_or_unclear(request_text: str) -> None:
+    assert not [c for c in derive_scenario(request_text).checks if "contents" in c.name]
+
+
+def test_it_is_the_one_file_the_server_has() -> None:
+    """"Make it owned by root with group myapp and mode 0640" after a sentence about the
+    request's only file (one the prepare makes): its owner, group and mode; the group it
+    gets is the server's, not one to create."""
+    scenario = derive_scenario(
+        "/etc/myapp/db.conf holds the database password and is world-readable right now. "
+        "Make it owned by root with group myapp and mode 0640. Don't change what's in it.")
+    names = [c.name for c in scenario.checks]
+    assert {"/etc/myapp/db.conf is owned by root", "/etc/myapp/db.conf has group myapp",
+            "/etc/myapp/db.conf has mode 0640"} <= set(names)
+    assert "getent group myapp >/dev/null || groupadd myapp" in scenario.prepare
+    # a file the server may not have: "it" gives nothing rather than a check that fails
+    assert derive_scenario("/etc/app.conf is wrong. Make it mode 0600.").checks == ()

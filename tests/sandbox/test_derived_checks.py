@@ -155,19 +155,29 @@ CASES = [
         "chmod 0644 /etc/myapp/secret.key\n",
         {"/etc/myapp/secret.key has mode 0640", "/etc/myapp/secret.key has group myapp"},
     ),
+    (
+        "/etc/myapp/db.conf is world-readable. Make it owned by root with group myapp and "
+        "mode 0640. Don't change what's in it.",
+        "chown root:myapp /etc/myapp/db.conf && chmod 0640 /etc/myapp/db.conf\n",
+        # right attributes, but the file is written again (with what was there, plus a line)
+        "{ cat /etc/myapp/db.conf; echo; } > /tmp/c && install -o root -g myapp -m 0640 "
+        "/tmp/c /etc/myapp/db.conf\n",
+        {"the contents of /etc/myapp/db.conf stay as they were"},
+    ),
 ]
 
 
 #: the prepare makes the file as root: that part of the request holds already (vacuous, so
 #: not counted), while its group and mode do not
-ALREADY = {"/etc/myapp/secret.key is owned by root"}
+ALREADY = {"/etc/myapp/secret.key is owned by root", "/etc/myapp/db.conf is owned by root"}
 
 
 def _keeps(name: str) -> bool:
     """A check of what must stay: it holds before the script by design (shown as vacuous,
     and it fails if the script breaks it); one KEY line is such a check where the prepare
     put the key in the file."""
-    return (" still " in name or name.endswith(" stay") or " has one " in name
+    return (" still " in name or name.endswith((" stay", " stay as they were"))
+            or " has one " in name
             or " still there" in name or name in ALREADY)
 
 

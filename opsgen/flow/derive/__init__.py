@@ -44,6 +44,8 @@ from opsgen.flow.derive.accounts import (
 from opsgen.flow.derive.files import (
     _KEEP_LINES,
     _SWITCH,
+    KEEP_CONTENT_DIR,
+    KEEP_CONTENT_LINE,
     KEEP_LINE,
     _attributes,
     _exact_content,
@@ -57,6 +59,8 @@ from opsgen.flow.derive.files import (
     _sweep_samples,
     _swept,
     _symlink,
+    keep_content_slug,
+    kept_content_file,
     presupposed_paths,
 )
 from opsgen.flow.derive.system import (
@@ -108,8 +112,8 @@ RULES: tuple[DerivedRule, ...] = (
                 _kept_groups),
     DerivedRule("sweep", "files by age or size in a folder deleted or compressed, the rest kept",
                 _swept),
-    DerivedRule("kept", "a folder or the other lines of a file the request says must stay",
-                _kept),
+    DerivedRule("kept", "a folder, the other lines of a file or a file's contents the request "
+                "says must stay", _kept),
     DerivedRule("kept-release", "a switched link's previous release (named) stays unless the "
                 "request removes something", _kept_release),
     DerivedRule("package", "a Debian package named as such is installed", _package),
@@ -142,6 +146,12 @@ def presupposed_state(text: str) -> str:
         lines += [f"mkdir -p \"$(dirname -- {q})\"", f"touch -- {q}"]
         if keep:
             lines.append(f"grep -qxF {_q(KEEP_LINE)} {q} || echo {_q(KEEP_LINE)} >> {q}")
+    kept = kept_content_file(text)
+    if kept is not None and kept in files:
+        q = _q(kept)
+        lines += [f"[ -s {q} ] || echo {_q(KEEP_CONTENT_LINE)} > {q}",
+                  f"mkdir -p {KEEP_CONTENT_DIR} && sha256sum -- {q} > "
+                  f"{_q(keep_content_slug(kept))}"]
     for path, key, line in presupposed_settings(text):
         lines.append(f"grep -Eq {_q(key_line(key))} {_q(path)} || echo {_q(line)} >> {_q(path)}")
     folder = re.search(r"\b(?:release|directory|folder|dir)\b", text, re.I) is not None

@@ -133,7 +133,10 @@ def _kept_groups(text: str) -> Iterator[Check]:
         yield _check(f"{user} is still in the group {KEEP_GROUP}", _in_group(user, KEEP_GROUP))
 
 
-_CREATES_GROUP = re.compile(r"\b(?:create|creates|make|makes)\b[^.;]{0,40}\bgroups?\b|"
+#: The request makes a group ("create the group auditors", "a new group"); "make it owned by
+#: root with group myapp" names the group a path gets, which the server has.
+_CREATES_GROUP = re.compile(r"\b(?:create|creates|make|makes)\b(?:(?!\bowned\b)[^.;]){0,40}"
+                            r"\bgroups?\b|"
                             r"\badds?\s+(?:a\s+|the\s+)?(?:new\s+)?groups?\b|\bnew\s+groups?\b|"
                             r"\bgroupadd\b|\bgroups?\b[^.;]{0,40}\bcreated?\b", re.I)
 

@@ -4,6 +4,7 @@ request works on without making them, what must stay, and files swept by age or 
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from opsgen.flow.derive.system import (
     _SETTING,
 )
 from opsgen.flow.derive.words import (
+    _ASKS_FOR,
     _NAME,
     _NOT_NAMES,
     _PATH,
@@ -74,15 +76,33 @@ def _attributed(sentence: str, start: int) -> str | None:
     return paths[0] if "," in between and _ATTRIBUTES.fullmatch(between) else None
 
 
+def _it(text: str, sentence: str, start: int) -> str | None:
+    """The file "it" stands for: "/etc/myapp/db.conf is world-readable. Make it owned by
+    root, mode 0640" reads /etc/myapp/db.conf when that is the request's only path and a
+    file the server has (the prepare makes it), the sentence names none and "it" is the
+    clause's subject (nothing but "make/set it" before)."""
+    if _paths(sentence):
+        return None
+    head = sentence[:start]
+    head = head[max(head.rfind(";"), head.rfind(",")) + 1:]
+    if not re.fullmatch(r"\s*(?:(?:and|then|also|please)\s+)*(?:make|set|leave|have)\s+it\s+"
+                        r"(?:be\s+)?(?:owned\s+by\s+\S+(?:\s+with)?(?:\s+group\s+\S+)?"
+                        r"(?:,|\s+and|\s+with)?\s*)?", head, re.I):
+        return None
+    paths = list(dict.fromkeys(_paths(text)))
+    return paths[0] if len(paths) == 1 and paths[0] in presupposed_paths(text)[1] else None
+
+
 def _mode(text: str) -> Iterator[Check]:
     if not _MAKES.search(text):
         return
     for sentence in _sentences(text):
         for m in re.finditer(r"\b(?:mode|permissions?|perms|chmod)\s+(?:of\s+|to\s+|set\s+to\s+)?"
                              r"(0?[0-7]{3,4})\b", sentence, re.I):
-            path = _path_before(sentence, m.start(), commas=True) or _attributed(
+            it = _it(text, sentence, m.start())
+            path = it or _path_before(sentence, m.start(), commas=True) or _attributed(
                 sentence, m.start())
-            if path is None or len(_paths(sentence)) != 1:
+            if path is None or (it is None and len(_paths(sentence)) != 1):
                 continue
             between = sentence[sentence.find(path) + len(path):m.start()]
             if re.search(r"\b(?:file|directory|folder|dir|link)s?\b", between, re.I):
@@ -97,8 +117,10 @@ def _owner(text: str) -> Iterator[Check]:
         for m in re.finditer(rf"\bowned\s+by\s+(?:the\s+)?(?:user\s+)?({_NAME})"
                              rf"(?:\s*:\s*({_NAME})|(?:\s+and|\s+with|\s*,)\s+(?:the\s+)?"
                              rf"group\s+({_NAME}))?", sentence):
-            path = _path_before(sentence, m.start(), commas=False)
-            if path is None or len(_paths(sentence)) != 1 or m.group(1) in _NOT_NAMES:
+            it = _it(text, sentence, m.start())
+            path = it or _path_before(sentence, m.start(), commas=False)
+            if (path is None or (it is None and len(_paths(sentence)) != 1)
+                    or m.group(1) in _NOT_NAMES):
                 continue
             group = m.group(2) or m.group(3)
             yield _owner_is(path, m.group(1))
@@ -221,6 +243,56 @@ _KEEP_LINES = re.compile(
 KEEP_LINE = "# opsgen-keep: a line that must stay"
 
 
+#: "Don't change what's in it", "its contents must not change", "keep its contents": the
+#: request changes a file's attributes (or moves it) and says its bytes stay as they are.
+_KEEP_CONTENT = re.compile(
+    r"\b(?:don'?t|do\s+not|must\s+not|mustn'?t|should\s+not|shouldn'?t|never|without)\s+"
+    r"(?:chang|modif|edit|touch|alter|rewrit|overwrit)\w*\s+(?:what'?s\s+in\s+(?:it|the\s+file)|"
+    r"(?:its|their|the(?:\s+file'?s)?)\s+(?:contents?|data|text))\b"
+    r"|\b(?:its|their|the(?:\s+file'?s)?)\s+contents?\s+(?:must|should|may|can|will)\s*"
+    r"(?:not\s+|n'?t\s+)change\b"
+    r"|\b(?:its|their|the(?:\s+file'?s)?)\s+contents?\s+(?:stays?|remains?)\s+(?:the\s+same|"
+    r"unchanged|as\s+(?:it\s+is|they\s+are))"
+    r"|\b(?:keep|leave|preserve)\s+(?:its|their|the(?:\s+file'?s)?)\s+contents?\s+(?:alone|"
+    r"unchanged|intact|as\s+(?:it\s+is|they\s+are))", re.I)
+
+#: The first line the prepare writes into a file whose contents must stay, when the fresh
+#: sandbox has it empty (a server's file has something in it; an empty one shows nothing).
+KEEP_CONTENT_LINE = "# opsgen-keep: contents that must not change"
+
+#: Where the prepare records the checksum of a file whose contents must stay.
+KEEP_CONTENT_DIR = "/var/lib/opsgen-keep"
+
+
+def _creates(path: str) -> re.Pattern[str]:
+    """A verb that makes ``path`` new before it ("make PATH mode 0640" only changes it)."""
+    return re.compile(r"\b(?:create|creates|creating|write|writes|add|adds|put|deploy|install|"
+                      r"installs|generate|touch|new)\b[^.;]{0,80}?" + re.escape(path)
+                      + r"(?![\w/.-])", re.I)
+
+
+def kept_content_file(text: str) -> str | None:
+    """The one file whose contents the request says must not change: the one path of the
+    sentence that says so, else the request's only path ("/etc/myapp/db.conf is world-
+    readable. Make it mode 0640. Don't change what's in it."). None when unsure, or when
+    the request creates that file (it has no contents to keep; "make PATH mode 0640" only
+    changes it)."""
+    for sentence in _sentences(text):
+        if not _KEEP_CONTENT.search(sentence):
+            continue
+        paths = list(dict.fromkeys(_paths(sentence))) or list(dict.fromkeys(_paths(text)))
+        asked = _ASKS_FOR.sub("", text)  # "write a playbook that ..." makes the playbook
+        if len(paths) != 1 or paths[0].count("/") < 2 or _creates(paths[0]).search(asked):
+            return None
+        return paths[0]
+    return None
+
+
+def keep_content_slug(path: str) -> str:
+    """The checksum file's name for ``path`` (a hash: paths may hold any character)."""
+    return f"{KEEP_CONTENT_DIR}/{hashlib.sha256(path.encode()).hexdigest()[:16]}.sha256"
+
+
 @functools.lru_cache(maxsize=32)
 def presupposed_paths(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(directories, files) the request works in or edits without making them: the state
@@ -247,12 +319,16 @@ def presupposed_paths(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     for path in edited:
         if path not in files and not _made(text, path):
             files.append(path)
+    kept = kept_content_file(text)
+    if kept is not None and kept not in files and kept not in dirs:
+        files.append(kept)
     return tuple(dirs), tuple(f for f in files if f not in dirs)
 
 
 def _kept(text: str) -> Iterator[Check]:
     """What the request says must stay: a folder "itself", the other lines of a file it
-    edits (the prepare writes one there)."""
+    edits (the prepare writes one there), a file's contents (the prepare records their
+    checksum)."""
     dirs, files = presupposed_paths(text)
     for path in dirs:
         if re.search(rf"{re.escape(path)}\s+itself\b|\bkeep\s+the\s+(?:directory|folder)\s+"
@@ -262,6 +338,10 @@ def _kept(text: str) -> Iterator[Check]:
         for path in files:
             yield _check(f"the other lines of {path} stay",
                          f"grep -qxF {_q(KEEP_LINE)} {_q(path)}")
+    kept = kept_content_file(text)
+    if kept is not None and kept in files:
+        yield _check(f"the contents of {kept} stay as they were",
+                     f"sha256sum --quiet --status -c {_q(keep_content_slug(kept))}")
 
 
 @dataclass(frozen=True, slots=True)
