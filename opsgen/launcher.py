@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["SERVED", "dumps", "loads", "main", "recv_msg", "runtime_dir", "send_msg", "socket_path"]
 
 #: Verbs a worker runs; every other verb runs in the calling process.
-SERVED = frozenset({"dryrun", "lint", "version"})
+SERVED = frozenset({"dryrun", "lint", "new", "version"})
 _FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)
 _HEADER = struct.Struct(">I")
 _INT = struct.Struct("i")

@@ -49,7 +49,8 @@ _LOCK = threading.Lock()  # detect-secrets keeps its settings in a module global
 _DISABLED = frozenset({"HexHighEntropyString", "IPPublicDetector"})
 _KEYWORDS = re.compile("|".join(keyword.DENYLIST))
 _ALLOWLIST_FILTER = "detect_secrets.filters.allowlist.is_line_allowlisted"
-_PLUGIN_NAMES: list[str] = [c.__name__ for c in get_mapping_from_secret_type_to_class().values()]
+_PLUGIN_CLASSES: list[type] = list(get_mapping_from_secret_type_to_class().values())
+_PLUGIN_NAMES: list[str] = [c.__name__ for c in _PLUGIN_CLASSES]
 _CONFIG: dict[str, Any] = {
     "plugins_used": [{"name": n} for n in _PLUGIN_NAMES if n not in _DISABLED],
 }

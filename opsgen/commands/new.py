@@ -171,7 +171,9 @@ def register(app: typer.Typer) -> None:
             err_console.print("note: the scenario runs only in the dry-run; with --no-dryrun "
                               "its checks are not run")
         with err_console.status("loading the model") as status:
+            loading = time.perf_counter()
             llm = load_client(model, runtime)
+            load_s = time.perf_counter() - loading
             outcome = run_new(
                 request,
                 chosen,
@@ -193,7 +195,11 @@ def register(app: typer.Typer) -> None:
         result, stored = outcome.result, outcome.stored
         if as_json:
             data = result_to_dict(result)
-            data["model"] = {"name": llm.name, "runtime": llm.runtime}
+            # preloaded: the worker had the model loaded (see opsgen.worker); load_s: what
+            # getting it took in this command
+            data["model"] = {"name": llm.name, "runtime": llm.runtime,
+                             "preloaded": bool(getattr(llm, "preloaded", False)),
+                             "load_s": round(load_s, 3)}
             if stored is not None:
                 data["script_id"], data["id"] = data["id"], stored["change"]
                 data["change"] = stored

@@ -380,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         log("another worker holds the lock: exiting")
         return 3
     os.chdir("/")
-    preload()
+    log(preload())
     listener = listen(rundir)
     pidfile = rundir / "worker.pid"
     pidfile.write_text(f"{os.getpid()}\n")

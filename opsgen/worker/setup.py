@@ -27,6 +27,8 @@ PRELOAD = (
     "opsgen.cli",
     "opsgen.commands.dryrun",
     "opsgen.commands.lint",
+    "opsgen.commands.new",
+    "opsgen.flow.loop",
     "opsgen.commands.version",
     "opsgen.inputs",
     "opsgen.sandbox.stage",
@@ -112,15 +114,44 @@ def prepare_rundir() -> Path:
     return rundir
 
 
-def preload() -> None:
-    """Import what the served verbs need, so a forked child starts warm."""
+def preload() -> str:
+    """Import what the served verbs need, so a forked child starts warm (and the model:
+    the line :func:`preload_model` gives back, for the log)."""
     for name in PRELOAD:
         importlib.import_module(name)
     _warm_up()
+    model = preload_model()
     # Everything imported so far is shared with the children; keep the collector from
     # touching (and so copying) those pages in every child.
     gc.collect()
     gc.freeze()
+    return model
+
+
+def preload_model() -> str:
+    """Load the default model (``OPSGEN_MODEL``, ``OPSGEN_RUNTIME`` as the worker was
+    started with) for the children of ``opsgen new``: a line for the log.
+
+    Only a llama.cpp model is kept (transformers would hold gigabytes of torch in every
+    worker); nothing is evaluated here (see :func:`opsgen.generator.backends.llamacpp.preload`).
+    ``OPSGEN_WORKER_MODEL=0`` turns it off; a model that is not installed is no error.
+    """
+    if os.environ.get("OPSGEN_WORKER_MODEL", "1") in ("0", "") or \
+            os.environ.get("OPSGEN_BACKEND", "local") != "local":
+        return "model: not preloaded (turned off)"
+    from opsgen.errors import OpsError
+    from opsgen.generator.backends import resolve_model
+
+    try:
+        choice = resolve_model()
+        if choice.runtime != "llama":
+            return f"model: not preloaded ({choice.name} runs on {choice.runtime})"
+        from opsgen.generator.backends.llamacpp import preload
+
+        preload(choice.path)
+    except OpsError as exc:
+        return f"model: not preloaded ({exc.message})"
+    return f"model: {choice.name} preloaded for opsgen new"
 
 
 def _warm_up() -> None:

@@ -18,6 +18,8 @@ def env() -> Iterator[dict[str, str]]:
     rundir = tempfile.mkdtemp(prefix="opsgen-w-")
     environ = {k: v for k, v in os.environ.items() if k != "OPSGEN_NO_WORKER"}
     environ["OPSGEN_RUNTIME_DIR"] = os.path.join(rundir, "run")
+    # Loading the model takes a second and a gigabyte: only the test about it asks for it.
+    environ["OPSGEN_WORKER_MODEL"] = "0"
     try:
         yield environ
     finally:

@@ -32,7 +32,7 @@ def log_text(env: dict[str, str]) -> str:
 
 def child_pids(env: dict[str, str]) -> set[str]:
     """Pids of the children the worker forked, from its log."""
-    return set(re.findall(r"child (\d+): (?:dryrun|lint|version)$", log_text(env), re.M))
+    return set(re.findall(r"child (\d+): (?:dryrun|lint|new|version)$", log_text(env), re.M))
 
 
 def served(env: dict[str, str]) -> int:

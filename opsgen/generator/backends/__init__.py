@@ -101,9 +101,9 @@ def load_client(model: str | None = None, runtime: str | None = None) -> LLMClie
         return OpenAIClient(OpenAIConfig.from_env(model))
     choice = resolve_model(model, runtime)
     if choice.runtime == "llama":
-        from opsgen.generator.backends.llamacpp import LlamaCppClient
+        from opsgen.generator.backends.llamacpp import load
 
-        return LlamaCppClient(choice.path)
+        return load(choice.path)
     from opsgen.generator.backends.hf import TransformersClient
 
     return TransformersClient(choice.path, int8=os.environ.get("OPSGEN_HF_INT8") == "1")

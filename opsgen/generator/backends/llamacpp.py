@@ -23,6 +23,13 @@ its first answer; its evaluated state is saved to a file once and loaded from th
 (:func:`prefix_file`), which takes a fresh ``opsgen new`` from about 10 to 5 s before its
 first answer is written. The prefix is always evaluated as a batch of its own, so answers
 are the same with the file, without it, or with a broken one (tested).
+
+The worker (:mod:`opsgen.worker`) loads the model once, before it forks a child per
+command (:func:`preload`): each child of ``opsgen new`` finds the weights mapped and the
+context made (:func:`load`) and skips the 1-2 s load. The worker itself must never run the
+model: libgomp's thread pool does not survive a fork, and a child forked from a process
+that has computed once hangs at its first token (seen here). A client made by
+:func:`preload` therefore refuses to compute in the process that made it.
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ from opsgen.generator.llm import (
     fence_closed,
 )
 
-__all__ = ["SEQUENCES", "LlamaCppClient", "default_threads", "prefix_file"]
+__all__ = ["SEQUENCES", "LlamaCppClient", "default_threads", "load", "prefix_file", "preload"]
 
 #: Sequences one context can decode together: the greedy conversation plus the samples.
 SEQUENCES = 4
@@ -106,6 +113,11 @@ class LlamaCppClient(StreamingClient):
         except (ValueError, RuntimeError) as exc:
             raise ModelUnavailable(f"llama.cpp could not load {path}: {exc}") from None
         self._template = _chat_template(self._llm)
+        #: The process that must not compute with this client (the worker that preloaded
+        #: it, see :func:`preload`); 0 for a client made where it is used.
+        self.forks_only_in = 0
+        #: Handed over by the worker that loaded it (:func:`load`), not loaded here.
+        self.preloaded = False
 
     def complete(
         self,
@@ -117,6 +129,7 @@ class LlamaCppClient(StreamingClient):
         sampling: Sampling = GREEDY,
     ) -> Completion:
         """See :class:`~opsgen.generator.llm.LLMClient`; one call at a time per model."""
+        self._may_compute()
         with self._lock:
             if self._llm.n_tokens == 0:
                 self._system_prefix(messages)
@@ -124,6 +137,11 @@ class LlamaCppClient(StreamingClient):
                 messages, max_tokens=max_tokens, stop_at_fence=stop_at_fence,
                 on_token=on_token, sampling=sampling,
             )
+
+    def _may_compute(self) -> None:
+        if self.forks_only_in == os.getpid():
+            raise RuntimeError("the worker that preloaded this model must not run it: its "
+                               "children would hang at their first token")
 
     def _system_prefix(self, messages: Sequence[Message]) -> None:
         """Put the system prompt's evaluated state in the empty cache, from a file when an
@@ -189,6 +207,7 @@ class LlamaCppClient(StreamingClient):
         While ``background`` says yes, each step runs on one thread, leaving the other cores
         to whatever the caller does meanwhile (a dry-run); once it says no, on all of them.
         """
+        self._may_compute()
         out: list[Completion] = []
         width = SEQUENCES - 1
         for start in range(0, len(samplings), width):
@@ -442,3 +461,42 @@ def _save_prefix(ctx: Any, path: Path, prefix: Sequence[int]) -> None:
     finally:
         C.llama_memory_seq_rm(memory, spare, -1, -1)
         tmp.unlink(missing_ok=True)
+
+
+#: The client :func:`preload` made, with what it was made from; taken once by :func:`load`.
+_warm: tuple[tuple[object, ...], LlamaCppClient] | None = None
+
+
+def _identity(path: Path, n_ctx: int) -> tuple[object, ...]:
+    """What a preloaded client must match: the same file (not replaced since), context size
+    and thread count (``OPSGEN_THREADS`` may differ between the worker and a client)."""
+    st = path.stat()
+    return (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns, n_ctx, default_threads())
+
+
+def preload(path: Path, *, n_ctx: int = 4096) -> LlamaCppClient:
+    """Load ``path`` in this process for the processes it forks (the worker): weights and
+    context only, nothing evaluated, and this process is barred from computing with it."""
+    global _warm
+    client = LlamaCppClient(path, n_ctx=n_ctx)
+    client.forks_only_in = os.getpid()
+    _warm = (_identity(path, n_ctx), client)
+    return client
+
+
+def load(path: Path, *, n_ctx: int = 4096) -> LlamaCppClient:
+    """The client for ``path``: the one the worker preloaded when this process is a child
+    of it and nothing changed (once: a second load in the same process gets its own), else
+    a fresh load."""
+    global _warm
+    warm, _warm = _warm, None
+    if warm is not None and warm[1].forks_only_in != os.getpid():
+        try:
+            same = warm[0] == _identity(path, n_ctx)
+        except OSError:
+            same = False
+        if same:
+            warm[1].forks_only_in = 0
+            warm[1].preloaded = True
+            return warm[1]
+    return LlamaCppClient(path, n_ctx=n_ctx)
