@@ -1,6 +1,7 @@
-"""``opsgen worker start|stop|status``: a warm process that runs ``dryrun`` and ``lint`` fast.
+"""``opsgen worker start|stop|status``: a warm process that runs ``new``, ``dryrun`` and
+``lint`` fast (imports done, the default model loaded).
 
-A ``dryrun`` or ``lint`` that finds no worker starts one in the background for the next
+A ``new``, ``dryrun`` or ``lint`` that finds no worker starts one in the background for the next
 command (``OPSGEN_WORKER_AUTOSTART=0`` turns that off); ``start`` does it now and waits
 until it answers. See :mod:`opsgen.worker` and :mod:`opsgen.launcher`.
 """
@@ -32,11 +33,12 @@ def register(app: typer.Typer) -> None:
             900.0, "--idle", min=1, help="start: exit after this many seconds without a request."
         ),
     ) -> int:
-        """Keep a warm process that runs `opsgen dryrun` and `opsgen lint` without start-up cost.
+        """Keep a warm process that runs `opsgen new`, `dryrun` and `lint` without start-up cost.
 
-        The worker imports everything once and forks a child per command, which writes to
-        your terminal directly. It serves only your uid, only dryrun and lint, and exits
-        after --idle seconds without a request. A dryrun or lint that finds no worker
+        The worker imports everything once, loads the default model (llama.cpp;
+        OPSGEN_WORKER_MODEL=0: not) and forks a child per command, which writes to your
+        terminal directly. It serves only your uid, only new, dryrun and lint, and exits
+        after --idle seconds without a request. One of those verbs that finds no worker
         starts one for the next command (OPSGEN_WORKER_AUTOSTART=0 turns that off);
         OPSGEN_NO_WORKER=1 bypasses it. `status` exits 1 when no worker runs.
         """
