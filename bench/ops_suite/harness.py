@@ -28,6 +28,7 @@ answer counts as wrong and not vetted. See README.md beside this file.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import io
 import json
 import os
@@ -821,6 +822,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     runner = Runner(client, image=args.image, timeout=args.timeout)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _sigterm)
+        # SIGUSR1: every thread's stack on stderr (what a hung run waits on)
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     def show(o: Outcome) -> None:
         if args.json:

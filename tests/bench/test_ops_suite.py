@@ -293,7 +293,14 @@ def test_ctrl_c_on_the_command_line_removes_containers(docker_client: Any, tmp_p
             pytest.fail("the harness never started a container")
         time.sleep(1.5)
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+        try:
+            _, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGUSR1)  # the harness prints every thread's stack
+            time.sleep(2)
+            proc.kill()
+            _, err = proc.communicate(timeout=30)
+            pytest.fail(f"no exit 60 s after SIGINT; where it waited:\n{err[-6000:]}")
     finally:
         if proc.poll() is None:
             proc.kill()
