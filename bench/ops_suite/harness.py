@@ -821,6 +821,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     runner = Runner(client, image=args.image, timeout=args.timeout)
     if threading.current_thread() is threading.main_thread():
+        # Ctrl-C always stops the run and removes its containers, also when whatever
+        # started us ignores SIGINT (a background job of a non-interactive shell, as in CI,
+        # inherits SIG_IGN, and Python then installs no handler of its own)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, _sigterm)
         # SIGUSR1: every thread's stack on stderr (what a hung run waits on)
         faulthandler.register(signal.SIGUSR1, all_threads=True)

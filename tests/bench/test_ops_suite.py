@@ -276,11 +276,14 @@ def test_ctrl_c_on_the_command_line_removes_containers(docker_client: Any, tmp_p
     answers.write_text(
         json.dumps({"id": "b-sysctl-net", "script": "sleep 60", "verdict": "vetted"}) + "\n"
     )
+    # started with SIGINT ignored, as a background job of a non-interactive shell (CI) is:
+    # the harness must still stop on it
     proc = subprocess.Popen(
         [sys.executable, str(SUITE / "harness.py"), str(answers), "--ids", "b-sysctl-net"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     label = f"opsgen.sandbox.owner_pid={proc.pid}"
     try:
