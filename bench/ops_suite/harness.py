@@ -928,13 +928,4 @@ def _sigterm(signum: int, frame: Any) -> None:
 
 if __name__ == "__main__":
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    code = main()
-    if code == 130:
-        # Interrupted: every container is removed already, but a worker thread may still
-        # wait on the output stream of an exec in one (the engine closes it when it gets
-        # round to it, which under load took longer than the exec itself). The interpreter
-        # would join that thread at exit; nothing in it is worth waiting for.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    sys.exit(code)
+    sys.exit(main())

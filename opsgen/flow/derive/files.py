@@ -15,7 +15,6 @@ from opsgen.flow.derive.system import (
     _SETTING,
 )
 from opsgen.flow.derive.words import (
-    _ASKS_FOR,
     _NAME,
     _NOT_NAMES,
     _PATH,
@@ -264,13 +263,7 @@ KEEP_CONTENT_LINE = "# opsgen-keep: contents that must not change"
 KEEP_CONTENT_DIR = "/var/lib/opsgen-keep"
 
 
-def _creates(path: str) -> re.Pattern[str]:
-    """A verb that makes ``path`` new before it ("make PATH mode 0640" only changes it)."""
-    return re.compile(r"\b(?:create|creates|creating|write|writes|add|adds|put|deploy|install|"
-                      r"installs|generate|touch|new)\b[^.;]{0,80}?" + re.escape(path)
-                      + r"(?![\w/.-])", re.I)
-
-
+@functools.lru_cache(maxsize=32)
 def kept_content_file(text: str) -> str | None:
     """The one file whose contents the request says must not change: the one path of the
     sentence that says so, else the request's only path ("/etc/myapp/db.conf is world-
@@ -281,8 +274,8 @@ def kept_content_file(text: str) -> str | None:
         if not _KEEP_CONTENT.search(sentence):
             continue
         paths = list(dict.fromkeys(_paths(sentence))) or list(dict.fromkeys(_paths(text)))
-        asked = _ASKS_FOR.sub("", text)  # "write a playbook that ..." makes the playbook
-        if len(paths) != 1 or paths[0].count("/") < 2 or _creates(paths[0]).search(asked):
+        if len(paths) != 1 or paths[0].count("/") < 2 or _made(text, paths[0],
+                                                              changing_make=True):
             return None
         return paths[0]
     return None

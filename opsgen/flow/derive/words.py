@@ -146,15 +146,22 @@ _ASKS_FOR = re.compile(r"\b(?:write|create|make|generate|give\s+me)\s+(?:me\s+)?
                        r"(?:(?:ansible|bash|shell)\s+)?(?:playbook|script)\b", re.I)
 
 
-def _made(text: str, path: str) -> bool:
+#: Verbs that make something new; "make" is one, except where it only changes a thing the
+#: server has ("make /etc/app.conf mode 0640": ``changing_make`` in :func:`_made`).
+_CREATE_VERBS = (r"create|creates|creating|mkdir|set\s+up|add|adds|install|installs|put|write|"
+                 r"writes|deploy|provision")
+
+
+def _made(text: str, path: str, *, changing_make: bool = False) -> bool:
     """The request makes ``path``: a verb of making before it in its clause ("write a
-    playbook that ..." asks for the playbook, not the path), or "PATH (created"."""
+    playbook that ..." asks for the playbook, not the path), or "PATH (created".
+    ``changing_make``: "make PATH ..." changes the path rather than making it."""
     text = re.sub(r"\bmakes?\s+sure\b", "", _ASKS_FOR.sub("", text), flags=re.I)
     if re.search(re.escape(path) + r"[^.;]{0,12}\bcreated?\b", text, re.I):
         return True
-    return re.search(r"\b(?:create|creates|creating|make|makes|mkdir|set\s+up|add|adds|install|"
-                     r"installs|put|write|writes|deploy|provision)\b[^.;]{0,80}?"
-                     + re.escape(path) + r"(?![\w/.-])", text, re.I) is not None
+    verbs = _CREATE_VERBS if changing_make else f"make|makes|{_CREATE_VERBS}"
+    return re.search(rf"\b(?:{verbs})\b[^.;]{{0,80}}?" + re.escape(path) + r"(?![\w/.-])",
+                     text, re.I) is not None
 
 
 _EXISTING_USER = (
